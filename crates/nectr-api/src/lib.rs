@@ -1,0 +1,85 @@
+//! Nectr's HTTP API on actix-web: routes, request and response shapes, the one [`ApiError`], CORS
+//! and request logging.
+//!
+//! API boundary: only this crate (and `nectr-mcp`) knows HTTP. It reaches storage and other
+//! systems only through the domain's services and ports, held in [`ApiState`].
+
+mod error;
+mod health;
+mod middleware;
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, FromRequest, Handler, Resource, Responder, web};
+use nectr_domain::HealthService;
+
+pub use error::ApiError;
+pub use middleware::REQUEST_ID_HEADER;
+
+/// The origins the original service allowed, to which `FRONTEND_URL` is added.
+pub const DEFAULT_CORS_ORIGINS: [&str; 3] =
+    ["http://localhost:5173", "http://localhost:3000", "http://localhost:3001"];
+
+/// Facts about this Nectr that the API reports.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// The service name `/health` reports.
+    pub service_name: String,
+    /// The version `/health` reports.
+    pub version: String,
+    /// `development`, `production` or `test`.
+    pub environment: String,
+    /// Origins allowed to call the API from a browser, with credentials.
+    pub cors_origins: Vec<String>,
+}
+
+/// Everything the handlers need, registered once as one `web::Data`.
+#[derive(Clone)]
+pub struct ApiState {
+    /// Configuration facts.
+    pub config: ApiConfig,
+    /// Probes of the dependencies.
+    pub health: HealthService,
+    /// When this process started.
+    pub started_at: Instant,
+}
+
+/// Builds the actix application: state, middleware, routes and JSON errors.
+pub fn app(
+    state: ApiState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cors = middleware::cors(&state.config.cors_origins);
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(error::json_config())
+        .app_data(error::path_config())
+        .app_data(error::query_config())
+        .configure(health::routes)
+        .default_service(web::to(error::not_found))
+        .wrap(middleware::json_errors())
+        .wrap(actix_web::middleware::NormalizePath::trim())
+        .wrap(cors)
+        .wrap(actix_web::middleware::from_fn(middleware::log_request))
+}
+
+/// A resource that serves `GET` and answers 405 with a JSON error for other methods.
+pub(crate) fn get_only<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler))
+        .default_service(web::to(error::method_not_allowed))
+}

@@ -1,0 +1,194 @@
+//! Events: webhook deliveries as received, and the port that stores them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::EventId;
+
+/// Where an event is in its life. Stored as the lower-case name in `events.status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventStatus {
+    /// Stored, waiting for work.
+    Pending,
+    /// Work is running for it.
+    Processing,
+    /// Its work finished.
+    Completed,
+    /// Its work failed for good.
+    Failed,
+    /// Nothing is to be done for this kind of event.
+    Ignored,
+    /// Verified but unusable (for example malformed JSON).
+    Rejected,
+    /// A newer delivery for the same pull request replaced it.
+    Superseded,
+    /// Its work was cancelled (for example, the pull request closed).
+    Cancelled,
+}
+
+impl EventStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Self; 8] = [
+        Self::Pending,
+        Self::Processing,
+        Self::Completed,
+        Self::Failed,
+        Self::Ignored,
+        Self::Rejected,
+        Self::Superseded,
+        Self::Cancelled,
+    ];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Processing => "processing",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Ignored => "ignored",
+            Self::Rejected => "rejected",
+            Self::Superseded => "superseded",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A status name that Nectr does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for EventStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| UnknownStatus(text.to_owned()))
+    }
+}
+
+impl fmt::Display for EventStatus {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A stored webhook delivery.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Nectr's id.
+    pub id: EventId,
+    /// `<action>_pull_request`, `<action>_issue`, `push` or `unknown`, as the original named them.
+    pub event_type: String,
+    /// Where it came from; always `github` so far.
+    pub source: String,
+    /// The delivery's JSON body as received.
+    pub payload: String,
+    /// Where the event is in its life.
+    pub status: EventStatus,
+    /// When it was received.
+    pub created_at: DateTime<Utc>,
+    /// When its work ended.
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// A delivery about to be stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    /// See [`Event::event_type`].
+    pub event_type: String,
+    /// See [`Event::source`].
+    pub source: String,
+    /// See [`Event::payload`].
+    pub payload: String,
+    /// The initial status.
+    pub status: EventStatus,
+}
+
+/// Which events [`EventRepository::list`] returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only events with this status.
+    pub status: Option<EventStatus>,
+    /// Only events of this type.
+    pub event_type: Option<String>,
+    /// At most this many.
+    pub limit: u64,
+    /// Skip this many of the newest first.
+    pub offset: u64,
+}
+
+impl Default for EventFilter {
+    fn default() -> Self {
+        Self { status: None, event_type: None, limit: 50, offset: 0 }
+    }
+}
+
+/// Why an [`EventRepository`] call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EventRepositoryError {
+    /// The event does not exist.
+    #[error("event {0} does not exist")]
+    NotFound(EventId),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Stores webhook deliveries.
+///
+/// Contract for every implementation:
+/// - `create` stores the event with `created_at` = now (UTC) and no `processed_at`.
+/// - `list` returns the newest first (by `created_at`, then id), filtered and paged.
+/// - `set_status` changes the status and sets `processed_at` to the given time (or clears it);
+///   an unknown id is `NotFound`.
+#[async_trait]
+pub trait EventRepository: Send + Sync {
+    /// Stores a delivery.
+    ///
+    /// # Errors
+    /// [`EventRepositoryError::Unexpected`] when the store fails.
+    async fn create(&self, event: NewEvent) -> Result<Event, EventRepositoryError>;
+
+    /// The event with this id.
+    ///
+    /// # Errors
+    /// [`EventRepositoryError::Unexpected`] when the store fails.
+    async fn find_by_id(&self, id: EventId) -> Result<Option<Event>, EventRepositoryError>;
+
+    /// Events matching the filter, newest first.
+    ///
+    /// # Errors
+    /// [`EventRepositoryError::Unexpected`] when the store fails.
+    async fn list(&self, filter: &EventFilter) -> Result<Vec<Event>, EventRepositoryError>;
+
+    /// Moves an event to a new status.
+    ///
+    /// # Errors
+    /// [`EventRepositoryError::NotFound`], [`EventRepositoryError::Unexpected`].
+    async fn set_status(
+        &self,
+        id: EventId,
+        status: EventStatus,
+        processed_at: Option<DateTime<Utc>>,
+    ) -> Result<(), EventRepositoryError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_round_trip() {
+        for status in EventStatus::ALL {
+            assert_eq!(status.as_str().parse::<EventStatus>(), Ok(status));
+        }
+        assert_eq!("done".parse::<EventStatus>(), Err(UnknownStatus("done".to_owned())));
+    }
+}

@@ -1,0 +1,33 @@
+//! Nectr's domain: the types that describe users, connected repositories, webhook deliveries and
+//! review runs; the ports (traits) through which the rest of Nectr reaches storage and other
+//! systems; and the use cases built on them.
+//!
+//! Architecture invariant: this crate performs no I/O and depends on no other Nectr crate, on no
+//! database driver, HTTP client or web framework. Adapters implement its ports; `nectr-server`
+//! wires them together.
+
+pub mod event;
+pub mod health;
+pub mod ids;
+pub mod installation;
+pub mod oauth_state;
+pub mod repo_name;
+pub mod review_run;
+pub mod secret;
+pub mod user;
+
+pub use event::{Event, EventFilter, EventRepository, EventRepositoryError, EventStatus, NewEvent};
+pub use health::{
+    DependencyHealth, HealthProbe, HealthReport, HealthService, HealthStatus, ProbeError,
+};
+pub use ids::{EventId, InstallationId, ReviewRunId, UserId};
+pub use installation::{
+    Installation, InstallationRepository, InstallationRepositoryError, NewInstallation,
+};
+pub use oauth_state::{OAuthState, OAuthStateRepository, OAuthStateRepositoryError};
+pub use repo_name::{RepoFullName, RepoFullNameError};
+pub use review_run::{
+    NewReviewRun, ReviewRun, ReviewRunRepository, ReviewRunRepositoryError, ReviewRunStatus,
+};
+pub use secret::{AccessToken, WebhookSecret};
+pub use user::{User, UserRepository, UserRepositoryError, UserUpsert};

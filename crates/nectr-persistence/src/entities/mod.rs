@@ -1,0 +1,7 @@
+//! sea-orm entities for the original service's tables. They stay inside this crate.
+
+pub(crate) mod events;
+pub(crate) mod installations;
+pub(crate) mod oauth_states;
+pub(crate) mod users;
+pub(crate) mod workflow_runs;

@@ -1,0 +1,101 @@
+//! `EventRepository` on sea-orm.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use nectr_domain::{
+    Event, EventFilter, EventId, EventRepository, EventRepositoryError, EventStatus, NewEvent,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use crate::SeaOrmStore;
+use crate::entities::events::{self, Column};
+use crate::store::db_error;
+
+fn event_from_row(row: events::Model) -> Result<Event, EventRepositoryError> {
+    let id = EventId::new(i64::from(row.id));
+    let status = row
+        .status
+        .parse::<EventStatus>()
+        .map_err(|error| anyhow::anyhow!("event {id} has {error}"))?;
+    Ok(Event {
+        id,
+        event_type: row.event_type,
+        source: row.source,
+        payload: row.payload,
+        status,
+        created_at: row.created_at.unwrap_or_default(),
+        processed_at: row.processed_at,
+    })
+}
+
+#[async_trait]
+impl EventRepository for SeaOrmStore {
+    async fn create(&self, event: NewEvent) -> Result<Event, EventRepositoryError> {
+        let row = events::ActiveModel {
+            event_type: Set(event.event_type),
+            source: Set(event.source),
+            payload: Set(event.payload),
+            status: Set(event.status.as_str().to_owned()),
+            created_at: Set(Some(Utc::now())),
+            processed_at: Set(None),
+            ..Default::default()
+        };
+        event_from_row(row.insert(&self.connection).await.map_err(db_error("storing an event"))?)
+    }
+
+    async fn find_by_id(&self, id: EventId) -> Result<Option<Event>, EventRepositoryError> {
+        let Ok(raw) = i32::try_from(id.get()) else { return Ok(None) };
+        events::Entity::find_by_id(raw)
+            .one(&self.connection)
+            .await
+            .map_err(db_error("reading an event"))?
+            .map(event_from_row)
+            .transpose()
+    }
+
+    async fn list(&self, filter: &EventFilter) -> Result<Vec<Event>, EventRepositoryError> {
+        let mut query = events::Entity::find();
+        if let Some(status) = filter.status {
+            query = query.filter(Column::Status.eq(status.as_str()));
+        }
+        if let Some(event_type) = &filter.event_type {
+            query = query.filter(Column::EventType.eq(event_type.as_str()));
+        }
+        query
+            .order_by_desc(Column::CreatedAt)
+            .order_by_desc(Column::Id)
+            .limit(filter.limit)
+            .offset(filter.offset)
+            .all(&self.connection)
+            .await
+            .map_err(db_error("listing events"))?
+            .into_iter()
+            .map(event_from_row)
+            .collect()
+    }
+
+    async fn set_status(
+        &self,
+        id: EventId,
+        status: EventStatus,
+        processed_at: Option<DateTime<Utc>>,
+    ) -> Result<(), EventRepositoryError> {
+        let Ok(raw) = i32::try_from(id.get()) else {
+            return Err(EventRepositoryError::NotFound(id));
+        };
+        let result = events::Entity::update_many()
+            .col_expr(Column::Status, Expr::value(status.as_str()))
+            .col_expr(Column::ProcessedAt, Expr::value(processed_at))
+            .filter(Column::Id.eq(raw))
+            .exec(&self.connection)
+            .await
+            .map_err(db_error("updating an event's status"))?;
+        if result.rows_affected == 0 {
+            return Err(EventRepositoryError::NotFound(id));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,19 @@
+//! Nectr's relational storage on sea-orm, for PostgreSQL and SQLite: the repositories behind the
+//! domain's storage ports, the probe `/health` uses, and encryption of secrets at rest with Fernet.
+//!
+//! Architecture invariant: sea-orm entities and `DbErr` never leave this crate; every public
+//! method speaks domain types and domain errors.
+
+mod config;
+mod crypto;
+mod entities;
+mod events;
+mod installations;
+mod oauth_states;
+mod review_runs;
+mod store;
+mod users;
+
+pub use config::{DatabaseConfig, DatabaseUrlError};
+pub use crypto::{CipherConfig, CipherError, TokenCipher, derive_legacy_key};
+pub use store::{AdoptionReport, SeaOrmStore, StoreError};

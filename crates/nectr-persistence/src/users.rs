@@ -1,0 +1,88 @@
+//! `UserRepository` on sea-orm. Tokens are encrypted on every write.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use nectr_domain::{AccessToken, User, UserId, UserRepository, UserRepositoryError, UserUpsert};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use crate::SeaOrmStore;
+use crate::entities::users;
+use crate::store::db_error;
+
+impl SeaOrmStore {
+    fn user_from_row(&self, row: users::Model) -> Result<User, UserRepositoryError> {
+        let id = UserId::new(i64::from(row.id));
+        let token = self
+            .cipher
+            .read_token(&row.github_access_token)
+            .map_err(|_| UserRepositoryError::Undecryptable(id))?
+            .into_plaintext();
+        let created_at = row.created_at.unwrap_or_default();
+        Ok(User {
+            id,
+            github_id: row.github_id,
+            github_username: row.github_username,
+            github_access_token: AccessToken::new(token),
+            email: row.email,
+            avatar_url: row.avatar_url,
+            name: row.name,
+            created_at,
+            updated_at: row.updated_at.unwrap_or(created_at),
+        })
+    }
+
+    async fn user_row_by_github_id(
+        &self,
+        github_id: i64,
+    ) -> Result<Option<users::Model>, UserRepositoryError> {
+        Ok(users::Entity::find()
+            .filter(users::Column::GithubId.eq(github_id))
+            .one(&self.connection)
+            .await
+            .map_err(db_error("reading a user"))?)
+    }
+}
+
+#[async_trait]
+impl UserRepository for SeaOrmStore {
+    async fn upsert_by_github_id(&self, user: UserUpsert) -> Result<User, UserRepositoryError> {
+        let now = Utc::now();
+        let encrypted = self.cipher.encrypt(user.github_access_token.expose());
+        let existing = self.user_row_by_github_id(user.github_id).await?;
+        let is_new = existing.is_none();
+        let mut row = match existing {
+            Some(existing) => users::ActiveModel::from(existing),
+            None => users::ActiveModel {
+                github_id: Set(user.github_id),
+                created_at: Set(Some(now)),
+                ..Default::default()
+            },
+        };
+        row.github_username = Set(user.github_username);
+        row.github_access_token = Set(encrypted);
+        row.email = Set(user.email);
+        row.avatar_url = Set(user.avatar_url);
+        row.name = Set(user.name);
+        row.updated_at = Set(Some(now));
+        let saved = if is_new {
+            row.insert(&self.connection).await
+        } else {
+            row.update(&self.connection).await
+        };
+        self.user_from_row(saved.map_err(db_error("saving a user"))?)
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, UserRepositoryError> {
+        let Ok(raw) = i32::try_from(id.get()) else { return Ok(None) };
+        let row = users::Entity::find_by_id(raw)
+            .one(&self.connection)
+            .await
+            .map_err(db_error("reading a user"))?;
+        row.map(|row| self.user_from_row(row)).transpose()
+    }
+
+    async fn find_by_github_id(&self, github_id: i64) -> Result<Option<User>, UserRepositoryError> {
+        let row = self.user_row_by_github_id(github_id).await?;
+        row.map(|row| self.user_from_row(row)).transpose()
+    }
+}

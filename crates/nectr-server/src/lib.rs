@@ -1,0 +1,183 @@
+//! The `nectr` server: the only composition root. It loads configuration, chooses and builds the
+//! adapters, wires them into the domain's services, and runs the HTTP server until SIGINT or
+//! SIGTERM, then drains in-flight requests and closes the database pool.
+
+pub mod cli;
+pub mod settings;
+pub mod telemetry;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::HttpServer;
+use actix_web::dev::{Server, ServerHandle};
+use anyhow::Context as _;
+use nectr_api::{ApiConfig, ApiState};
+use nectr_domain::HealthService;
+use nectr_persistence::{SeaOrmStore, TokenCipher};
+
+pub use settings::{ConfigSources, Environment, Settings, SettingsError};
+
+/// The crate's version, reported by `/health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A built, listening Nectr.
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: Arc<SeaOrmStore>,
+}
+
+impl Application {
+    /// Connects and migrates the database, adopts the original service's plaintext secrets, and
+    /// binds `host:port` from the settings.
+    ///
+    /// # Errors
+    /// When the settings are unusable, the database cannot be reached or migrated, or the address
+    /// cannot be bound.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let address = format!("{}:{}", settings.application.host, settings.application.port);
+        let listener =
+            TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    /// As [`Application::build`], on a listener the caller bound (tests bind port 0).
+    ///
+    /// # Errors
+    /// As [`Application::build`].
+    pub async fn build_with_listener(
+        settings: &Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let store = Arc::new(open_store(settings).await?);
+        let adoption = store.adopt_plaintext_secrets().await?;
+        if adoption.webhook_secrets_encrypted > 0 {
+            tracing::info!(
+                count = adoption.webhook_secrets_encrypted,
+                "encrypted plaintext webhook secrets left by the original service"
+            );
+        }
+        let state = ApiState {
+            config: ApiConfig {
+                service_name: settings.application.name.clone(),
+                version: VERSION.to_owned(),
+                environment: settings.application.environment.as_str().to_owned(),
+                cors_origins: settings.cors_origins(),
+            },
+            health: HealthService::new(store.clone(), None),
+            started_at: Instant::now(),
+        };
+        let port = listener.local_addr().context("the listener has no address")?.port();
+        // actix treats SIGINT as a forced stop; Nectr drains in-flight requests on both SIGINT
+        // and SIGTERM, so it handles the signals itself (see `run_until_stopped`).
+        let mut server = HttpServer::new(move || nectr_api::app(state.clone()))
+            .shutdown_timeout(settings.application.shutdown_timeout_seconds)
+            .disable_signals();
+        if settings.application.workers > 0 {
+            server = server.workers(settings.application.workers);
+        }
+        let server = server.listen(listener).context("cannot serve on the listener")?.run();
+        Ok(Self { port, server, store })
+    }
+
+    /// The port Nectr listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that stops the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// The store, for tests that take the database away.
+    pub fn store(&self) -> Arc<SeaOrmStore> {
+        self.store.clone()
+    }
+
+    /// Serves until stopped by a signal or a handle, drains in-flight requests, then closes the
+    /// database pool.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let signals = tokio::spawn(async move {
+            match shutdown_signal().await {
+                Ok(signal) => {
+                    tracing::info!(signal, "stopping: finishing in-flight requests");
+                    handle.stop(true).await;
+                }
+                Err(error) => tracing::error!(error = %error, "cannot listen for signals"),
+            }
+        });
+        let outcome = self.server.await.context("the HTTP server failed");
+        signals.abort();
+        if let Err(error) = self.store.close().await {
+            tracing::warn!(error = %error, "closing the database pool failed");
+        }
+        tracing::info!("stopped");
+        outcome
+    }
+}
+
+/// Waits for SIGINT or SIGTERM and names the one that came.
+async fn shutdown_signal() -> std::io::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            _ = terminate.recv() => Ok("SIGTERM"),
+            _ = interrupt.recv() => Ok("SIGINT"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok("ctrl-c")
+    }
+}
+
+/// Opens the database named by the settings and applies pending migrations.
+///
+/// # Errors
+/// When the keys are invalid, or the database cannot be reached or migrated.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
+    let cipher = TokenCipher::new(&settings.cipher_config())?;
+    let store = SeaOrmStore::connect(&settings.database, cipher).await?;
+    let started = Instant::now();
+    store.migrate().await?;
+    tracing::debug!(
+        backend = store.backend_name(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "database migrated"
+    );
+    Ok(store)
+}
+
+/// `nectr migrate`: applies pending migrations and encrypts the original service's plaintext
+/// secrets; with `status_only`, changes nothing. Answers the names of the migrations that were
+/// pending.
+///
+/// # Errors
+/// When the keys are invalid, or the database cannot be reached or migrated.
+pub async fn migrate(settings: &Settings, status_only: bool) -> anyhow::Result<Vec<String>> {
+    let cipher = TokenCipher::new(&settings.cipher_config())?;
+    let store = SeaOrmStore::connect(&settings.database, cipher).await?;
+    let pending = store.pending_migrations().await?;
+    if !status_only {
+        store.migrate().await?;
+        let adoption = store.adopt_plaintext_secrets().await?;
+        tracing::info!(
+            migrations_applied = pending.len(),
+            secrets_encrypted = adoption.webhook_secrets_encrypted,
+            "the database is up to date"
+        );
+    }
+    store.close().await?;
+    Ok(pending)
+}

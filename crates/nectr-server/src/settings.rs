@@ -1,0 +1,368 @@
+//! Layered configuration: the embedded defaults, `config/{APP_ENV}.toml`, the original service's
+//! environment variable names (from `.env`, then the process environment), then
+//! `NECTR__SECTION__KEY` variables. Sources are passed in as values, so tests need not touch the
+//! process environment.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use nectr_persistence::{CipherConfig, DatabaseConfig, TokenCipher};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+
+/// The embedded defaults: `config/default.toml` at build time.
+pub const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// Secret keys that must never protect a production deployment.
+const KNOWN_DEFAULT_SECRET_KEYS: [&str; 6] =
+    ["", "your-secret-key", "nectr-development-secret-key", "change-me", "changeme", "secret"];
+
+/// The original service's variable names and where each lands.
+const LEGACY_VARIABLES: [(&str, &str, Kind); 14] = [
+    ("APP_NAME", "application.name", Kind::Text),
+    ("APP_ENV", "application.environment", Kind::Text),
+    ("HOST", "application.host", Kind::Text),
+    ("PORT", "application.port", Kind::Integer),
+    ("LOG_LEVEL", "application.log_level", Kind::Text),
+    ("FRONTEND_URL", "application.frontend_url", Kind::Text),
+    ("BACKEND_URL", "application.backend_url", Kind::Text),
+    ("DATABASE_URL", "database.url", Kind::Text),
+    ("SECRET_KEY", "security.secret_key", Kind::Text),
+    ("TOKEN_ENCRYPTION_KEYS", "security.token_encryption_keys", Kind::Text),
+    ("ACCESS_TOKEN_EXPIRE_MINUTES", "security.access_token_expire_minutes", Kind::Integer),
+    ("NECTR_WORKERS", "application.workers", Kind::Integer),
+    ("DB_MAX_CONNECTIONS", "database.max_connections", Kind::Integer),
+    ("SHUTDOWN_TIMEOUT_SECONDS", "application.shutdown_timeout_seconds", Kind::Integer),
+];
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Integer,
+}
+
+/// The prefix of Nectr's own variables; `__` separates section and key.
+const PREFIX: &str = "NECTR__";
+
+/// Which environment Nectr runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// A developer's machine: readable logs, default secrets tolerated.
+    Development,
+    /// A deployment: JSON logs, secure cookies, no default secrets.
+    Production,
+    /// The test suite.
+    Test,
+}
+
+impl Environment {
+    /// The lower-case name, also the name of its configuration file.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+            Self::Test => "test",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, SettingsError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" | "local" => Ok(Self::Development),
+            "production" | "prod" => Ok(Self::Production),
+            "test" => Ok(Self::Test),
+            _ => Err(SettingsError::Invalid(format!(
+                "APP_ENV must be development, production or test, not {text:?}"
+            ))),
+        }
+    }
+}
+
+/// Everything Nectr is configured with.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The HTTP server and the process.
+    pub application: ApplicationSettings,
+    /// The main database.
+    pub database: DatabaseConfig,
+    /// Keys and sessions.
+    pub security: SecuritySettings,
+}
+
+/// The HTTP server and the process.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationSettings {
+    /// Service name reported by `/health`.
+    pub name: String,
+    /// Where Nectr runs.
+    pub environment: Environment,
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// Log level or filter directives.
+    pub log_level: String,
+    /// The dashboard's URL.
+    pub frontend_url: String,
+    /// Nectr's public URL.
+    pub backend_url: String,
+    /// More CORS origins.
+    pub extra_cors_origins: Vec<String>,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Grace period for in-flight requests on shutdown.
+    pub shutdown_timeout_seconds: u64,
+}
+
+/// Keys and sessions.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Signs sessions; derives the legacy encryption key.
+    pub secret_key: SecretString,
+    /// Fernet keys for secrets at rest, the encrypting one first.
+    #[serde(deserialize_with = "comma_separated")]
+    pub token_encryption_keys: Vec<SecretString>,
+    /// Session lifetime in minutes.
+    pub access_token_expire_minutes: u64,
+}
+
+impl fmt::Debug for SecuritySettings {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("SecuritySettings")
+            .field("secret_key", &"[redacted]")
+            .field(
+                "token_encryption_keys",
+                &format!("[{} redacted]", self.token_encryption_keys.len()),
+            )
+            .field("access_token_expire_minutes", &self.access_token_expire_minutes)
+            .finish()
+    }
+}
+
+/// A list given either as a TOML array or as one comma-separated string.
+fn comma_separated<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<SecretString>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Text(String),
+        List(Vec<String>),
+    }
+    let items = match Form::deserialize(deserializer)? {
+        Form::Text(text) => text.split(',').map(str::to_owned).collect(),
+        Form::List(items) => items,
+    };
+    Ok(items
+        .into_iter()
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .map(SecretString::from)
+        .collect())
+}
+
+/// Why configuration could not be loaded or is unacceptable.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A file or variable could not be read or has the wrong type.
+    #[error("invalid configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value is out of range or unsafe.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Where configuration comes from.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigSources {
+    /// The folder holding `default.toml` and `{environment}.toml`; missing files are skipped.
+    pub config_dir: Option<PathBuf>,
+    /// Variables from a `.env` file.
+    pub dotenv: HashMap<String, String>,
+    /// The process environment, which wins over `.env`.
+    pub environment: HashMap<String, String>,
+}
+
+impl ConfigSources {
+    /// The real sources: `config/` (or `NECTR_CONFIG_DIR`), `.env` in the working directory (when
+    /// present) and the process environment.
+    ///
+    /// # Errors
+    /// [`SettingsError::Invalid`] when the `.env` file exists but cannot be parsed.
+    pub fn from_process(env_file: &Path) -> Result<Self, SettingsError> {
+        let environment: HashMap<String, String> = std::env::vars().collect();
+        let config_dir = environment
+            .get("NECTR_CONFIG_DIR")
+            .map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        let dotenv = if env_file.exists() {
+            dotenvy::from_path_iter(env_file)
+                .and_then(Iterator::collect::<Result<HashMap<_, _>, _>>)
+                .map_err(|error| {
+                    SettingsError::Invalid(format!("cannot read {}: {error}", env_file.display()))
+                })?
+        } else {
+            HashMap::new()
+        };
+        Ok(Self { config_dir: Some(config_dir), dotenv, environment })
+    }
+
+    /// A variable's value: the process environment first, then `.env`.
+    fn variable(&self, name: &str) -> Option<&str> {
+        self.environment.get(name).or_else(|| self.dotenv.get(name)).map(String::as_str)
+    }
+}
+
+impl Settings {
+    /// Loads the effective configuration.
+    ///
+    /// # Errors
+    /// [`SettingsError`] when a source is malformed or a value has the wrong type.
+    pub fn load(sources: &ConfigSources) -> Result<Self, SettingsError> {
+        let environment = Self::environment_of(sources)?;
+        let mut figment = Figment::from(Toml::string(EMBEDDED_DEFAULTS));
+        if let Some(dir) = &sources.config_dir {
+            for name in ["default.toml".to_owned(), format!("{}.toml", environment.as_str())] {
+                let path = dir.join(name);
+                if path.is_file() {
+                    figment = figment.merge(Toml::file_exact(path));
+                }
+            }
+        }
+        for (name, key, kind) in LEGACY_VARIABLES {
+            let Some(value) = sources.variable(name) else { continue };
+            figment = figment.merge(Serialized::default(key, legacy_value(name, value, kind)?));
+        }
+        figment =
+            figment.merge(Serialized::default("application.environment", environment.as_str()));
+        let mut prefixed: Vec<(&String, &String)> = sources
+            .dotenv
+            .iter()
+            .filter(|(name, _)| !sources.environment.contains_key(*name))
+            .chain(sources.environment.iter())
+            .filter(|(name, _)| name.starts_with(PREFIX))
+            .collect();
+        prefixed.sort();
+        for (name, value) in prefixed {
+            let key = name[PREFIX.len()..].to_ascii_lowercase().replace("__", ".");
+            let value: figment::value::Value = value.parse().unwrap_or_else(|never| match never {});
+            figment = figment.merge(Serialized::default(&key, value));
+        }
+        figment.extract::<Self>().map_err(|error| SettingsError::Load(Box::new(error)))
+    }
+
+    /// `NECTR__APPLICATION__ENVIRONMENT`, else `APP_ENV`, else development.
+    fn environment_of(sources: &ConfigSources) -> Result<Environment, SettingsError> {
+        let named = sources
+            .variable("NECTR__APPLICATION__ENVIRONMENT")
+            .or_else(|| sources.variable("APP_ENV"));
+        named.map_or(Ok(Environment::Development), Environment::parse)
+    }
+
+    /// Checks what loading cannot: in production, secrets must not be missing or defaults.
+    ///
+    /// # Errors
+    /// [`SettingsError::Invalid`] naming the problem.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.application.environment == Environment::Production && self.uses_default_secret_key()
+        {
+            return Err(SettingsError::Invalid(
+                "SECRET_KEY is missing or a known default; Nectr refuses to start in production \
+                 without a secret key of your own (for example: openssl rand -hex 32)"
+                    .to_owned(),
+            ));
+        }
+        TokenCipher::new(&self.cipher_config())
+            .map_err(|error| SettingsError::Invalid(error.to_string()))?;
+        Ok(())
+    }
+
+    /// True when the secret key is empty or one of the well-known defaults.
+    pub fn uses_default_secret_key(&self) -> bool {
+        let key = self.security.secret_key.expose_secret().trim();
+        KNOWN_DEFAULT_SECRET_KEYS.contains(&key)
+    }
+
+    /// The keys for secrets at rest.
+    pub fn cipher_config(&self) -> CipherConfig {
+        CipherConfig {
+            encryption_keys: self
+                .security
+                .token_encryption_keys
+                .iter()
+                .map(|key| key.expose_secret().to_owned())
+                .collect(),
+            secret_key: Some(self.security.secret_key.expose_secret().to_owned()),
+        }
+    }
+
+    /// The origins CORS allows: the original's defaults, `FRONTEND_URL` and any extras.
+    pub fn cors_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> =
+            nectr_api::DEFAULT_CORS_ORIGINS.iter().map(|origin| (*origin).to_owned()).collect();
+        let frontend = self.application.frontend_url.trim_end_matches('/').to_owned();
+        origins.push(frontend);
+        origins.extend(self.application.extra_cors_origins.iter().cloned());
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+
+    /// The effective configuration as TOML, every secret redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        let application = &self.application;
+        let database = &self.database;
+        let security = &self.security;
+        let secret_key = if self.uses_default_secret_key() { "[default]" } else { "[redacted]" };
+        let document = serde_json::json!({
+            "application": {
+                "name": application.name,
+                "environment": application.environment.as_str(),
+                "host": application.host,
+                "port": application.port,
+                "log_level": application.log_level,
+                "frontend_url": application.frontend_url,
+                "backend_url": application.backend_url,
+                "extra_cors_origins": application.extra_cors_origins,
+                "workers": application.workers,
+                "shutdown_timeout_seconds": application.shutdown_timeout_seconds,
+            },
+            "database": {
+                "url": database.redacted_url(),
+                "max_connections": database.max_connections,
+                "acquire_timeout_seconds": database.acquire_timeout_seconds,
+            },
+            "security": {
+                "secret_key": secret_key,
+                "token_encryption_keys":
+                    vec!["[redacted]"; security.token_encryption_keys.len()],
+                "access_token_expire_minutes": security.access_token_expire_minutes,
+            },
+        });
+        toml::to_string(&document).unwrap_or_else(|error| format!("# cannot render: {error}\n"))
+    }
+}
+
+fn legacy_value(
+    name: &str,
+    value: &str,
+    kind: Kind,
+) -> Result<figment::value::Value, SettingsError> {
+    match kind {
+        Kind::Text => Ok(figment::value::Value::from(value.to_owned())),
+        Kind::Integer => {
+            value.trim().parse::<u64>().map(figment::value::Value::from).map_err(|_| {
+                SettingsError::Invalid(format!("{name} must be a whole number, not {value:?}"))
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

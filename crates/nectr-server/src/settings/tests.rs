@@ -1,0 +1,144 @@
+//! Configuration precedence and validation.
+
+use super::*;
+
+fn sources(dotenv: &[(&str, &str)], environment: &[(&str, &str)]) -> ConfigSources {
+    let map = |pairs: &[(&str, &str)]| {
+        pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect()
+    };
+    ConfigSources { config_dir: None, dotenv: map(dotenv), environment: map(environment) }
+}
+
+#[test]
+fn embedded_defaults_run_on_sqlite_on_localhost() {
+    let settings = Settings::load(&ConfigSources::default()).unwrap();
+    assert_eq!(settings.application.environment, Environment::Development);
+    assert_eq!(settings.application.host, "127.0.0.1");
+    assert_eq!(settings.application.port, 8000);
+    assert_eq!(settings.database.driver_url().unwrap(), "sqlite://nectr.db?mode=rwc");
+    assert!(settings.uses_default_secret_key());
+    settings.validate().unwrap();
+}
+
+#[test]
+fn precedence_is_defaults_files_dotenv_environment_then_prefixed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("default.toml"),
+        "[application]\nport = 1111\nname = \"from-default-file\"\nlog_level = \"debug\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("production.toml"),
+        "[application]\nport = 2222\nname = \"from-env-file\"\nbackend_url = \"https://file\"\n",
+    )
+    .unwrap();
+    let mut sources = sources(
+        &[("PORT", "3333"), ("APP_NAME", "from-dotenv"), ("FRONTEND_URL", "https://dotenv")],
+        &[
+            ("APP_ENV", "production"),
+            ("SECRET_KEY", "a-real-secret"),
+            ("PORT", "4444"),
+            ("APP_NAME", "from-environment"),
+            ("NECTR__APPLICATION__PORT", "5555"),
+        ],
+    );
+    sources.config_dir = Some(dir.path().to_owned());
+    let settings = Settings::load(&sources).unwrap();
+    // NECTR__ wins over everything.
+    assert_eq!(settings.application.port, 5555);
+    // The process environment wins over .env, which wins over files.
+    assert_eq!(settings.application.name, "from-environment");
+    assert_eq!(settings.application.frontend_url, "https://dotenv");
+    // The environment's file wins over default.toml, which wins over the embedded defaults.
+    assert_eq!(settings.application.backend_url, "https://file");
+    assert_eq!(settings.application.log_level, "debug");
+    assert_eq!(settings.application.host, "127.0.0.1");
+    assert_eq!(settings.application.environment, Environment::Production);
+}
+
+#[test]
+fn the_original_services_variables_keep_working() {
+    let settings = Settings::load(&sources(
+        &[],
+        &[
+            ("DATABASE_URL", "postgresql+asyncpg://nectr:pw@db:5432/nectr"),
+            ("SECRET_KEY", "s3cret"),
+            ("HOST", "0.0.0.0"),
+            ("LOG_LEVEL", "DEBUG"),
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "60"),
+            ("TOKEN_ENCRYPTION_KEYS", "a, b,,c"),
+            ("ANTHROPIC_API_KEY", "ignored-until-its-issue"),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(settings.database.driver_url().unwrap(), "postgres://nectr:pw@db:5432/nectr");
+    assert_eq!(settings.security.secret_key.expose_secret(), "s3cret");
+    assert_eq!(settings.application.host, "0.0.0.0");
+    assert_eq!(settings.security.access_token_expire_minutes, 60);
+    let keys: Vec<&str> =
+        settings.security.token_encryption_keys.iter().map(ExposeSecret::expose_secret).collect();
+    assert_eq!(keys, ["a", "b", "c"]);
+}
+
+#[test]
+fn nectr_variables_reach_every_section() {
+    let settings = Settings::load(&sources(
+        &[("NECTR__DATABASE__MAX_CONNECTIONS", "3")],
+        &[("NECTR__SECURITY__SECRET_KEY", "abc"), ("NECTR__DATABASE__URL", "sqlite://x.db")],
+    ))
+    .unwrap();
+    assert_eq!(settings.database.max_connections, 3);
+    assert_eq!(settings.security.secret_key.expose_secret(), "abc");
+    assert_eq!(settings.database.driver_url().unwrap(), "sqlite://x.db?mode=rwc");
+}
+
+#[test]
+fn production_refuses_default_or_missing_secret_keys() {
+    for key in [None, Some(""), Some("your-secret-key"), Some("nectr-development-secret-key")] {
+        let mut environment = vec![("APP_ENV", "production")];
+        if let Some(key) = key {
+            environment.push(("SECRET_KEY", key));
+        }
+        let settings = Settings::load(&sources(&[], &environment)).unwrap();
+        let error = settings.validate().unwrap_err().to_string();
+        assert!(error.contains("SECRET_KEY"), "{key:?}: {error}");
+    }
+    let settings =
+        Settings::load(&sources(&[], &[("APP_ENV", "production"), ("SECRET_KEY", "x7Hq")]))
+            .unwrap();
+    settings.validate().unwrap();
+}
+
+#[test]
+fn bad_values_are_clear_errors() {
+    let error = Settings::load(&sources(&[], &[("PORT", "eighty")])).unwrap_err().to_string();
+    assert!(error.contains("PORT must be a whole number"), "{error}");
+    let error = Settings::load(&sources(&[], &[("APP_ENV", "staging")])).unwrap_err().to_string();
+    assert!(error.contains("APP_ENV"), "{error}");
+    let settings =
+        Settings::load(&sources(&[], &[("TOKEN_ENCRYPTION_KEYS", "not-a-key")])).unwrap();
+    let error = settings.validate().unwrap_err().to_string();
+    assert!(error.contains("TOKEN_ENCRYPTION_KEYS entry 1"), "{error}");
+}
+
+#[test]
+fn print_config_redacts_every_secret() {
+    let settings = Settings::load(&sources(
+        &[],
+        &[
+            ("SECRET_KEY", "super-secret-value"),
+            ("DATABASE_URL", "postgres://nectr:db-password@db/nectr"),
+            ("TOKEN_ENCRYPTION_KEYS", "key-one-secret,key-two-secret"),
+        ],
+    ))
+    .unwrap();
+    let printed = settings.to_redacted_toml();
+    for secret in ["super-secret-value", "db-password", "key-one-secret", "key-two-secret"] {
+        assert!(!printed.contains(secret), "{secret} leaked:\n{printed}");
+        assert!(!format!("{settings:?}").contains(secret), "{secret} leaked in Debug");
+    }
+    assert!(printed.contains("postgres://nectr:***@db/nectr"), "{printed}");
+    let parsed: toml::Table = printed.parse().unwrap();
+    assert_eq!(parsed["application"]["port"].as_integer(), Some(8000));
+}

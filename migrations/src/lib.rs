@@ -1,0 +1,55 @@
+//! Nectr's database migrations, for PostgreSQL and SQLite.
+//!
+//! They build a new database, or adopt one that the original Python service left behind: its
+//! tables keep their names, columns and rows; what Nectr needs is added around them, and no step
+//! fails because a table or an index exists already. Each migration runs once per database, as
+//! recorded in `seaql_migrations`.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_base_tables;
+mod m0002_adopt_original;
+mod m0003_indexes;
+
+/// The ordered list of Nectr's migrations.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m0001_base_tables::Migration),
+            Box::new(m0002_adopt_original::Migration),
+            Box::new(m0003_indexes::Migration),
+        ]
+    }
+}
+
+/// Runs every statement of a script, one by one, on the migration's connection.
+async fn run_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let connection = manager.get_connection();
+    for statement in statements {
+        connection.execute_unprepared(statement).await?;
+    }
+    Ok(())
+}
+
+/// Applies every pending migration.
+///
+/// # Errors
+/// The driver's error when a migration fails.
+pub async fn run(connection: &sea_orm_migration::sea_orm::DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(connection, None).await
+}
+
+/// The names of the migrations not applied yet, in order.
+///
+/// # Errors
+/// The driver's error when the database cannot be read.
+pub async fn pending(
+    connection: &sea_orm_migration::sea_orm::DatabaseConnection,
+) -> Result<Vec<String>, DbErr> {
+    let pending = Migrator::get_pending_migrations(connection).await?;
+    Ok(pending.iter().map(|migration| migration.name().to_owned()).collect())
+}
