@@ -151,9 +151,9 @@ mod tests {
 
     #[test]
     fn decrypts_the_original_services_tokens() {
-        let cipher = cipher(&[], Some("adoption-test-secret"));
+        let original = cipher(&[], Some("adoption-test-secret"));
         assert_eq!(
-            cipher.read_token(SEEDED_TOKEN),
+            original.read_token(SEEDED_TOKEN),
             Ok(Stored::Encrypted("gho_adoptiontesttoken0000000000000000000".to_owned()))
         );
         assert_eq!(cipher(&[], Some("another")).read_token(SEEDED_TOKEN), Err(Undecryptable));
@@ -161,13 +161,13 @@ mod tests {
 
     #[test]
     fn reads_legacy_plaintext_as_it_is() {
-        let cipher = cipher(&[], Some("k"));
+        let legacy = cipher(&[], Some("k"));
         for token in ["ghp_x", "gho_x", "ghs_x", "ghu_x", "github_pat_x"] {
-            assert_eq!(cipher.read_token(token), Ok(Stored::LegacyPlaintext(token.to_owned())));
+            assert_eq!(legacy.read_token(token), Ok(Stored::LegacyPlaintext(token.to_owned())));
         }
-        assert_eq!(cipher.read_token("not-a-token"), Err(Undecryptable));
+        assert_eq!(legacy.read_token("not-a-token"), Err(Undecryptable));
         assert_eq!(
-            cipher.read_secret("6f1c0b2d"),
+            legacy.read_secret("6f1c0b2d"),
             Ok(Stored::LegacyPlaintext("6f1c0b2d".to_owned()))
         );
     }
@@ -192,12 +192,12 @@ mod tests {
     #[test]
     fn keeps_the_secret_key_derived_key_for_decryption() {
         let key = Fernet::generate_key();
-        let cipher = cipher(&[&key], Some("adoption-test-secret"));
+        let both = cipher(&[&key], Some("adoption-test-secret"));
         assert_eq!(
-            cipher.read_token(SEEDED_TOKEN).unwrap().into_plaintext(),
+            both.read_token(SEEDED_TOKEN).unwrap().into_plaintext(),
             "gho_adoptiontesttoken0000000000000000000"
         );
-        let fresh = cipher.encrypt("gho_new");
+        let fresh = both.encrypt("gho_new");
         assert_eq!(cipher_with_only(&key).read_token(&fresh).unwrap().into_plaintext(), "gho_new");
     }
 

@@ -71,7 +71,7 @@ impl Application {
         };
         let port = listener.local_addr().context("the listener has no address")?.port();
         // actix treats SIGINT as a forced stop; Nectr drains in-flight requests on both SIGINT
-        // and SIGTERM, so it handles the signals itself (see `run_until_stopped`).
+        // and SIGTERM, so it handles the signals itself (see `stop_on_signals`).
         let mut server = HttpServer::new(move || nectr_api::app(state.clone()))
             .shutdown_timeout(settings.application.shutdown_timeout_seconds)
             .disable_signals();
@@ -97,14 +97,11 @@ impl Application {
         self.store.clone()
     }
 
-    /// Serves until stopped by a signal or a handle, drains in-flight requests, then closes the
-    /// database pool.
-    ///
-    /// # Errors
-    /// When the server fails.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+    /// Stops the server gracefully on SIGINT or SIGTERM: no new connections, in-flight requests
+    /// get the configured grace period. The binary calls it; tests stop through a handle.
+    pub fn stop_on_signals(&self) {
         let handle = self.server.handle();
-        let signals = tokio::spawn(async move {
+        tokio::spawn(async move {
             match shutdown_signal().await {
                 Ok(signal) => {
                     tracing::info!(signal, "stopping: finishing in-flight requests");
@@ -113,8 +110,14 @@ impl Application {
                 Err(error) => tracing::error!(error = %error, "cannot listen for signals"),
             }
         });
+    }
+
+    /// Serves until stopped, drains in-flight requests, then closes the database pool.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let outcome = self.server.await.context("the HTTP server failed");
-        signals.abort();
         if let Err(error) = self.store.close().await {
             tracing::warn!(error = %error, "closing the database pool failed");
         }

@@ -41,5 +41,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         environment = settings.application.environment.as_str(),
         "nectr is listening"
     );
+    application.stop_on_signals();
     application.run_until_stopped().await
 }

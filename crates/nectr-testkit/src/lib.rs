@@ -1,1 +1,20 @@
-//! placeholder
+//! Dev-only test support for Nectr: in-memory fakes of the domain's ports, the shared contract
+//! suites every adapter and fake must pass, fresh test databases on SQLite and PostgreSQL,
+//! [`spawn_app`] which runs the real application on port 0, and paths to shared fixtures.
+//!
+//! Never a normal dependency of another crate: only `[dev-dependencies]`.
+
+pub mod app;
+pub mod contract;
+pub mod database;
+pub mod fakes;
+
+use std::path::PathBuf;
+
+pub use app::{TestApp, spawn_app, spawn_app_on, spawn_app_with, test_settings};
+pub use database::{Engine, TestDatabase};
+
+/// The shared fixtures folder (`../shared/fixtures` beside the checkout).
+pub fn shared_fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures"))
+}

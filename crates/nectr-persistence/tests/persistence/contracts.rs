@@ -1,0 +1,21 @@
+//! The shared storage contracts on each engine.
+
+use std::sync::Arc;
+
+use nectr_domain::HealthProbe;
+use nectr_testkit::TestDatabase;
+use nectr_testkit::contract::{Stores, run_all};
+
+#[tokio::test]
+async fn sql_store_honours_every_storage_contract_on_every_engine() {
+    let databases = TestDatabase::every_engine().await;
+    let expected = if std::env::var_os("TEST_DATABASE_URL").is_some() { 2 } else { 1 };
+    assert_eq!(databases.len(), expected);
+    for database in databases {
+        let store = Arc::new(database.migrated_store().await);
+        run_all(&Stores::of(store.clone())).await;
+        store.probe().await.unwrap();
+        store.close().await.unwrap();
+        assert!(store.probe().await.is_err(), "{:?}: a closed pool is unhealthy", database.engine);
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the SQL store: the shared port contracts, migrations and adoption of the
+//! original service's database. Every test runs on SQLite, and on PostgreSQL when
+//! `TEST_DATABASE_URL` is set.
+
+mod adoption;
+mod contracts;
+mod migrations;

@@ -1,0 +1,46 @@
+//! Migrations on a new database: idempotent, with the indexes the original lacked.
+
+use nectr_testkit::{Engine, TestDatabase};
+use sea_orm::{ConnectionTrait, Database, Statement};
+
+/// The index names of a table.
+pub(crate) async fn index_names(database: &TestDatabase, table: &str) -> Vec<String> {
+    let connection = Database::connect(&database.url).await.unwrap();
+    let sql = match database.engine {
+        Engine::Sqlite => {
+            format!("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}'")
+        }
+        Engine::Postgres => {
+            format!("SELECT indexname AS name FROM pg_indexes WHERE tablename = '{table}'")
+        }
+    };
+    let rows = connection
+        .query_all_raw(Statement::from_string(connection.get_database_backend(), sql))
+        .await
+        .unwrap();
+    let mut names: Vec<String> = rows.iter().map(|row| row.try_get("", "name").unwrap()).collect();
+    names.sort();
+    connection.close().await.unwrap();
+    names
+}
+
+#[tokio::test]
+async fn migrations_create_the_schema_once_and_then_do_nothing() {
+    for database in TestDatabase::every_engine().await {
+        let store = database.store().await;
+        assert_eq!(
+            store.pending_migrations().await.unwrap(),
+            ["m0001_base_tables", "m0002_adopt_original", "m0003_indexes"]
+        );
+        store.migrate().await.unwrap();
+        assert!(store.pending_migrations().await.unwrap().is_empty());
+        store.migrate().await.unwrap();
+        let events = index_names(&database, "events").await;
+        for index in ["ix_events_created_at", "ix_events_event_type", "ix_events_status"] {
+            assert!(events.contains(&index.to_owned()), "{:?}: {events:?}", database.engine);
+        }
+        let runs = index_names(&database, "workflow_runs").await;
+        assert!(runs.contains(&"ix_workflow_runs_event_id".to_owned()), "{runs:?}");
+        store.close().await.unwrap();
+    }
+}

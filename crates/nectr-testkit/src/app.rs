@@ -1,0 +1,108 @@
+//! [`spawn_app`]: the real application on 127.0.0.1, port 0, with a fresh database, and a client.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use nectr_persistence::SeaOrmStore;
+use nectr_server::{Application, ConfigSources, Settings};
+use secrecy::SecretString;
+
+use crate::database::{TEST_SECRET_KEY, TestDatabase};
+
+/// A running Nectr for one test.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// The port it listens on.
+    pub port: u16,
+    /// An HTTP client without cookies or redirects.
+    pub client: reqwest::Client,
+    /// Its database.
+    pub database: TestDatabase,
+    /// Its store, to inspect or take away the database.
+    pub store: Arc<SeaOrmStore>,
+    handle: ServerHandle,
+}
+
+impl TestApp {
+    /// The full URL of a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// `GET` a path.
+    ///
+    /// # Panics
+    /// When the request cannot be sent.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("the request is sent")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// The settings tests start from: `APP_ENV=test`, the test secret key, no files.
+///
+/// # Panics
+/// When the embedded defaults do not load.
+pub fn test_settings(database_url: &str) -> Settings {
+    let sources = ConfigSources {
+        config_dir: None,
+        dotenv: Default::default(),
+        environment: [("APP_ENV".to_owned(), "test".to_owned())].into_iter().collect(),
+    };
+    let mut settings = Settings::load(&sources).expect("the embedded defaults load");
+    settings.application.host = "127.0.0.1".to_owned();
+    settings.application.port = 0;
+    settings.application.workers = 1;
+    settings.database.url = SecretString::from(database_url.to_owned());
+    settings.security.secret_key = SecretString::from(TEST_SECRET_KEY.to_owned());
+    settings
+}
+
+/// Starts Nectr with test settings on a fresh database (PostgreSQL when `TEST_DATABASE_URL` is
+/// set, else SQLite).
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// As [`spawn_app`], after `configure` adjusted the settings.
+///
+/// # Panics
+/// When the application cannot start.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase::fresh().await;
+    spawn_app_on(database, configure).await
+}
+
+/// As [`spawn_app_with`], on a database the test prepared (for example an adopted one).
+///
+/// # Panics
+/// When the application cannot start.
+pub async fn spawn_app_on(
+    database: TestDatabase,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut settings = test_settings(&database.url);
+    configure(&mut settings);
+    if std::env::var_os("TEST_LOG").is_some() {
+        nectr_server::telemetry::init(&settings);
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let application = Application::build_with_listener(&settings, listener)
+        .await
+        .expect("the application starts");
+    let port = application.port();
+    let handle = application.handle();
+    let store = application.store();
+    tokio::spawn(application.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client");
+    TestApp { address: format!("http://127.0.0.1:{port}"), port, client, database, store, handle }
+}

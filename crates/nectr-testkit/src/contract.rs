@@ -1,0 +1,319 @@
+//! The shared contract suites of the storage ports. Each runs against the in-memory fakes and
+//! against every real adapter (SQLite always, PostgreSQL when `TEST_DATABASE_URL` is set), so a
+//! fake never drifts from the real thing.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use nectr_domain::{
+    AccessToken, EventFilter, EventId, EventRepository, EventRepositoryError, EventStatus,
+    InstallationId, InstallationRepository, InstallationRepositoryError, NewEvent, NewInstallation,
+    NewReviewRun, OAuthStateRepository, OAuthStateRepositoryError, RepoFullName, ReviewRunId,
+    ReviewRunRepository, ReviewRunRepositoryError, ReviewRunStatus, UserId, UserRepository,
+    UserUpsert, WebhookSecret,
+};
+
+/// One implementation of every storage port.
+pub struct Stores {
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Connected repositories.
+    pub installations: Arc<dyn InstallationRepository>,
+    /// Webhook deliveries.
+    pub events: Arc<dyn EventRepository>,
+    /// Review runs.
+    pub review_runs: Arc<dyn ReviewRunRepository>,
+    /// OAuth states.
+    pub oauth_states: Arc<dyn OAuthStateRepository>,
+}
+
+impl Stores {
+    /// Every port served by one value.
+    pub fn of<T>(store: Arc<T>) -> Self
+    where
+        T: UserRepository
+            + InstallationRepository
+            + EventRepository
+            + ReviewRunRepository
+            + OAuthStateRepository
+            + 'static,
+    {
+        Self {
+            users: store.clone(),
+            installations: store.clone(),
+            events: store.clone(),
+            review_runs: store.clone(),
+            oauth_states: store,
+        }
+    }
+}
+
+/// Runs every suite, each on the same (empty) stores.
+pub async fn run_all(stores: &Stores) {
+    users(stores).await;
+    installations(stores).await;
+    events(stores).await;
+    review_runs(stores).await;
+    oauth_states(stores).await;
+}
+
+fn upsert(github_id: i64, login: &str, token: &str) -> UserUpsert {
+    UserUpsert {
+        github_id,
+        github_username: login.to_owned(),
+        github_access_token: AccessToken::new(token),
+        email: Some(format!("{login}@example.com")),
+        avatar_url: None,
+        name: Some(login.to_uppercase()),
+    }
+}
+
+fn assert_recent(time: chrono::DateTime<Utc>, what: &str) {
+    let age = Utc::now() - time;
+    assert!(age >= Duration::seconds(-5) && age <= Duration::seconds(60), "{what} is {time}");
+}
+
+/// The `UserRepository` contract.
+pub async fn users(stores: &Stores) {
+    let repo = &stores.users;
+    assert!(repo.find_by_github_id(424_242).await.unwrap().is_none());
+    assert!(repo.find_by_id(UserId::new(987_654)).await.unwrap().is_none());
+
+    let created = repo.upsert_by_github_id(upsert(424_242, "mona", "gho_first")).await.unwrap();
+    assert_eq!(created.github_id, 424_242);
+    assert_eq!(created.github_username, "mona");
+    assert_eq!(created.github_access_token.expose(), "gho_first");
+    assert_eq!(created.email.as_deref(), Some("mona@example.com"));
+    assert_eq!(created.avatar_url, None);
+    assert_recent(created.created_at, "created_at");
+    assert_eq!(repo.find_by_id(created.id).await.unwrap().as_ref(), Some(&created));
+    assert_eq!(repo.find_by_github_id(424_242).await.unwrap().as_ref(), Some(&created));
+
+    let mut refreshed_input = upsert(424_242, "mona-renamed", "gho_second");
+    refreshed_input.avatar_url = Some("https://avatars.example/mona".to_owned());
+    let refreshed = repo.upsert_by_github_id(refreshed_input).await.unwrap();
+    assert_eq!(refreshed.id, created.id);
+    assert_eq!(refreshed.created_at, created.created_at);
+    assert!(refreshed.updated_at >= created.updated_at);
+    assert_eq!(refreshed.github_username, "mona-renamed");
+    assert_eq!(refreshed.github_access_token.expose(), "gho_second");
+    assert_eq!(refreshed.avatar_url.as_deref(), Some("https://avatars.example/mona"));
+    assert_eq!(repo.find_by_id(created.id).await.unwrap().as_ref(), Some(&refreshed));
+
+    let other = repo.upsert_by_github_id(upsert(7, "hubot", "ghp_other")).await.unwrap();
+    assert_ne!(other.id, created.id);
+    assert_eq!(repo.find_by_github_id(7).await.unwrap().unwrap().github_username, "hubot");
+}
+
+fn repo(name: &str) -> RepoFullName {
+    RepoFullName::parse(name).unwrap()
+}
+
+fn installation(user_id: UserId, name: &str, webhook_id: i64, repo_id: i64) -> NewInstallation {
+    NewInstallation {
+        user_id,
+        repo: repo(name),
+        github_repo_id: Some(repo_id),
+        webhook_id: Some(webhook_id),
+        webhook_secret: Some(WebhookSecret::new(format!("secret-for-{name}"))),
+        installation_id: None,
+    }
+}
+
+/// The `InstallationRepository` contract.
+pub async fn installations(stores: &Stores) {
+    let repo_store = &stores.installations;
+    let owner = stores.users.upsert_by_github_id(upsert(1001, "owner", "gho_owner")).await.unwrap();
+    let unknown = UserId::new(99_999);
+    match repo_store.create(installation(unknown, "a/b", 1, 1)).await {
+        Err(InstallationRepositoryError::UnknownUser(id)) => assert_eq!(id, unknown),
+        other => panic!("expected UnknownUser, got {other:?}"),
+    }
+
+    let first = repo_store
+        .create(installation(owner.id, "octo/first", 5_000_000_001, 3_000_000_001))
+        .await
+        .unwrap();
+    assert!(first.is_active);
+    assert_eq!(first.repo, repo("octo/first"));
+    assert_eq!(first.webhook_id, Some(5_000_000_001), "hook ids need 64 bits");
+    assert_eq!(first.github_repo_id, Some(3_000_000_001));
+    assert_eq!(first.webhook_secret.as_ref().unwrap().expose(), "secret-for-octo/first");
+    assert_recent(first.installed_at, "installed_at");
+    let second = repo_store.create(installation(owner.id, "octo/second", 2, 20)).await.unwrap();
+    let without_secret =
+        NewInstallation { webhook_secret: None, ..installation(owner.id, "octo/third", 3, 30) };
+    let third = repo_store.create(without_secret).await.unwrap();
+    assert_eq!(third.webhook_secret, None);
+
+    assert_eq!(repo_store.find_by_id(first.id).await.unwrap().as_ref(), Some(&first));
+    assert!(repo_store.find_by_id(InstallationId::new(424_242)).await.unwrap().is_none());
+    assert_eq!(
+        repo_store.find_active_for_user(owner.id, &repo("octo/second")).await.unwrap().as_ref(),
+        Some(&second)
+    );
+    assert!(repo_store.find_active_for_user(owner.id, &repo("octo/none")).await.unwrap().is_none());
+    let listed: Vec<_> = repo_store
+        .list_active_for_user(owner.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|found| found.id)
+        .collect();
+    assert_eq!(listed, vec![third.id, second.id, first.id], "newest first");
+    assert_eq!(
+        repo_store.find_active_by_webhook_id(5_000_000_001).await.unwrap(),
+        vec![first.clone()]
+    );
+    assert_eq!(repo_store.find_active_by_github_repo_id(20).await.unwrap(), vec![second.clone()]);
+    assert!(repo_store.find_active_by_webhook_id(777).await.unwrap().is_empty());
+
+    repo_store.deactivate(second.id).await.unwrap();
+    assert!(repo_store.find_active_by_github_repo_id(20).await.unwrap().is_empty());
+    assert!(
+        repo_store.find_active_for_user(owner.id, &repo("octo/second")).await.unwrap().is_none()
+    );
+    let kept = repo_store.find_by_id(second.id).await.unwrap().unwrap();
+    assert!(!kept.is_active, "deactivation keeps the row");
+    assert_eq!(repo_store.list_active_for_user(owner.id).await.unwrap().len(), 2);
+    match repo_store.deactivate(InstallationId::new(424_242)).await {
+        Err(InstallationRepositoryError::NotFound(_)) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+fn new_event(event_type: &str, status: EventStatus) -> NewEvent {
+    NewEvent {
+        event_type: event_type.to_owned(),
+        source: "github".to_owned(),
+        payload: format!("{{\"kind\":\"{event_type}\"}}"),
+        status,
+    }
+}
+
+/// The `EventRepository` contract.
+pub async fn events(stores: &Stores) {
+    let repo = &stores.events;
+    let opened = repo.create(new_event("opened_pull_request", EventStatus::Pending)).await.unwrap();
+    assert_eq!(opened.status, EventStatus::Pending);
+    assert_eq!(opened.payload, "{\"kind\":\"opened_pull_request\"}");
+    assert_eq!(opened.processed_at, None);
+    assert_recent(opened.created_at, "created_at");
+    let push = repo.create(new_event("push", EventStatus::Ignored)).await.unwrap();
+    let synced =
+        repo.create(new_event("synchronize_pull_request", EventStatus::Pending)).await.unwrap();
+    assert_eq!(repo.find_by_id(push.id).await.unwrap().as_ref(), Some(&push));
+    assert!(repo.find_by_id(EventId::new(424_242)).await.unwrap().is_none());
+
+    let ids = |events: Vec<nectr_domain::Event>| {
+        events.into_iter().map(|event| event.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(repo.list(&EventFilter::default()).await.unwrap()),
+        vec![synced.id, push.id, opened.id]
+    );
+    let pending = EventFilter { status: Some(EventStatus::Pending), ..EventFilter::default() };
+    assert_eq!(ids(repo.list(&pending).await.unwrap()), vec![synced.id, opened.id]);
+    let pushes = EventFilter { event_type: Some("push".to_owned()), ..EventFilter::default() };
+    assert_eq!(ids(repo.list(&pushes).await.unwrap()), vec![push.id]);
+    let page = EventFilter { limit: 1, offset: 1, ..EventFilter::default() };
+    assert_eq!(ids(repo.list(&page).await.unwrap()), vec![push.id]);
+
+    let done_at = Utc::now();
+    repo.set_status(opened.id, EventStatus::Completed, Some(done_at)).await.unwrap();
+    let done = repo.find_by_id(opened.id).await.unwrap().unwrap();
+    assert_eq!(done.status, EventStatus::Completed);
+    let stored_at = done.processed_at.unwrap();
+    assert!((stored_at - done_at).num_milliseconds().abs() < 1, "{stored_at} != {done_at}");
+    for status in EventStatus::ALL {
+        repo.set_status(synced.id, status, None).await.unwrap();
+        assert_eq!(repo.find_by_id(synced.id).await.unwrap().unwrap().status, status);
+    }
+    match repo.set_status(EventId::new(424_242), EventStatus::Failed, None).await {
+        Err(EventRepositoryError::NotFound(_)) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+/// The `ReviewRunRepository` contract.
+pub async fn review_runs(stores: &Stores) {
+    let repo = &stores.review_runs;
+    let unknown = EventId::new(424_242);
+    let start = |event_id| NewReviewRun { event_id, workflow_type: "pr_review".to_owned() };
+    match repo.start(start(unknown)).await {
+        Err(ReviewRunRepositoryError::UnknownEvent(id)) => assert_eq!(id, unknown),
+        other => panic!("expected UnknownEvent, got {other:?}"),
+    }
+    let event = stores
+        .events
+        .create(new_event("opened_pull_request", EventStatus::Processing))
+        .await
+        .unwrap();
+    let first = repo.start(start(event.id)).await.unwrap();
+    assert_eq!(first.status, ReviewRunStatus::Running);
+    assert_eq!(first.workflow_type, "pr_review");
+    assert_eq!(
+        (first.result.as_ref(), first.error.as_ref(), first.completed_at),
+        (None, None, None)
+    );
+    assert_recent(first.started_at, "started_at");
+    let second = repo.start(start(event.id)).await.unwrap();
+
+    let result = serde_json::json!({
+        "ai_summary": "## Summary\nFine.", "files_analyzed": 3, "comment_posted": true,
+        "verdict": "APPROVE", "inline_suggestions": 0, "linked_issues": [12],
+    });
+    let finished = repo
+        .finish(first.id, ReviewRunStatus::Completed, Some(result.clone()), None)
+        .await
+        .unwrap();
+    assert_eq!(finished.status, ReviewRunStatus::Completed);
+    assert_eq!(finished.result.as_ref(), Some(&result));
+    assert_recent(finished.completed_at.unwrap(), "completed_at");
+    assert_eq!(repo.find_by_id(first.id).await.unwrap().as_ref(), Some(&finished));
+    match repo.finish(first.id, ReviewRunStatus::Failed, None, None).await {
+        Err(ReviewRunRepositoryError::AlreadyFinished(id)) => assert_eq!(id, first.id),
+        other => panic!("expected AlreadyFinished, got {other:?}"),
+    }
+    match repo.finish(ReviewRunId::new(424_242), ReviewRunStatus::Failed, None, None).await {
+        Err(ReviewRunRepositoryError::NotFound(_)) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert!(repo.finish(second.id, ReviewRunStatus::Running, None, None).await.is_err());
+    let failed = repo
+        .finish(second.id, ReviewRunStatus::Failed, None, Some("GitHub said 502".to_owned()))
+        .await
+        .unwrap();
+    assert_eq!(failed.error.as_deref(), Some("GitHub said 502"));
+    let listed: Vec<_> =
+        repo.list_for_event(event.id).await.unwrap().into_iter().map(|run| run.id).collect();
+    assert_eq!(listed, vec![first.id, second.id], "oldest first");
+    assert!(repo.find_by_id(ReviewRunId::new(424_242)).await.unwrap().is_none());
+}
+
+/// The `OAuthStateRepository` contract.
+pub async fn oauth_states(stores: &Stores) {
+    let repo = &stores.oauth_states;
+    let now = Utc::now();
+    let later = now + Duration::minutes(10);
+    let stored = repo.create("state-one", later).await.unwrap();
+    assert_eq!(stored.state, "state-one");
+    assert_eq!(stored.expires_at.timestamp_millis(), later.timestamp_millis());
+    assert!(matches!(
+        repo.create("state-one", later).await,
+        Err(OAuthStateRepositoryError::Duplicate)
+    ));
+
+    assert!(repo.consume("state-one", now).await.unwrap(), "a fresh state is accepted");
+    assert!(!repo.consume("state-one", now).await.unwrap(), "but only once");
+    assert!(!repo.consume("never-issued", now).await.unwrap());
+
+    repo.create("state-expired", now - Duration::minutes(1)).await.unwrap();
+    assert!(!repo.consume("state-expired", now).await.unwrap(), "an expired state is refused");
+    repo.create("state-expired", now + Duration::minutes(1)).await.unwrap();
+
+    repo.create("old-1", now - Duration::minutes(5)).await.unwrap();
+    repo.create("old-2", now - Duration::seconds(1)).await.unwrap();
+    assert_eq!(repo.purge_expired(now).await.unwrap(), 2);
+    assert!(repo.consume("state-expired", now).await.unwrap(), "unexpired states survive a purge");
+}
