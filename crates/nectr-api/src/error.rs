@@ -155,3 +155,62 @@ pub(crate) fn query_config() -> web::QueryConfig {
         ApiError::BadRequest { code: "invalid_query", detail: error.to_string() }.into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{App, test, web};
+    use serde_json::Value;
+
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        #[expect(dead_code, reason = "only deserialised")]
+        name: String,
+    }
+
+    async fn accept(_payload: web::Json<Payload>) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+
+    async fn call(body: &'static str, content_type: &str) -> (StatusCode, Value) {
+        let app = test::init_service(
+            App::new().app_data(json_config()).route("/echo", web::post().to(accept)),
+        )
+        .await;
+        let request = test::TestRequest::post()
+            .uri("/echo")
+            .insert_header(("content-type", content_type))
+            .set_payload(body)
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        let status = response.status();
+        let body: Value = test::read_body_json(response).await;
+        (status, body)
+    }
+
+    #[actix_web::test]
+    async fn malformed_json_is_a_json_error_with_a_stable_code() {
+        let (status, body) = call("{\"name\": ", "application/json").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["code"], "invalid_json");
+        assert!(body["detail"].as_str().is_some_and(|detail| !detail.is_empty()));
+        let (status, body) = call("{\"other\": 1}", "application/json").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_json"))
+        );
+        let (status, body) = call("name=x", "text/plain").await;
+        assert_eq!(body["code"], "unsupported_media_type", "{status}");
+    }
+
+    #[actix_web::test]
+    async fn internal_errors_hide_their_cause() {
+        let error = ApiError::Internal(anyhow::anyhow!("password=hunter2 in a driver message"));
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = actix_web::body::to_bytes(response.into_body()).await.unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert_eq!(text, r#"{"code":"internal_error","detail":"internal error"}"#);
+    }
+}

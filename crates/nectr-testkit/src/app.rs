@@ -59,6 +59,7 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.application.host = "127.0.0.1".to_owned();
     settings.application.port = 0;
     settings.application.workers = 1;
+    settings.application.shutdown_timeout_seconds = 1;
     settings.database.url = SecretString::from(database_url.to_owned());
     settings.security.secret_key = SecretString::from(TEST_SECRET_KEY.to_owned());
     settings

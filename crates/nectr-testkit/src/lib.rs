@@ -4,6 +4,12 @@
 //!
 //! Never a normal dependency of another crate: only `[dev-dependencies]`.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a failed expectation is a failed test, with its message"
+)]
+
 pub mod app;
 pub mod contract;
 pub mod database;

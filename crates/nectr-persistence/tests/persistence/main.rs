@@ -2,6 +2,8 @@
 //! original service's database. Every test runs on SQLite, and on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failed unwrap is a failed test")]
+
 mod adoption;
 mod contracts;
 mod migrations;

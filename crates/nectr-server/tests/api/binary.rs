@@ -1,0 +1,120 @@
+//! The `nectr` binary as a newcomer runs it: no configuration at all, then `migrate`,
+//! `print-config` and the production secret check.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NECTR: &str = env!("CARGO_BIN_EXE_nectr");
+
+fn nectr(directory: &Path) -> Command {
+    let mut command = Command::new(NECTR);
+    command.current_dir(directory).env_clear().stdin(Stdio::null());
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn with_no_configuration_it_serves_on_sqlite_and_stops_cleanly_on_sigterm() {
+    let directory = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // Only the port differs from a bare `nectr`, so that tests can run side by side.
+    let child = nectr(directory.path())
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/health");
+    let started = Instant::now();
+    let body = loop {
+        if let Ok(response) = client.get(&url).send().await {
+            break response.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "nectr did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(body["status"], "healthy");
+    assert_eq!(body["database"], "healthy");
+    assert_eq!(body["environment"], "development");
+    assert!(directory.path().join("nectr.db").exists(), "SQLite file in the working directory");
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit =
+        tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    assert!(exit.status.success(), "{exit:?}");
+    let log = String::from_utf8_lossy(&exit.stderr);
+    assert!(log.contains("SIGTERM") && log.contains("stopped"), "{log}");
+}
+
+#[test]
+fn migrate_adopts_the_original_database_and_reports_what_it_applied() {
+    let directory = tempfile::tempdir().unwrap();
+    let fixtures = nectr_testkit::shared_fixtures().join("original-schema");
+    let database = directory.path().join("devcopilot.db");
+    let script = [
+        std::fs::read_to_string(fixtures.join("sqlite.sql")).unwrap(),
+        std::fs::read_to_string(fixtures.join("seed.sql")).unwrap(),
+    ]
+    .join("\n");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use sea_orm::ConnectionTrait;
+        let url = format!("sqlite://{}?mode=rwc", database.display());
+        let connection = sea_orm::Database::connect(&url).await.unwrap();
+        connection.execute_unprepared(&script).await.unwrap();
+        connection.close().await.unwrap();
+    });
+    // The original service's own .env form of the URL and its secret.
+    std::fs::write(
+        directory.path().join(".env"),
+        "DATABASE_URL=sqlite+aiosqlite:///./devcopilot.db\nSECRET_KEY=adoption-test-secret\n",
+    )
+    .unwrap();
+    let output = nectr(directory.path()).arg("migrate").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("applied m0001_base_tables"), "{stdout}");
+    assert!(stdout.contains("3 migrations applied"), "{stdout}");
+    let output = nectr(directory.path()).args(["migrate", "--status"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("0 migrations pending"), "{output:?}");
+}
+
+#[test]
+fn print_config_shows_the_effective_configuration_without_secrets() {
+    let directory = tempfile::tempdir().unwrap();
+    let output = nectr(directory.path())
+        .arg("print-config")
+        .env("SECRET_KEY", "top-secret-value")
+        .env("DATABASE_URL", "postgres://nectr:db-password@db:5432/nectr")
+        .env("NECTR__APPLICATION__PORT", "9001")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert!(printed.contains("port = 9001"), "{printed}");
+    assert!(printed.contains("postgres://nectr:***@db:5432/nectr"), "{printed}");
+    assert!(!printed.contains("top-secret-value") && !printed.contains("db-password"), "{printed}");
+}
+
+#[test]
+fn production_refuses_to_start_with_a_default_secret_key() {
+    let directory = tempfile::tempdir().unwrap();
+    for secret in [None, Some("your-secret-key")] {
+        let mut command = nectr(directory.path());
+        command.env("APP_ENV", "production");
+        if let Some(secret) = secret {
+            command.env("SECRET_KEY", secret);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("SECRET_KEY"), "{stderr}");
+        assert!(!directory.path().join("nectr.db").exists(), "refused before touching storage");
+    }
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the server over HTTP: the real application on port 0 with a fresh
+//! database (PostgreSQL when `TEST_DATABASE_URL` is set), and the `nectr` binary itself.
+
+#![expect(clippy::unwrap_used, reason = "test helpers: a failed unwrap is a failed test")]
+
+mod binary;
+mod errors;
+mod health;
