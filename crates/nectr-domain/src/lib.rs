@@ -6,6 +6,7 @@
 //! database driver, HTTP client or web framework. Adapters implement its ports; `nectr-server`
 //! wires them together.
 
+pub mod code_host;
 pub mod event;
 pub mod health;
 pub mod ids;

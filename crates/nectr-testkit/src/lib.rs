@@ -13,6 +13,7 @@
 pub mod app;
 pub mod contract;
 pub mod database;
+pub mod fake_github;
 pub mod fakes;
 
 use std::path::PathBuf;
