@@ -400,78 +400,119 @@ pub trait CodeHost: Send + Sync {
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn pull_request(&self, who: &Identity, repo: &RepoFullName, number: u64)
-    -> Result<PullRequest, CodeHostError>;
+    async fn pull_request(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<PullRequest, CodeHostError>;
 
     /// Every file of a pull request.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn pull_request_files(&self, who: &Identity, repo: &RepoFullName, number: u64)
-    -> Result<FileList, CodeHostError>;
+    async fn pull_request_files(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<FileList, CodeHostError>;
 
     /// The unified diff of a pull request.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn pull_request_diff(&self, who: &Identity, repo: &RepoFullName, number: u64)
-    -> Result<String, CodeHostError>;
+    async fn pull_request_diff(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<String, CodeHostError>;
 
     /// Open pull requests.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn open_pull_requests(&self, who: &Identity, repo: &RepoFullName)
-    -> Result<Vec<PullRequest>, CodeHostError>;
+    async fn open_pull_requests(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+    ) -> Result<Vec<PullRequest>, CodeHostError>;
 
     /// A pull request's reviews.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn reviews(&self, who: &Identity, repo: &RepoFullName, number: u64)
-    -> Result<Vec<Review>, CodeHostError>;
+    async fn reviews(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<Vec<Review>, CodeHostError>;
 
     /// A pull request's inline review comments.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn review_comments(&self, who: &Identity, repo: &RepoFullName, number: u64)
-    -> Result<Vec<PostedReviewComment>, CodeHostError>;
+    async fn review_comments(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<Vec<PostedReviewComment>, CodeHostError>;
 
     /// A repository.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn repository(&self, who: &Identity, repo: &RepoFullName)
-    -> Result<Repository, CodeHostError>;
+    async fn repository(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+    ) -> Result<Repository, CodeHostError>;
 
     /// The recursive tree of a ref.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn tree(&self, who: &Identity, repo: &RepoFullName, reference: &str)
-    -> Result<Tree, CodeHostError>;
+    async fn tree(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        reference: &str,
+    ) -> Result<Tree, CodeHostError>;
 
     /// A file's contents at a ref; `None` when the path does not exist there.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn file_content(&self, who: &Identity, repo: &RepoFullName, path: &str, reference: &str)
-    -> Result<Option<FileContent>, CodeHostError>;
+    async fn file_content(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        path: &str,
+        reference: &str,
+    ) -> Result<Option<FileContent>, CodeHostError>;
 
     /// Bytes of code per language.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn languages(&self, who: &Identity, repo: &RepoFullName)
-    -> Result<BTreeMap<String, u64>, CodeHostError>;
+    async fn languages(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+    ) -> Result<BTreeMap<String, u64>, CodeHostError>;
 
     /// Contributor statistics.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn contributor_stats(&self, who: &Identity, repo: &RepoFullName)
-    -> Result<ContributorStats, CodeHostError>;
+    async fn contributor_stats(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+    ) -> Result<ContributorStats, CodeHostError>;
 
     /// Every repository the identity can see.
     ///
@@ -483,58 +524,94 @@ pub trait CodeHost: Send + Sync {
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn issue(&self, who: &Identity, repo: &RepoFullName, number: u64)
-    -> Result<Option<Issue>, CodeHostError>;
+    async fn issue(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<Option<Issue>, CodeHostError>;
 
     /// Open issues, without pull requests.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn open_issues(&self, who: &Identity, repo: &RepoFullName)
-    -> Result<Vec<Issue>, CodeHostError>;
+    async fn open_issues(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+    ) -> Result<Vec<Issue>, CodeHostError>;
 
     /// Posts a review; see the contract above.
     ///
     /// # Errors
     /// [`CodeHostError`] only when neither the review nor the fallback comment could be posted.
-    async fn post_review(&self, who: &Identity, repo: &RepoFullName, number: u64, review: &NewReview)
-    -> Result<PostedReview, CodeHostError>;
+    async fn post_review(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+        review: &NewReview,
+    ) -> Result<PostedReview, CodeHostError>;
 
     /// Posts an issue (or pull-request) comment.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn post_issue_comment(&self, who: &Identity, repo: &RepoFullName, number: u64, body: &str)
-    -> Result<IssueComment, CodeHostError>;
+    async fn post_issue_comment(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+        body: &str,
+    ) -> Result<IssueComment, CodeHostError>;
 
     /// Replaces an issue comment's body.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn update_issue_comment(&self, who: &Identity, repo: &RepoFullName, comment_id: i64, body: &str)
-    -> Result<IssueComment, CodeHostError>;
+    async fn update_issue_comment(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        comment_id: i64,
+        body: &str,
+    ) -> Result<IssueComment, CodeHostError>;
 
     /// The first comment on an issue or pull request whose body contains `marker`.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn find_issue_comment(&self, who: &Identity, repo: &RepoFullName, number: u64, marker: &str)
-    -> Result<Option<IssueComment>, CodeHostError>;
+    async fn find_issue_comment(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+        marker: &str,
+    ) -> Result<Option<IssueComment>, CodeHostError>;
 
     /// Creates the repository webhook Nectr needs (`pull_request`, `issue_comment`,
     /// `pull_request_review`; JSON; signed with `secret`) and answers its id.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn create_webhook(&self, who: &Identity, repo: &RepoFullName, url: &str, secret: &WebhookSecret)
-    -> Result<i64, CodeHostError>;
+    async fn create_webhook(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        url: &str,
+        secret: &WebhookSecret,
+    ) -> Result<i64, CodeHostError>;
 
     /// Deletes a repository webhook; an already deleted one is not an error.
     ///
     /// # Errors
     /// [`CodeHostError`].
-    async fn delete_webhook(&self, who: &Identity, repo: &RepoFullName, webhook_id: i64)
-    -> Result<(), CodeHostError>;
+    async fn delete_webhook(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        webhook_id: i64,
+    ) -> Result<(), CodeHostError>;
 
     /// Exchanges an OAuth code for a token.
     ///

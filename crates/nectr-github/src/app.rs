@@ -41,7 +41,9 @@ impl AppAuth {
     pub(crate) fn new(config: &GitHubAppConfig) -> Result<Self, CodeHostError> {
         let pem = config.private_key.expose_secret().replace("\\n", "\n");
         let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| {
-            CodeHostError::NotConfigured("GITHUB_APP_PRIVATE_KEY is not an RSA private key in PEM".to_owned())
+            CodeHostError::NotConfigured(
+                "GITHUB_APP_PRIVATE_KEY is not an RSA private key in PEM".to_owned(),
+            )
         })?;
         Ok(Self { app_id: config.app_id, key, tokens: Mutex::new(HashMap::new()) })
     }
@@ -51,8 +53,9 @@ impl AppAuth {
     pub(crate) fn jwt(&self) -> Result<String, CodeHostError> {
         let now = Utc::now().timestamp();
         let claims = Claims { iat: now - 60, exp: now + 540, iss: self.app_id.to_string() };
-        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.key)
-            .map_err(|error| CodeHostError::Unexpected(anyhow::anyhow!("cannot sign the App JWT: {error}")))
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.key).map_err(|error| {
+            CodeHostError::Unexpected(anyhow::anyhow!("cannot sign the App JWT: {error}"))
+        })
     }
 
     /// A valid installation token, from the cache or freshly exchanged. The lock is held during

@@ -34,7 +34,10 @@ pub struct OctocrabHost {
 
 impl std::fmt::Debug for OctocrabHost {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("OctocrabHost").field("config", &self.transport.config).finish_non_exhaustive()
+        formatter
+            .debug_struct("OctocrabHost")
+            .field("config", &self.transport.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,7 +66,9 @@ impl OctocrabHost {
             Identity::Token(token) => Ok(format!("Bearer {}", token.expose())),
             Identity::Installation(id) => {
                 let app = self.app.as_ref().ok_or_else(|| {
-                    CodeHostError::NotConfigured("App installation requested but no GitHub App is configured".to_owned())
+                    CodeHostError::NotConfigured(
+                        "App installation requested but no GitHub App is configured".to_owned(),
+                    )
                 })?;
                 let token = app.installation_token(&self.transport, *id).await?;
                 Ok(format!("Bearer {}", token.expose_secret()))
@@ -80,15 +85,29 @@ impl OctocrabHost {
     ) -> Result<Reply, CodeHostError> {
         let authorization = self.authorization(who).await?;
         self.transport
-            .send_ok(&Call { method, url: self.transport.api(path), authorization: Some(&authorization), accept: JSON, body })
+            .send_ok(&Call {
+                method,
+                url: self.transport.api(path),
+                authorization: Some(&authorization),
+                accept: JSON,
+                body,
+            })
             .await
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, who: &Identity, path: &str) -> Result<T, CodeHostError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        who: &Identity,
+        path: &str,
+    ) -> Result<T, CodeHostError> {
         self.call(who, Method::GET, path, None).await?.json()
     }
 
-    async fn list<T: serde::de::DeserializeOwned>(&self, who: &Identity, path: &str) -> Result<Vec<T>, CodeHostError> {
+    async fn list<T: serde::de::DeserializeOwned>(
+        &self,
+        who: &Identity,
+        path: &str,
+    ) -> Result<Vec<T>, CodeHostError> {
         let authorization = self.authorization(who).await?;
         self.transport.get_all(self.transport.api(path), Some(&authorization)).await
     }
@@ -97,7 +116,9 @@ impl OctocrabHost {
         let config = &self.transport.config;
         match (&config.client_id, &config.client_secret) {
             (Some(id), Some(secret)) => Ok((id.as_str(), secret.expose_secret())),
-            _ => Err(CodeHostError::NotConfigured("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are not set".to_owned())),
+            _ => Err(CodeHostError::NotConfigured(
+                "GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are not set".to_owned(),
+            )),
         }
     }
 }
@@ -110,7 +131,9 @@ fn repo_path(repo: &RepoFullName) -> String {
 fn encode_path(path: &str) -> String {
     path.bytes()
         .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (byte as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (byte as char).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()
@@ -130,13 +153,25 @@ fn classify(bytes: Vec<u8>) -> FileContent {
 
 #[async_trait]
 impl CodeHost for OctocrabHost {
-    async fn pull_request(&self, who: &Identity, repo: &RepoFullName, number: u64) -> Result<PullRequest, CodeHostError> {
-        let body: PullRequestBody = self.get_json(who, &format!("{}/pulls/{number}", repo_path(repo))).await?;
+    async fn pull_request(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<PullRequest, CodeHostError> {
+        let body: PullRequestBody =
+            self.get_json(who, &format!("{}/pulls/{number}", repo_path(repo))).await?;
         Ok(body.into())
     }
 
-    async fn pull_request_files(&self, who: &Identity, repo: &RepoFullName, number: u64) -> Result<FileList, CodeHostError> {
-        let files: Vec<FileBody> = self.list(who, &format!("{}/pulls/{number}/files", repo_path(repo))).await?;
+    async fn pull_request_files(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<FileList, CodeHostError> {
+        let files: Vec<FileBody> =
+            self.list(who, &format!("{}/pulls/{number}/files", repo_path(repo))).await?;
         let files: Vec<PullRequestFile> = files.into_iter().map(PullRequestFile::from).collect();
         let capped = files.len() >= MAX_LISTED_FILES;
         if capped {
@@ -145,7 +180,12 @@ impl CodeHost for OctocrabHost {
         Ok(FileList { files, capped })
     }
 
-    async fn pull_request_diff(&self, who: &Identity, repo: &RepoFullName, number: u64) -> Result<String, CodeHostError> {
+    async fn pull_request_diff(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<String, CodeHostError> {
         let authorization = self.authorization(who).await?;
         let reply = self
             .transport
@@ -160,38 +200,81 @@ impl CodeHost for OctocrabHost {
         Ok(String::from_utf8_lossy(&reply.body).into_owned())
     }
 
-    async fn open_pull_requests(&self, who: &Identity, repo: &RepoFullName) -> Result<Vec<PullRequest>, CodeHostError> {
-        let bodies: Vec<PullRequestBody> = self.list(who, &format!("{}/pulls?state=open", repo_path(repo))).await?;
+    async fn open_pull_requests(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+    ) -> Result<Vec<PullRequest>, CodeHostError> {
+        let bodies: Vec<PullRequestBody> =
+            self.list(who, &format!("{}/pulls?state=open", repo_path(repo))).await?;
         Ok(bodies.into_iter().map(PullRequest::from).collect())
     }
 
-    async fn reviews(&self, who: &Identity, repo: &RepoFullName, number: u64) -> Result<Vec<Review>, CodeHostError> {
-        let bodies: Vec<ReviewBody> = self.list(who, &format!("{}/pulls/{number}/reviews", repo_path(repo))).await?;
+    async fn reviews(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<Vec<Review>, CodeHostError> {
+        let bodies: Vec<ReviewBody> =
+            self.list(who, &format!("{}/pulls/{number}/reviews", repo_path(repo))).await?;
         Ok(bodies.into_iter().map(Review::from).collect())
     }
 
-    async fn review_comments(&self, who: &Identity, repo: &RepoFullName, number: u64) -> Result<Vec<PostedReviewComment>, CodeHostError> {
-        let bodies: Vec<ReviewCommentBody> = self.list(who, &format!("{}/pulls/{number}/comments", repo_path(repo))).await?;
+    async fn review_comments(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<Vec<PostedReviewComment>, CodeHostError> {
+        let bodies: Vec<ReviewCommentBody> =
+            self.list(who, &format!("{}/pulls/{number}/comments", repo_path(repo))).await?;
         Ok(bodies.into_iter().map(PostedReviewComment::from).collect())
     }
 
-    async fn repository(&self, who: &Identity, repo: &RepoFullName) -> Result<Repository, CodeHostError> {
+    async fn repository(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+    ) -> Result<Repository, CodeHostError> {
         let body: RepositoryBody = self.get_json(who, &repo_path(repo)).await?;
         Ok(body.into())
     }
 
-    async fn tree(&self, who: &Identity, repo: &RepoFullName, reference: &str) -> Result<Tree, CodeHostError> {
+    async fn tree(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        reference: &str,
+    ) -> Result<Tree, CodeHostError> {
         let body: TreeBody = self
-            .get_json(who, &format!("{}/git/trees/{}?recursive=1", repo_path(repo), encode_path(reference)))
+            .get_json(
+                who,
+                &format!("{}/git/trees/{}?recursive=1", repo_path(repo), encode_path(reference)),
+            )
             .await?;
         if body.truncated {
             tracing::warn!(repo = %repo, reference, "GitHub truncated the tree listing");
         }
-        Ok(Tree { entries: body.tree.into_iter().map(Into::into).collect(), truncated: body.truncated })
+        Ok(Tree {
+            entries: body.tree.into_iter().map(Into::into).collect(),
+            truncated: body.truncated,
+        })
     }
 
-    async fn file_content(&self, who: &Identity, repo: &RepoFullName, path: &str, reference: &str) -> Result<Option<FileContent>, CodeHostError> {
-        let url = format!("{}/contents/{}?ref={}", repo_path(repo), encode_path(path), encode_path(reference));
+    async fn file_content(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        path: &str,
+        reference: &str,
+    ) -> Result<Option<FileContent>, CodeHostError> {
+        let url = format!(
+            "{}/contents/{}?ref={}",
+            repo_path(repo),
+            encode_path(path),
+            encode_path(reference)
+        );
         let body: ContentBody = match self.get_json(who, &url).await {
             Ok(body) => body,
             Err(CodeHostError::NotFound) => return Ok(None),
@@ -201,27 +284,41 @@ impl CodeHost for OctocrabHost {
             Err(other) => return Err(other),
         };
         if body.kind != "file" {
-            return Err(CodeHostError::ValidationFailed(format!("{path} is a {}, not a file", body.kind)));
+            return Err(CodeHostError::ValidationFailed(format!(
+                "{path} is a {}, not a file",
+                body.kind
+            )));
         }
         if body.size > self.transport.config.max_file_bytes || body.encoding == "none" {
             return Ok(Some(FileContent::TooLarge { size: body.size }));
         }
-        let compact: String = body.content.chars().filter(|character| !character.is_whitespace()).collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(compact)
-            .map_err(|error| CodeHostError::Unexpected(anyhow::anyhow!("GitHub sent malformed base64: {error}")))?;
+        let compact: String =
+            body.content.chars().filter(|character| !character.is_whitespace()).collect();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(compact).map_err(|error| {
+            CodeHostError::Unexpected(anyhow::anyhow!("GitHub sent malformed base64: {error}"))
+        })?;
         Ok(Some(classify(bytes)))
     }
 
-    async fn languages(&self, who: &Identity, repo: &RepoFullName) -> Result<BTreeMap<String, u64>, CodeHostError> {
+    async fn languages(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+    ) -> Result<BTreeMap<String, u64>, CodeHostError> {
         self.get_json(who, &format!("{}/languages", repo_path(repo))).await
     }
 
-    async fn contributor_stats(&self, who: &Identity, repo: &RepoFullName) -> Result<ContributorStats, CodeHostError> {
+    async fn contributor_stats(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+    ) -> Result<ContributorStats, CodeHostError> {
         let config = &self.transport.config;
         let mut delay = Duration::from_millis(config.stats_delay_ms);
         for attempt in 1..=config.stats_attempts.max(1) {
-            let reply = self.call(who, Method::GET, &format!("{}/stats/contributors", repo_path(repo)), None).await?;
+            let reply = self
+                .call(who, Method::GET, &format!("{}/stats/contributors", repo_path(repo)), None)
+                .await?;
             match reply.status {
                 StatusCode::ACCEPTED => {
                     tracing::debug!(repo = %repo, attempt, "GitHub is still computing contributor statistics");
@@ -233,7 +330,9 @@ impl CodeHost for OctocrabHost {
                 StatusCode::NO_CONTENT => return Ok(ContributorStats::Ready(Vec::new())),
                 _ => {
                     let bodies: Vec<ContributorBody> = reply.json()?;
-                    return Ok(ContributorStats::Ready(bodies.into_iter().map(ContributorStat::from).collect()));
+                    return Ok(ContributorStats::Ready(
+                        bodies.into_iter().map(ContributorStat::from).collect(),
+                    ));
                 }
             }
         }
@@ -243,65 +342,146 @@ impl CodeHost for OctocrabHost {
     async fn my_repositories(&self, who: &Identity) -> Result<Vec<Repository>, CodeHostError> {
         let bodies: Vec<RepositoryBody> = match who {
             Identity::Token(_) => {
-                self.list(who, "/user/repos?affiliation=owner,collaborator,organization_member&sort=updated").await?
+                self.list(
+                    who,
+                    "/user/repos?affiliation=owner,collaborator,organization_member&sort=updated",
+                )
+                .await?
             }
             Identity::Installation(_) => {
                 let authorization = self.authorization(who).await?;
                 self.transport
-                    .get_all_wrapped(self.transport.api("/installation/repositories"), Some(&authorization), Some("repositories"))
+                    .get_all_wrapped(
+                        self.transport.api("/installation/repositories"),
+                        Some(&authorization),
+                        Some("repositories"),
+                    )
                     .await?
             }
         };
         Ok(bodies.into_iter().map(Repository::from).collect())
     }
 
-    async fn issue(&self, who: &Identity, repo: &RepoFullName, number: u64) -> Result<Option<Issue>, CodeHostError> {
-        match self.get_json::<IssueBody>(who, &format!("{}/issues/{number}", repo_path(repo))).await {
+    async fn issue(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> Result<Option<Issue>, CodeHostError> {
+        match self.get_json::<IssueBody>(who, &format!("{}/issues/{number}", repo_path(repo))).await
+        {
             Ok(body) => Ok(Some(body.into())),
             Err(CodeHostError::NotFound) => Ok(None),
             Err(other) => Err(other),
         }
     }
 
-    async fn open_issues(&self, who: &Identity, repo: &RepoFullName) -> Result<Vec<Issue>, CodeHostError> {
-        let bodies: Vec<IssueBody> = self.list(who, &format!("{}/issues?state=open", repo_path(repo))).await?;
+    async fn open_issues(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+    ) -> Result<Vec<Issue>, CodeHostError> {
+        let bodies: Vec<IssueBody> =
+            self.list(who, &format!("{}/issues?state=open", repo_path(repo))).await?;
         Ok(bodies.into_iter().filter(|body| body.pull_request.is_none()).map(Issue::from).collect())
     }
 
-    async fn post_review(&self, who: &Identity, repo: &RepoFullName, number: u64, new_review: &NewReview) -> Result<PostedReview, CodeHostError> {
-        review::post(self, who, &format!("{}/pulls/{number}", repo_path(repo)), &format!("{}/issues/{number}", repo_path(repo)), new_review).await
+    async fn post_review(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+        new_review: &NewReview,
+    ) -> Result<PostedReview, CodeHostError> {
+        review::post(
+            self,
+            who,
+            &format!("{}/pulls/{number}", repo_path(repo)),
+            &format!("{}/issues/{number}", repo_path(repo)),
+            new_review,
+        )
+        .await
     }
 
-    async fn post_issue_comment(&self, who: &Identity, repo: &RepoFullName, number: u64, body: &str) -> Result<IssueComment, CodeHostError> {
+    async fn post_issue_comment(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+        body: &str,
+    ) -> Result<IssueComment, CodeHostError> {
         let payload = serde_json::json!({ "body": body });
-        let reply = self.call(who, Method::POST, &format!("{}/issues/{number}/comments", repo_path(repo)), Some(&payload)).await?;
+        let reply = self
+            .call(
+                who,
+                Method::POST,
+                &format!("{}/issues/{number}/comments", repo_path(repo)),
+                Some(&payload),
+            )
+            .await?;
         Ok(reply.json::<IssueCommentBody>()?.into())
     }
 
-    async fn update_issue_comment(&self, who: &Identity, repo: &RepoFullName, comment_id: i64, body: &str) -> Result<IssueComment, CodeHostError> {
+    async fn update_issue_comment(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        comment_id: i64,
+        body: &str,
+    ) -> Result<IssueComment, CodeHostError> {
         let payload = serde_json::json!({ "body": body });
-        let reply = self.call(who, Method::PATCH, &format!("{}/issues/comments/{comment_id}", repo_path(repo)), Some(&payload)).await?;
+        let reply = self
+            .call(
+                who,
+                Method::PATCH,
+                &format!("{}/issues/comments/{comment_id}", repo_path(repo)),
+                Some(&payload),
+            )
+            .await?;
         Ok(reply.json::<IssueCommentBody>()?.into())
     }
 
-    async fn find_issue_comment(&self, who: &Identity, repo: &RepoFullName, number: u64, marker: &str) -> Result<Option<IssueComment>, CodeHostError> {
-        let bodies: Vec<IssueCommentBody> = self.list(who, &format!("{}/issues/{number}/comments", repo_path(repo))).await?;
+    async fn find_issue_comment(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        number: u64,
+        marker: &str,
+    ) -> Result<Option<IssueComment>, CodeHostError> {
+        let bodies: Vec<IssueCommentBody> =
+            self.list(who, &format!("{}/issues/{number}/comments", repo_path(repo))).await?;
         Ok(bodies.into_iter().map(IssueComment::from).find(|comment| comment.body.contains(marker)))
     }
 
-    async fn create_webhook(&self, who: &Identity, repo: &RepoFullName, url: &str, secret: &WebhookSecret) -> Result<i64, CodeHostError> {
+    async fn create_webhook(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        url: &str,
+        secret: &WebhookSecret,
+    ) -> Result<i64, CodeHostError> {
         let payload = serde_json::json!({
             "name": "web",
             "active": true,
             "events": WEBHOOK_EVENTS,
             "config": { "url": url, "content_type": "json", "secret": secret.expose(), "insecure_ssl": "0" },
         });
-        let reply = self.call(who, Method::POST, &format!("{}/hooks", repo_path(repo)), Some(&payload)).await?;
+        let reply = self
+            .call(who, Method::POST, &format!("{}/hooks", repo_path(repo)), Some(&payload))
+            .await?;
         Ok(reply.json::<IdBody>()?.id)
     }
 
-    async fn delete_webhook(&self, who: &Identity, repo: &RepoFullName, webhook_id: i64) -> Result<(), CodeHostError> {
-        match self.call(who, Method::DELETE, &format!("{}/hooks/{webhook_id}", repo_path(repo)), None).await {
+    async fn delete_webhook(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        webhook_id: i64,
+    ) -> Result<(), CodeHostError> {
+        match self
+            .call(who, Method::DELETE, &format!("{}/hooks/{webhook_id}", repo_path(repo)), None)
+            .await
+        {
             Ok(_) | Err(CodeHostError::NotFound) => Ok(()),
             Err(other) => Err(other),
         }
@@ -324,10 +504,18 @@ impl CodeHost for OctocrabHost {
         match (body.access_token, body.error) {
             (Some(token), None) => Ok(OAuthGrant {
                 token: AccessToken::new(token),
-                scopes: body.scope.split(',').map(str::trim).filter(|scope| !scope.is_empty()).map(str::to_owned).collect(),
+                scopes: body
+                    .scope
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|scope| !scope.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
             }),
             (_, error) => Err(CodeHostError::ValidationFailed(
-                body.error_description.or(error).unwrap_or_else(|| "GitHub refused the code".to_owned()),
+                body.error_description
+                    .or(error)
+                    .unwrap_or_else(|| "GitHub refused the code".to_owned()),
             )),
         }
     }
@@ -339,7 +527,10 @@ impl CodeHost for OctocrabHost {
             // Needs the `user:email` scope; without it the user simply has no e-mail here.
             match self.get_json::<Vec<EmailBody>>(&who, "/user/emails").await {
                 Ok(emails) => {
-                    user.email = emails.into_iter().find(|email| email.primary && email.verified).map(|email| email.email);
+                    user.email = emails
+                        .into_iter()
+                        .find(|email| email.primary && email.verified)
+                        .map(|email| email.email);
                 }
                 Err(CodeHostError::NotFound | CodeHostError::Forbidden { .. }) => {}
                 Err(other) => return Err(other),
@@ -350,7 +541,8 @@ impl CodeHost for OctocrabHost {
 
     async fn revoke_grant(&self, token: &AccessToken) -> Result<(), CodeHostError> {
         let (client_id, client_secret) = self.oauth_client()?;
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}"));
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{client_id}:{client_secret}"));
         let authorization = format!("Basic {basic}");
         let payload = serde_json::json!({ "access_token": token.expose() });
         let outcome = self
@@ -382,7 +574,10 @@ mod tests {
 
     #[test]
     fn tells_text_from_binary_like_git() {
-        assert_eq!(classify(b"fn main() {}\n".to_vec()), FileContent::Text("fn main() {}\n".to_owned()));
+        assert_eq!(
+            classify(b"fn main() {}\n".to_vec()),
+            FileContent::Text("fn main() {}\n".to_owned())
+        );
         assert_eq!(classify(vec![0x89, b'P', b'N', b'G', 0, 1]), FileContent::Binary { size: 6 });
         assert_eq!(classify(vec![0xff, 0xfe, b'a']), FileContent::Binary { size: 3 });
     }

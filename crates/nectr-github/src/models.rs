@@ -331,7 +331,13 @@ pub(crate) struct UserBody {
 
 impl From<UserBody> for GitHubUser {
     fn from(body: UserBody) -> Self {
-        Self { id: body.id, login: body.login, name: body.name, avatar_url: body.avatar_url, email: body.email }
+        Self {
+            id: body.id,
+            login: body.login,
+            name: body.name,
+            avatar_url: body.avatar_url,
+            email: body.email,
+        }
     }
 }
 

@@ -23,7 +23,13 @@ pub(crate) async fn post(
 ) -> Result<PostedReview, CodeHostError> {
     let first = submit(host, who, pull_path, review, &review.comments, &[]).await;
     let rejection = match first {
-        Ok(id) => return Ok(PostedReview::Review { id, inline: review.comments.clone(), moved_to_body: Vec::new() }),
+        Ok(id) => {
+            return Ok(PostedReview::Review {
+                id,
+                inline: review.comments.clone(),
+                moved_to_body: Vec::new(),
+            });
+        }
         Err(CodeHostError::ValidationFailed(message)) if !review.comments.is_empty() => message,
         Err(error) => return fall_back(host, who, issue_path, review, &error).await,
     };
@@ -32,8 +38,12 @@ pub(crate) async fn post(
         Ok(rejected) => rejected,
         Err(error) => return fall_back(host, who, issue_path, review, &error).await,
     };
-    let (moved, inline): (Vec<ReviewComment>, Vec<ReviewComment>) =
-        review.comments.iter().enumerate().map(|(index, comment)| (rejected.contains(&index), comment.clone())).partition_map();
+    let (moved, inline): (Vec<ReviewComment>, Vec<ReviewComment>) = review
+        .comments
+        .iter()
+        .enumerate()
+        .map(|(index, comment)| (rejected.contains(&index), comment.clone()))
+        .partition_map();
     match submit(host, who, pull_path, review, &inline, &moved).await {
         Ok(id) => Ok(PostedReview::Review { id, inline, moved_to_body: moved }),
         Err(error) => fall_back(host, who, issue_path, review, &error).await,
@@ -72,7 +82,9 @@ fn comment_json(comment: &ReviewComment) -> serde_json::Value {
 
 fn location(comment: &ReviewComment) -> String {
     match comment.start_line {
-        Some(start) if start != comment.line => format!("`{}` lines {start}–{}", comment.path, comment.line),
+        Some(start) if start != comment.line => {
+            format!("`{}` lines {start}–{}", comment.path, comment.line)
+        }
         _ => format!("`{}` line {}", comment.path, comment.line),
     }
 }
@@ -84,7 +96,11 @@ fn body_with(body: &str, moved: &[ReviewComment], heading: &str) -> String {
     }
     let mut text = format!("{body}\n\n---\n**{heading}**\n");
     for comment in moved {
-        text.push_str(&format!("\n- {}: {}", location(comment), comment.body.replace('\n', "\n  ")));
+        text.push_str(&format!(
+            "\n- {}: {}",
+            location(comment),
+            comment.body.replace('\n', "\n  ")
+        ));
     }
     text
 }
@@ -103,7 +119,8 @@ async fn submit(
         "body": body_with(&review.body, moved, "Comments GitHub could not place on the diff"),
         "comments": inline.iter().map(comment_json).collect::<Vec<_>>(),
     });
-    let reply = host.call(who, Method::POST, &format!("{pull_path}/reviews"), Some(&payload)).await?;
+    let reply =
+        host.call(who, Method::POST, &format!("{pull_path}/reviews"), Some(&payload)).await?;
     Ok(reply.json::<IdBody>()?.id)
 }
 
@@ -125,7 +142,9 @@ async fn accepts(
             host.call(who, Method::DELETE, &format!("{pull_path}/reviews/{pending}"), None).await?;
             Ok(true)
         }
-        Err(CodeHostError::ValidationFailed(message)) if message.to_ascii_lowercase().contains("pending review") => {
+        Err(CodeHostError::ValidationFailed(message))
+            if message.to_ascii_lowercase().contains("pending review") =>
+        {
             // The identity already has a pending review here; probing is impossible.
             Err(CodeHostError::ValidationFailed(message))
         }
@@ -152,13 +171,16 @@ async fn rejected_comments(
         }
         let (left, right) = group.split_at(group.len() / 2);
         let mut right_is_bad = true;
-        let left_comments: Vec<&ReviewComment> = left.iter().map(|index| &review.comments[*index]).collect();
+        let left_comments: Vec<&ReviewComment> =
+            left.iter().map(|index| &review.comments[*index]).collect();
         if accepts(host, who, pull_path, &review.commit_id, &left_comments).await? {
             // The whole group fails and its left half passes: the fault is on the right.
         } else {
             known_bad.push(left.to_vec());
-            let right_comments: Vec<&ReviewComment> = right.iter().map(|index| &review.comments[*index]).collect();
-            right_is_bad = !accepts(host, who, pull_path, &review.commit_id, &right_comments).await?;
+            let right_comments: Vec<&ReviewComment> =
+                right.iter().map(|index| &review.comments[*index]).collect();
+            right_is_bad =
+                !accepts(host, who, pull_path, &review.commit_id, &right_comments).await?;
         }
         if right_is_bad {
             known_bad.push(right.to_vec());
@@ -183,7 +205,8 @@ async fn fall_back(
         review.event.as_str()
     );
     let payload = serde_json::json!({ "body": body });
-    let reply = host.call(who, Method::POST, &format!("{issue_path}/comments"), Some(&payload)).await?;
+    let reply =
+        host.call(who, Method::POST, &format!("{issue_path}/comments"), Some(&payload)).await?;
     let comment = reply.json::<IssueCommentBody>()?;
     Ok(PostedReview::IssueComment { id: nectr_domain::code_host::IssueComment::from(comment).id })
 }
@@ -195,13 +218,27 @@ mod tests {
     use super::*;
 
     fn comment(path: &str, line: u64, start: Option<u64>) -> ReviewComment {
-        ReviewComment { path: path.to_owned(), line, side: Side::Right, start_line: start, start_side: None, body: "Fix\nthis".to_owned() }
+        ReviewComment {
+            path: path.to_owned(),
+            line,
+            side: Side::Right,
+            start_line: start,
+            start_side: None,
+            body: "Fix\nthis".to_owned(),
+        }
     }
 
     #[test]
     fn moved_comments_keep_their_file_and_line() {
-        let text = body_with("## Summary", &[comment("src/a.rs", 7, None), comment("b.rs", 12, Some(10))], "Moved");
-        assert_eq!(text, "## Summary\n\n---\n**Moved**\n\n- `src/a.rs` line 7: Fix\n  this\n- `b.rs` lines 10–12: Fix\n  this");
+        let text = body_with(
+            "## Summary",
+            &[comment("src/a.rs", 7, None), comment("b.rs", 12, Some(10))],
+            "Moved",
+        );
+        assert_eq!(
+            text,
+            "## Summary\n\n---\n**Moved**\n\n- `src/a.rs` line 7: Fix\n  this\n- `b.rs` lines 10–12: Fix\n  this"
+        );
         assert_eq!(body_with("same", &[], "Moved"), "same");
     }
 

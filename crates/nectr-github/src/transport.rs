@@ -54,11 +54,10 @@ impl Reply {
     /// The URL of the next page, from the `Link` header.
     fn next_page(&self) -> Option<String> {
         let link = self.headers.get(http::header::LINK)?.to_str().ok()?;
-        link.split(',').find_map(|part| {
-            let (target, relation) = part.split_once(';')?;
-            relation.contains("rel=\"next\"").then(|| {
-                target.trim().trim_start_matches('<').trim_end_matches('>').to_owned()
-            })
+        // `<url>; rel="next", <url>; rel="last"`; URLs may hold commas, so split on `<`.
+        link.split('<').skip(1).find_map(|part| {
+            let (target, parameters) = part.split_once('>')?;
+            parameters.split(',').next()?.contains("rel=\"next\"").then(|| target.to_owned())
         })
     }
 }
@@ -79,11 +78,17 @@ impl Transport {
         let timeout = Duration::from_secs(config.request_timeout_seconds.max(1));
         let octocrab = Octocrab::builder()
             .base_uri(config.api_url.as_str())
-            .map_err(|_| CodeHostError::NotConfigured(format!("invalid GitHub API URL {}", config.api_url)))?
+            .map_err(|_| {
+                CodeHostError::NotConfigured(format!("invalid GitHub API URL {}", config.api_url))
+            })?
             .set_connect_timeout(Some(timeout))
             .set_read_timeout(Some(timeout))
             .build()
-            .map_err(|error| CodeHostError::Unexpected(anyhow::anyhow!("cannot build the GitHub client: {error}")))?;
+            .map_err(|error| {
+                CodeHostError::Unexpected(anyhow::anyhow!(
+                    "cannot build the GitHub client: {error}"
+                ))
+            })?;
         Ok(Self {
             octocrab,
             in_flight: Semaphore::new(config.max_concurrent_requests.max(1)),
@@ -130,20 +135,32 @@ impl Transport {
                 }
                 Err(network) => return Err(CodeHostError::Unavailable(network)),
             };
-            if let Some(limit) = rate_limit(&reply, self.config.secondary_limit_wait_seconds, rate_limit_strikes) {
+            if let Some(limit) =
+                rate_limit(&reply, self.config.secondary_limit_wait_seconds, rate_limit_strikes)
+            {
                 // GitHub did not perform a rate-limited request, so even a write may be repeated.
                 rate_limit_strikes += 1;
                 let max_wait = Duration::from_secs(self.config.max_rate_limit_wait_seconds);
                 if limit.wait > max_wait || rate_limit_strikes > 5 {
                     return Err(CodeHostError::RateLimited { reset_at: Some(limit.reset_at) });
                 }
-                tracing::warn!(wait_ms = limit.wait.as_millis() as u64, "GitHub rate limit; waiting");
+                tracing::warn!(
+                    wait_ms = limit.wait.as_millis() as u64,
+                    "GitHub rate limit; waiting"
+                );
                 self.block_for(limit.wait);
                 continue;
             }
-            if reply.status.is_server_error() && !is_write && read_failures < self.config.read_retries {
+            if reply.status.is_server_error()
+                && !is_write
+                && read_failures < self.config.read_retries
+            {
                 read_failures += 1;
-                tracing::warn!(status = reply.status.as_u16(), attempt = read_failures, "GitHub server error; retrying");
+                tracing::warn!(
+                    status = reply.status.as_u16(),
+                    attempt = read_failures,
+                    "GitHub server error; retrying"
+                );
                 tokio::time::sleep(self.backoff(read_failures)).await;
                 continue;
             }
@@ -184,17 +201,27 @@ impl Transport {
         while let Some(url) = next.take() {
             pages += 1;
             if pages > MAX_PAGES {
-                return Err(CodeHostError::Unexpected(anyhow::anyhow!("GitHub listing has over {MAX_PAGES} pages")));
+                return Err(CodeHostError::Unexpected(anyhow::anyhow!(
+                    "GitHub listing has over {MAX_PAGES} pages"
+                )));
             }
             let reply = self
-                .send_ok(&Call { method: Method::GET, url, authorization, accept: JSON, body: None })
+                .send_ok(&Call {
+                    method: Method::GET,
+                    url,
+                    authorization,
+                    accept: JSON,
+                    body: None,
+                })
                 .await?;
             let page: Vec<T> = match field {
                 None => reply.json()?,
                 Some(field) => {
                     let mut wrapper: serde_json::Value = reply.json()?;
                     serde_json::from_value(wrapper[field].take()).map_err(|error| {
-                        CodeHostError::Unexpected(anyhow::anyhow!("GitHub sent unexpected JSON: {error}"))
+                        CodeHostError::Unexpected(anyhow::anyhow!(
+                            "GitHub sent unexpected JSON: {error}"
+                        ))
                     })?
                 }
             };
@@ -212,11 +239,13 @@ impl Transport {
             .header(USER_AGENT, self.config.user_agent.as_str())
             .header("x-github-api-version", "2022-11-28");
         if let Some(authorization) = call.authorization {
-            let mut value = HeaderValue::from_str(authorization).map_err(|_| "malformed credentials".to_owned())?;
+            let mut value = HeaderValue::from_str(authorization)
+                .map_err(|_| "malformed credentials".to_owned())?;
             value.set_sensitive(true);
             builder = builder.header(AUTHORIZATION, value);
         }
-        let request = self.octocrab.build_request(builder, call.body).map_err(|error| error.to_string())?;
+        let request =
+            self.octocrab.build_request(builder, call.body).map_err(|error| error.to_string())?;
         let response = self.octocrab.execute(request).await.map_err(describe_transport_error)?;
         let (parts, body) = response.into_parts();
         let body = body.collect().await.map_err(describe_transport_error)?.to_bytes().to_vec();
@@ -230,7 +259,8 @@ impl Transport {
 
     fn block_for(&self, wait: Duration) {
         let until = Instant::now() + wait;
-        let mut blocked = self.blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut blocked =
+            self.blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *blocked = Some(blocked.map_or(until, |current| current.max(until)));
     }
 
@@ -294,7 +324,8 @@ fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
 fn seconds_until(epoch_seconds: u64) -> Duration {
     let now = Utc::now().timestamp();
     let reset = i64::try_from(epoch_seconds).unwrap_or(i64::MAX);
-    Duration::from_secs(u64::try_from(reset.saturating_sub(now)).unwrap_or(0)) + Duration::from_millis(250)
+    Duration::from_secs(u64::try_from(reset.saturating_sub(now)).unwrap_or(0))
+        + Duration::from_millis(250)
 }
 
 struct RateLimit {
@@ -331,14 +362,18 @@ pub(crate) fn error_for(reply: &Reply) -> CodeHostError {
     match reply.status {
         StatusCode::UNAUTHORIZED => CodeHostError::Unauthorized,
         StatusCode::NOT_FOUND | StatusCode::GONE => CodeHostError::NotFound,
-        StatusCode::FORBIDDEN => CodeHostError::Forbidden { missing_scope: missing_scope(&reply.headers), message },
+        StatusCode::FORBIDDEN => {
+            CodeHostError::Forbidden { missing_scope: missing_scope(&reply.headers), message }
+        }
         StatusCode::UNPROCESSABLE_ENTITY => CodeHostError::ValidationFailed(message),
         StatusCode::TOO_MANY_REQUESTS => {
             let reset_at = header_number(&reply.headers, "x-ratelimit-reset")
                 .and_then(|reset| Utc.timestamp_opt(i64::try_from(reset).ok()?, 0).single());
             CodeHostError::RateLimited { reset_at }
         }
-        status if status.is_server_error() => CodeHostError::Unavailable(format!("GitHub answered {status}")),
+        status if status.is_server_error() => {
+            CodeHostError::Unavailable(format!("GitHub answered {status}"))
+        }
         status => CodeHostError::Unexpected(anyhow::anyhow!("GitHub answered {status}: {message}")),
     }
 }
@@ -355,7 +390,9 @@ fn github_message(body: &[u8]) -> String {
         .flatten()
         .filter_map(|error| match error {
             serde_json::Value::String(text) => Some(text.clone()),
-            other => other["message"].as_str().or_else(|| other["code"].as_str()).map(str::to_owned),
+            other => {
+                other["message"].as_str().or_else(|| other["code"].as_str()).map(str::to_owned)
+            }
         })
         .collect();
     if !details.is_empty() {
@@ -370,11 +407,19 @@ fn missing_scope(headers: &HeaderMap) -> Option<String> {
         headers
             .get(name)
             .and_then(|value| value.to_str().ok())
-            .map(|text| text.split(',').map(|scope| scope.trim().to_owned()).filter(|scope| !scope.is_empty()).collect())
+            .map(|text| {
+                text.split(',')
+                    .map(|scope| scope.trim().to_owned())
+                    .filter(|scope| !scope.is_empty())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let granted = list("x-oauth-scopes");
-    let missing: Vec<String> = list("x-accepted-oauth-scopes").into_iter().filter(|scope| !granted.contains(scope)).collect();
+    let missing: Vec<String> = list("x-accepted-oauth-scopes")
+        .into_iter()
+        .filter(|scope| !granted.contains(scope))
+        .collect();
     (!missing.is_empty()).then(|| missing.join(", "))
 }
 
@@ -387,25 +432,48 @@ mod tests {
         for (name, value) in headers {
             map.insert(*name, HeaderValue::from_str(value).unwrap());
         }
-        Reply { status: StatusCode::from_u16(status).unwrap(), headers: map, body: body.as_bytes().to_vec() }
+        Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: map,
+            body: body.as_bytes().to_vec(),
+        }
     }
 
     #[test]
     fn finds_the_next_page_in_link_headers() {
-        let page = reply(200, &[("link", "<https://x/a?page=2>; rel=\"next\", <https://x/a?page=5>; rel=\"last\"")], "[]");
+        let page = reply(
+            200,
+            &[("link", "<https://x/a?page=2>; rel=\"next\", <https://x/a?page=5>; rel=\"last\"")],
+            "[]",
+        );
         assert_eq!(page.next_page().as_deref(), Some("https://x/a?page=2"));
+        let commas = reply(
+            200,
+            &[(
+                "link",
+                "<https://x/a?p=a,b&page=5>; rel=\"last\", <https://x/a?p=a,b&page=2>; rel=\"next\"",
+            )],
+            "[]",
+        );
+        assert_eq!(commas.next_page().as_deref(), Some("https://x/a?p=a,b&page=2"));
         let last = reply(200, &[("link", "<https://x/a?page=1>; rel=\"prev\"")], "[]");
         assert_eq!(last.next_page(), None);
     }
 
     #[test]
     fn recognises_primary_and_secondary_limits() {
-        let secondary = reply(403, &[("retry-after", "7")], r#"{"message":"You have exceeded a secondary rate limit"}"#);
+        let secondary = reply(
+            403,
+            &[("retry-after", "7")],
+            r#"{"message":"You have exceeded a secondary rate limit"}"#,
+        );
         assert_eq!(rate_limit(&secondary, 60, 0).unwrap().wait, Duration::from_secs(7));
-        let without_header = reply(403, &[], r#"{"message":"You have exceeded a secondary rate limit"}"#);
+        let without_header =
+            reply(403, &[], r#"{"message":"You have exceeded a secondary rate limit"}"#);
         assert_eq!(rate_limit(&without_header, 60, 1).unwrap().wait, Duration::from_secs(120));
         let reset = (Utc::now().timestamp() + 30).to_string();
-        let primary = reply(403, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &reset)], "{}");
+        let primary =
+            reply(403, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &reset)], "{}");
         let wait = rate_limit(&primary, 60, 0).unwrap().wait;
         assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(31), "{wait:?}");
         let forbidden = reply(403, &[], r#"{"message":"Resource not accessible by integration"}"#);
@@ -414,12 +482,22 @@ mod tests {
 
     #[test]
     fn maps_statuses_to_port_errors_with_githubs_words() {
-        let invalid = reply(422, &[], r#"{"message":"Unprocessable Entity","errors":["Line could not be resolved"]}"#);
+        let invalid = reply(
+            422,
+            &[],
+            r#"{"message":"Unprocessable Entity","errors":["Line could not be resolved"]}"#,
+        );
         match error_for(&invalid) {
-            CodeHostError::ValidationFailed(message) => assert_eq!(message, "Unprocessable Entity: Line could not be resolved"),
+            CodeHostError::ValidationFailed(message) => {
+                assert_eq!(message, "Unprocessable Entity: Line could not be resolved")
+            }
             other => panic!("{other:?}"),
         }
-        let scoped = reply(403, &[("x-accepted-oauth-scopes", "repo, admin:repo_hook"), ("x-oauth-scopes", "repo")], r#"{"message":"Must have admin rights"}"#);
+        let scoped = reply(
+            403,
+            &[("x-accepted-oauth-scopes", "repo, admin:repo_hook"), ("x-oauth-scopes", "repo")],
+            r#"{"message":"Must have admin rights"}"#,
+        );
         match error_for(&scoped) {
             CodeHostError::Forbidden { missing_scope, message } => {
                 assert_eq!(missing_scope.as_deref(), Some("admin:repo_hook"));

@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix_web::dev::ServerHandle;
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine as _;
 use chrono::{Duration, Utc};
@@ -51,7 +51,8 @@ impl FakeFile {
             if let Some(header) = text.strip_prefix("@@ ") {
                 let mut parts = header.split(' ');
                 let start = |part: Option<&str>| {
-                    part.and_then(|range| range[1..].split(',').next()?.parse::<u64>().ok()).unwrap_or(0)
+                    part.and_then(|range| range[1..].split(',').next()?.parse::<u64>().ok())
+                        .unwrap_or(0)
                 };
                 old = start(parts.next());
                 new = start(parts.next());
@@ -226,8 +227,8 @@ pub struct FakeRepo {
 /// A fault served instead of the real answer.
 #[derive(Clone, Debug)]
 pub struct Fault {
-    /// Only for this method, when set.
-    pub method: Option<Method>,
+    /// Only for this method (`GET`, `POST`, …), when set.
+    pub method: Option<String>,
     /// Only for paths starting with this.
     pub path_prefix: String,
     /// Status to answer.
@@ -303,6 +304,8 @@ pub struct FakeState {
     pub faults: Vec<Fault>,
     /// Every request, in order.
     pub requests: Vec<Recorded>,
+    /// The fake's own URL, for links it hands out.
+    pub base_url: String,
     next_id: i64,
 }
 
@@ -345,6 +348,7 @@ impl FakeGitHub {
         state.lock().unwrap().tokens.insert(token.to_owned());
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
         let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        state.lock().unwrap().base_url = url.clone();
         let shared = web::Data::from(state.clone());
         let server = HttpServer::new(move || {
             App::new()
@@ -475,12 +479,23 @@ fn issue_json(base: &str, full_name: &str, issue: &FakeIssue) -> Value {
     let mut value = json!({
         "id": 2_000_000 + issue.number, "node_id": "I_kwDO", "number": issue.number, "title": issue.title,
         "body": issue.body, "state": issue.state, "user": user_json(base, "octocat"),
-        "labels": issue.labels.iter().map(|name| json!({"id": 1, "name": name, "color": "ededed"})).collect::<Vec<_>>(),
+        "labels": issue.labels.iter().map(|name| json!({
+            "id": 208_045_946, "node_id": "MDU6TGFiZWwyMDgwNDU5NDY=", "name": name, "color": "ededed",
+            "default": false, "description": null, "url": format!("{base}/repos/{full_name}/labels/{name}"),
+        })).collect::<Vec<_>>(),
         "html_url": format!("https://github.com/{full_name}/issues/{}", issue.number),
         "url": format!("{base}/repos/{full_name}/issues/{}", issue.number),
+        "repository_url": format!("{base}/repos/{full_name}"),
+        "labels_url": format!("{base}/repos/{full_name}/issues/{}/labels{{/name}}", issue.number),
+        "comments_url": format!("{base}/repos/{full_name}/issues/{}/comments", issue.number),
+        "events_url": format!("{base}/repos/{full_name}/issues/{}/events", issue.number),
+        "assignees": [], "locked": false, "comments": 0,
+        "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:30:00Z",
+        "author_association": "OWNER",
     });
     if issue.is_pull_request {
-        value["pull_request"] = json!({"url": format!("{base}/repos/{full_name}/pulls/{}", issue.number)});
+        value["pull_request"] =
+            json!({"url": format!("{base}/repos/{full_name}/pulls/{}", issue.number)});
     }
     value
 }
@@ -500,7 +515,11 @@ fn page_of(request: &HttpRequest, base: &str, items: Vec<Value>) -> (Vec<Value>,
     let query = web::Query::<HashMap<String, String>>::from_query(request.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
-    let per_page = query.get("per_page").and_then(|value| value.parse::<usize>().ok()).unwrap_or(30).clamp(1, 100);
+    let per_page = query
+        .get("per_page")
+        .and_then(|value| value.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
     let page = query.get("page").and_then(|value| value.parse::<usize>().ok()).unwrap_or(1).max(1);
     let last = items.len().div_ceil(per_page).max(1);
     let slice: Vec<Value> = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
@@ -508,7 +527,7 @@ fn page_of(request: &HttpRequest, base: &str, items: Vec<Value>) -> (Vec<Value>,
         let mut pairs: Vec<String> = query
             .iter()
             .filter(|(key, _)| key.as_str() != "page")
-            .map(|(key, value)| format!("{key}={value}"))
+            .map(|(key, value)| format!("{key}={}", value.replace(',', "%2C")))
             .collect();
         pairs.sort();
         pairs.push(format!("page={target}"));
@@ -535,34 +554,48 @@ fn query_value(request: &HttpRequest, key: &str) -> Option<String> {
 /// Verifies an App JWT against the configured public key.
 fn valid_app_jwt(state: &FakeState, bearer: &str) -> bool {
     let Some((public_key, app_id)) = &state.app else { return false };
-    let Ok(key) = jsonwebtoken::DecodingKey::from_rsa_pem(public_key.as_bytes()) else { return false };
+    let Ok(key) = jsonwebtoken::DecodingKey::from_rsa_pem(public_key.as_bytes()) else {
+        return false;
+    };
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_required_spec_claims(&["exp", "iat", "iss"]);
     validation.set_issuer(&[app_id.to_string()]);
     jsonwebtoken::decode::<Value>(bearer, &key, &validation).is_ok()
 }
 
-async fn handle(request: HttpRequest, body: web::Bytes, state: web::Data<Mutex<FakeState>>) -> HttpResponse {
+async fn handle(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Mutex<FakeState>>,
+) -> HttpResponse {
     let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let info = request.connection_info().clone();
-    let base = format!("{}://{}", info.scheme(), info.host());
+    let base = state.base_url.clone();
     let path = request.path().to_owned();
     let full_path = match request.query_string() {
         "" => path.clone(),
         query => format!("{path}?{query}"),
     };
-    let authorization =
-        request.headers().get("authorization").and_then(|value| value.to_str().ok()).map(str::to_owned);
-    state.requests.push(Recorded { method: request.method().to_string(), path: full_path, authorization: authorization.clone() });
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    state.requests.push(Recorded {
+        method: request.method().to_string(),
+        path: full_path,
+        authorization: authorization.clone(),
+    });
 
     if let Some(position) = state.faults.iter().position(|fault| {
         fault.times > 0
             && path.starts_with(&fault.path_prefix)
-            && fault.method.as_ref().is_none_or(|method| method == request.method())
+            && fault.method.as_deref().is_none_or(|method| method == request.method().as_str())
     }) {
         let fault = &mut state.faults[position];
         fault.times -= 1;
-        let mut response = HttpResponse::build(StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        let mut response = HttpResponse::build(
+            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
         for (name, value) in &fault.headers {
             response.insert_header((name.as_str(), value.as_str()));
         }
@@ -571,7 +604,9 @@ async fn handle(request: HttpRequest, body: web::Bytes, state: web::Data<Mutex<F
 
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let bearer = authorization.as_deref().and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("token ")));
+    let bearer = authorization
+        .as_deref()
+        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("token ")));
 
     // OAuth (web host) and App endpoints authenticate differently.
     match (request.method().as_str(), segments.as_slice()) {
@@ -591,17 +626,25 @@ async fn handle(request: HttpRequest, body: web::Bytes, state: web::Data<Mutex<F
                 return message(StatusCode::UNAUTHORIZED, "A JSON web token could not be decoded");
             }
             state.installation_tokens_issued += 1;
-            let token = format!("ghs_installation_{installation}_{}", state.installation_tokens_issued);
+            let token =
+                format!("ghs_installation_{installation}_{}", state.installation_tokens_issued);
             state.tokens.insert(token.clone());
             state.token_logins.insert(token.clone(), "nectr[bot]".to_owned());
-            let expires_at = (Utc::now() + Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let expires_at = (Utc::now() + Duration::hours(1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             return HttpResponse::Created().json(json!({"token": token, "expires_at": expires_at, "permissions": {"pull_requests": "write", "contents": "read"}, "repository_selection": "selected"}));
         }
         ("DELETE", ["applications", client_id, "grant"]) => {
             let expected = state.oauth_client.as_ref().map(|(id, secret)| {
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+                )
             });
-            if expected.is_none() || expected != authorization || state.oauth_client.as_ref().is_some_and(|(id, _)| id != client_id) {
+            if expected.is_none()
+                || expected != authorization
+                || state.oauth_client.as_ref().is_some_and(|(id, _)| id != client_id)
+            {
                 return message(StatusCode::UNAUTHORIZED, "Requires authentication");
             }
             let token = body["access_token"].as_str().unwrap_or_default().to_owned();
@@ -612,7 +655,8 @@ async fn handle(request: HttpRequest, body: web::Bytes, state: web::Data<Mutex<F
         _ => {}
     }
 
-    let Some(token) = bearer.filter(|token| state.tokens.contains(*token)).map(str::to_owned) else {
+    let Some(token) = bearer.filter(|token| state.tokens.contains(*token)).map(str::to_owned)
+    else {
         return message(StatusCode::UNAUTHORIZED, "Bad credentials");
     };
 
@@ -720,9 +764,15 @@ fn repo_route(
         }
         ("GET", ["pulls", n]) => match number(n).and_then(|n| repo.pulls.get(&n)) {
             Some(pull) => {
-                let accept = request.headers().get("accept").and_then(|value| value.to_str().ok()).unwrap_or_default();
+                let accept = request
+                    .headers()
+                    .get("accept")
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default();
                 if accept.contains("diff") {
-                    return HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(pull.diff());
+                    return HttpResponse::Ok()
+                        .content_type("text/plain; charset=utf-8")
+                        .body(pull.diff());
                 }
                 HttpResponse::Ok().json(pull_json(base, full_name, pull, repo))
             }
@@ -731,7 +781,12 @@ fn repo_route(
         ("GET", ["pulls", n, "files"]) => match number(n).and_then(|n| repo.pulls.get(&n)) {
             Some(pull) => {
                 // GitHub lists at most 3,000 files.
-                let items = pull.files.iter().take(3000).map(|file| file_json(base, full_name, pull, file)).collect();
+                let items = pull
+                    .files
+                    .iter()
+                    .take(3000)
+                    .map(|file| file_json(base, full_name, pull, file))
+                    .collect();
                 paginate(request, base, items)
             }
             None => message(StatusCode::NOT_FOUND, "Not Found"),
@@ -756,7 +811,13 @@ fn repo_route(
                 .into_iter()
                 .flatten()
                 .filter(|review| review.event != "PENDING")
-                .flat_map(|review| review.comments.iter().enumerate().map(move |(index, comment)| (review.id, index, comment)))
+                .flat_map(|review| {
+                    review
+                        .comments
+                        .iter()
+                        .enumerate()
+                        .map(move |(index, comment)| (review.id, index, comment))
+                })
                 .map(|(review_id, index, comment)| {
                     let mut value = comment.clone();
                     value["id"] = json!(review_id * 100 + index as i64);
@@ -777,10 +838,14 @@ fn repo_route(
                 let path = comment["path"].as_str().unwrap_or_default();
                 let right = comment["side"].as_str() != Some("LEFT");
                 let line = comment["line"].as_u64().unwrap_or(0);
-                let valid = pull.files.iter().find(|file| file.filename == path).is_some_and(|file| {
-                    let lines = file.commentable_lines(right);
-                    lines.contains(&line) && comment["start_line"].as_u64().is_none_or(|start| start < line && lines.contains(&start))
-                });
+                let valid =
+                    pull.files.iter().find(|file| file.filename == path).is_some_and(|file| {
+                        let lines = file.commentable_lines(right);
+                        lines.contains(&line)
+                            && comment["start_line"]
+                                .as_u64()
+                                .is_none_or(|start| start < line && lines.contains(&start))
+                    });
                 if !valid {
                     return HttpResponse::UnprocessableEntity().json(json!({
                         "message": "Unprocessable Entity",
@@ -815,7 +880,8 @@ fn repo_route(
                     let removed = reviews.remove(position);
                     HttpResponse::Ok().json(review_json(base, full_name, 0, &removed))
                 }
-                Some(_) => HttpResponse::UnprocessableEntity().json(json!({"message": "Can not delete a non-pending pull request review"})),
+                Some(_) => HttpResponse::UnprocessableEntity()
+                    .json(json!({"message": "Can not delete a non-pending pull request review"})),
                 None => message(StatusCode::NOT_FOUND, "Not Found"),
             }
         }
@@ -847,7 +913,11 @@ fn repo_route(
             if !repo.pulls.contains_key(&issue) && !repo.issues.contains_key(&issue) {
                 return message(StatusCode::NOT_FOUND, "Not Found");
             }
-            let comment = FakeComment { id: next_id, issue, body: body["body"].as_str().unwrap_or_default().to_owned() };
+            let comment = FakeComment {
+                id: next_id,
+                issue,
+                body: body["body"].as_str().unwrap_or_default().to_owned(),
+            };
             let response = comment_json(base, full_name, &comment);
             repo.issue_comments.push(comment);
             HttpResponse::Created().json(response)

@@ -11,6 +11,7 @@
 )]
 
 pub mod app;
+pub mod code_host_contract;
 pub mod contract;
 pub mod database;
 pub mod fake_github;
@@ -24,4 +25,12 @@ pub use database::{Engine, TestDatabase};
 /// The shared fixtures folder (`../shared/fixtures` beside the checkout).
 pub fn shared_fixtures() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures"))
+}
+
+/// The throwaway RSA key pair of the tests' GitHub App: (private PEM, public PEM).
+pub fn github_app_test_keys() -> (&'static str, &'static str) {
+    (
+        include_str!("../fixtures/github-app-test-key.pem"),
+        include_str!("../fixtures/github-app-test-key.pub.pem"),
+    )
 }
