@@ -1,5 +1,6 @@
 //! GitHub settings: where GitHub is, who Nectr is there, and how politely it calls.
 
+use nectr_domain::code_host::CodeHostError;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -82,6 +83,30 @@ impl Default for GitHubConfig {
             stats_delay_ms: 2000,
             max_file_bytes: 1024 * 1024,
         }
+    }
+}
+
+impl GitHubConfig {
+    /// Checks what can be checked without a network: the URLs and the App key.
+    ///
+    /// # Errors
+    /// [`CodeHostError::NotConfigured`] naming the setting.
+    pub fn validate(&self) -> Result<(), CodeHostError> {
+        for (name, url) in [("GITHUB_API_URL", &self.api_url), ("GITHUB_WEB_URL", &self.web_url)] {
+            let parsed = url
+                .parse::<http::Uri>()
+                .ok()
+                .filter(|uri| uri.scheme().is_some() && uri.host().is_some());
+            if parsed.is_none() {
+                return Err(CodeHostError::NotConfigured(format!(
+                    "{name} is not an absolute URL: {url}"
+                )));
+            }
+        }
+        if let Some(app) = &self.app {
+            crate::app::AppAuth::new(app)?;
+        }
+        Ok(())
     }
 }
 

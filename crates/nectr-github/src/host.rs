@@ -42,11 +42,19 @@ impl std::fmt::Debug for OctocrabHost {
 }
 
 impl OctocrabHost {
-    /// Builds the client.
+    /// Builds the client. It must be built inside a Tokio runtime (its connection pool runs
+    /// there).
     ///
     /// # Errors
-    /// [`CodeHostError::NotConfigured`] for an invalid URL or App key.
+    /// [`CodeHostError::NotConfigured`] for an invalid URL or App key, or outside a runtime.
     pub fn new(config: GitHubConfig) -> Result<Self, CodeHostError> {
+        config.validate()?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(CodeHostError::NotConfigured(
+                "the GitHub client must be built inside a Tokio runtime".to_owned(),
+            ));
+        }
+        install_crypto_provider();
         let app = config.app.as_ref().map(AppAuth::new).transpose()?;
         Ok(Self { transport: Transport::new(config)?, app })
     }
@@ -121,6 +129,12 @@ impl OctocrabHost {
             )),
         }
     }
+}
+
+/// rustls is built with two crypto providers in this dependency graph, so it cannot choose one
+/// itself; Nectr uses aws-lc-rs. Installing twice is harmless: the first one stays.
+pub fn install_crypto_provider() {
+    drop(rustls::crypto::aws_lc_rs::default_provider().install_default());
 }
 
 fn repo_path(repo: &RepoFullName) -> String {

@@ -12,4 +12,4 @@ mod review;
 mod transport;
 
 pub use config::{GitHubAppConfig, GitHubConfig};
-pub use host::{OctocrabHost, WEBHOOK_EVENTS};
+pub use host::{OctocrabHost, WEBHOOK_EVENTS, install_crypto_provider};

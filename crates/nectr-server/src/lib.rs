@@ -15,6 +15,8 @@ use actix_web::dev::{Server, ServerHandle};
 use anyhow::Context as _;
 use nectr_api::{ApiConfig, ApiState};
 use nectr_domain::HealthService;
+use nectr_domain::code_host::CodeHost;
+use nectr_github::OctocrabHost;
 use nectr_persistence::{SeaOrmStore, TokenCipher};
 
 pub use settings::{ConfigSources, Environment, Settings, SettingsError};
@@ -27,6 +29,7 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Arc<SeaOrmStore>,
+    code_host: Arc<dyn CodeHost>,
 }
 
 impl Application {
@@ -51,6 +54,7 @@ impl Application {
         settings: &Settings,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        let code_host: Arc<dyn CodeHost> = Arc::new(OctocrabHost::new(settings.github.clone())?);
         let store = Arc::new(open_store(settings).await?);
         let adoption = store.adopt_plaintext_secrets().await?;
         if adoption.webhook_secrets_encrypted > 0 {
@@ -79,7 +83,7 @@ impl Application {
             server = server.workers(settings.application.workers);
         }
         let server = server.listen(listener).context("cannot serve on the listener")?.run();
-        Ok(Self { port, server, store })
+        Ok(Self { port, server, store, code_host })
     }
 
     /// The port Nectr listens on.
@@ -90,6 +94,11 @@ impl Application {
     /// A handle that stops the server.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
+    }
+
+    /// The code host (GitHub), shared by everything that talks to it.
+    pub fn code_host(&self) -> Arc<dyn CodeHost> {
+        self.code_host.clone()
     }
 
     /// The store, for tests that take the database away.

@@ -8,6 +8,7 @@ use nectr_server::{Application, ConfigSources, Settings, migrate, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    nectr_github::install_crypto_provider();
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

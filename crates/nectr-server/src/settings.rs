@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
+use nectr_github::GitHubConfig;
 use nectr_persistence::{CipherConfig, DatabaseConfig, TokenCipher};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
@@ -21,7 +22,7 @@ const KNOWN_DEFAULT_SECRET_KEYS: [&str; 6] =
     ["", "your-secret-key", "nectr-development-secret-key", "change-me", "changeme", "secret"];
 
 /// The original service's variable names and where each lands.
-const LEGACY_VARIABLES: [(&str, &str, Kind); 14] = [
+const LEGACY_VARIABLES: [(&str, &str, Kind); 23] = [
     ("APP_NAME", "application.name", Kind::Text),
     ("APP_ENV", "application.environment", Kind::Text),
     ("HOST", "application.host", Kind::Text),
@@ -36,6 +37,15 @@ const LEGACY_VARIABLES: [(&str, &str, Kind); 14] = [
     ("NECTR_WORKERS", "application.workers", Kind::Integer),
     ("DB_MAX_CONNECTIONS", "database.max_connections", Kind::Integer),
     ("SHUTDOWN_TIMEOUT_SECONDS", "application.shutdown_timeout_seconds", Kind::Integer),
+    ("GITHUB_API_URL", "github.api_url", Kind::Text),
+    ("GITHUB_WEB_URL", "github.web_url", Kind::Text),
+    ("GITHUB_PAT", "github.pat", Kind::Text),
+    ("GITHUB_CLIENT_ID", "github.client_id", Kind::Text),
+    ("GITHUB_CLIENT_SECRET", "github.client_secret", Kind::Text),
+    ("GITHUB_WEBHOOK_SECRET", "github.webhook_secret", Kind::Text),
+    ("GITHUB_APP_ID", "github.app.app_id", Kind::Integer),
+    ("GITHUB_APP_PRIVATE_KEY", "github.app.private_key", Kind::Text),
+    ("GITHUB_APP_WEBHOOK_SECRET", "github.app.webhook_secret", Kind::Text),
 ];
 
 #[derive(Clone, Copy)]
@@ -91,6 +101,9 @@ pub struct Settings {
     pub database: DatabaseConfig,
     /// Keys and sessions.
     pub security: SecuritySettings,
+    /// GitHub: where it is and who Nectr is there.
+    #[serde(default)]
+    pub github: GitHubConfig,
 }
 
 /// The HTTP server and the process.
@@ -236,7 +249,11 @@ impl Settings {
             }
         }
         for (name, key, kind) in LEGACY_VARIABLES {
-            let Some(value) = sources.variable(name) else { continue };
+            // The original's `.env` files carry empty values (`GITHUB_PAT=`) for "not set".
+            let Some(value) = sources.variable(name).filter(|value| !value.trim().is_empty())
+            else {
+                continue;
+            };
             figment = figment.merge(Serialized::default(key, legacy_value(name, value, kind)?));
         }
         figment =
@@ -280,6 +297,7 @@ impl Settings {
         }
         TokenCipher::new(&self.cipher_config())
             .map_err(|error| SettingsError::Invalid(error.to_string()))?;
+        self.github.validate().map_err(|error| SettingsError::Invalid(error.to_string()))?;
         Ok(())
     }
 
@@ -320,6 +338,8 @@ impl Settings {
         let database = &self.database;
         let security = &self.security;
         let secret_key = if self.uses_default_secret_key() { "[default]" } else { "[redacted]" };
+        let github = &self.github;
+        let redact = |present: bool| if present { "[redacted]" } else { "[not set]" };
         let document = serde_json::json!({
             "application": {
                 "name": application.name,
@@ -343,6 +363,19 @@ impl Settings {
                 "token_encryption_keys":
                     vec!["[redacted]"; security.token_encryption_keys.len()],
                 "access_token_expire_minutes": security.access_token_expire_minutes,
+            },
+            "github": {
+                "api_url": github.api_url,
+                "web_url": github.web_url,
+                "pat": redact(github.pat.is_some()),
+                "client_id": github.client_id.as_deref().unwrap_or("[not set]"),
+                "client_secret": redact(github.client_secret.is_some()),
+                "webhook_secret": redact(github.webhook_secret.is_some()),
+                "app_id": github.app.as_ref().map_or_else(|| "[not set]".to_owned(), |app| app.app_id.to_string()),
+                "app_private_key": redact(github.app.is_some()),
+                "app_webhook_secret": redact(github.app.as_ref().is_some_and(|app| app.webhook_secret.is_some())),
+                "max_concurrent_requests": github.max_concurrent_requests,
+                "writes_per_minute": github.writes_per_minute,
             },
         });
         toml::to_string(&document).unwrap_or_else(|error| format!("# cannot render: {error}\n"))

@@ -316,3 +316,53 @@ async fn a_typical_review_costs_four_requests() {
     host.post_review(&who, &repo(), 20, &review).await.unwrap();
     assert_eq!(fake.state().requests.len() - before, 4);
 }
+
+#[tokio::test]
+async fn content_creating_requests_are_paced() {
+    let fake = FakeGitHub::start(TOKEN).await;
+    seed(&fake);
+    // 600 writes a minute: one every 100 ms.
+    let host = OctocrabHost::new(GitHubConfig { writes_per_minute: 600, ..config(&fake) }).unwrap();
+    let who = Identity::Token(AccessToken::new(TOKEN));
+    let started = Instant::now();
+    for index in 0..4 {
+        host.post_issue_comment(&who, &repo(), 1, &format!("comment {index}")).await.unwrap();
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "four writes at least 100 ms apart: {:?}",
+        started.elapsed()
+    );
+    let reads_started = Instant::now();
+    for _ in 0..4 {
+        host.languages(&who, &repo()).await.unwrap();
+    }
+    assert!(
+        reads_started.elapsed() < Duration::from_millis(300),
+        "reads are not paced: {:?}",
+        reads_started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn the_pat_is_the_default_identity_and_an_app_installation_wins_when_known() {
+    let fake = FakeGitHub::start(TOKEN).await;
+    let with_pat =
+        OctocrabHost::new(GitHubConfig { pat: Some(SecretString::from(TOKEN)), ..config(&fake) })
+            .unwrap();
+    assert_eq!(with_pat.default_identity(None), Some(Identity::Token(AccessToken::new(TOKEN))));
+    assert_eq!(
+        with_pat.default_identity(Some(9)),
+        Some(Identity::Token(AccessToken::new(TOKEN))),
+        "no App configured"
+    );
+    let (private_key, _) = nectr_testkit::github_app_test_keys();
+    let app = GitHubAppConfig {
+        app_id: 1,
+        private_key: SecretString::from(private_key),
+        webhook_secret: None,
+    };
+    let with_app = OctocrabHost::new(GitHubConfig { app: Some(app), ..config(&fake) }).unwrap();
+    assert_eq!(with_app.default_identity(Some(9)), Some(Identity::Installation(9)));
+    assert_eq!(with_app.default_identity(None), None);
+}

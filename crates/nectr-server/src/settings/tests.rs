@@ -120,6 +120,18 @@ fn bad_values_are_clear_errors() {
         Settings::load(&sources(&[], &[("TOKEN_ENCRYPTION_KEYS", "not-a-key")])).unwrap();
     let error = settings.validate().unwrap_err().to_string();
     assert!(error.contains("TOKEN_ENCRYPTION_KEYS entry 1"), "{error}");
+    let settings = Settings::load(&sources(
+        &[],
+        &[("GITHUB_APP_ID", "1"), ("GITHUB_APP_PRIVATE_KEY", "not a pem")],
+    ))
+    .unwrap();
+    let error = settings.validate().unwrap_err().to_string();
+    assert!(error.contains("GITHUB_APP_PRIVATE_KEY"), "{error}");
+    let error = Settings::load(&sources(&[], &[("GITHUB_APP_ID", "1")])).unwrap_err().to_string();
+    assert!(error.contains("private_key"), "an App needs its key: {error}");
+    let settings = Settings::load(&sources(&[], &[("GITHUB_API_URL", "not a url")])).unwrap();
+    let error = settings.validate().unwrap_err().to_string();
+    assert!(error.contains("GITHUB_API_URL"), "{error}");
 }
 
 #[test]
@@ -130,15 +142,50 @@ fn print_config_redacts_every_secret() {
             ("SECRET_KEY", "super-secret-value"),
             ("DATABASE_URL", "postgres://nectr:db-password@db/nectr"),
             ("TOKEN_ENCRYPTION_KEYS", "key-one-secret,key-two-secret"),
+            ("GITHUB_PAT", "ghp_pat_secret_value"),
+            ("GITHUB_CLIENT_ID", "Iv1.public-client-id"),
+            ("GITHUB_CLIENT_SECRET", "client-secret-value"),
+            ("GITHUB_WEBHOOK_SECRET", "webhook-secret-value"),
+            ("GITHUB_APP_ID", "4242"),
+            ("GITHUB_APP_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\\nsecret-pem"),
         ],
     ))
     .unwrap();
     let printed = settings.to_redacted_toml();
-    for secret in ["super-secret-value", "db-password", "key-one-secret", "key-two-secret"] {
+    for secret in [
+        "super-secret-value",
+        "db-password",
+        "key-one-secret",
+        "key-two-secret",
+        "ghp_pat_secret_value",
+        "client-secret-value",
+        "webhook-secret-value",
+        "secret-pem",
+    ] {
         assert!(!printed.contains(secret), "{secret} leaked:\n{printed}");
         assert!(!format!("{settings:?}").contains(secret), "{secret} leaked in Debug");
     }
     assert!(printed.contains("postgres://nectr:***@db/nectr"), "{printed}");
     let parsed: toml::Table = printed.parse().unwrap();
     assert_eq!(parsed["application"]["port"].as_integer(), Some(8000));
+    assert_eq!(parsed["github"]["client_id"].as_str(), Some("Iv1.public-client-id"));
+    assert_eq!(parsed["github"]["app_id"].as_str(), Some("4242"));
+}
+
+#[test]
+fn github_settings_come_from_the_originals_variables_and_empty_ones_mean_unset() {
+    let settings = Settings::load(&sources(
+        &[("GITHUB_PAT", ""), ("GITHUB_CLIENT_ID", "")],
+        &[("GITHUB_API_URL", "https://ghe.example/api/v3"), ("GITHUB_WEBHOOK_SECRET", "whs")],
+    ))
+    .unwrap();
+    assert_eq!(settings.github.api_url, "https://ghe.example/api/v3");
+    assert_eq!(settings.github.web_url, "https://github.com");
+    assert!(settings.github.pat.is_none());
+    assert!(settings.github.client_id.is_none());
+    assert_eq!(
+        settings.github.webhook_secret.as_ref().map(ExposeSecret::expose_secret),
+        Some("whs")
+    );
+    assert!(settings.github.app.is_none());
 }
