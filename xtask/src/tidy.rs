@@ -9,49 +9,37 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
+/// The library crates only `nectr-server` (and the dev-only `nectr-testkit`) may use together.
+const LIBRARIES: &[&str] = &[
+    "nectr-domain",
+    "nectr-persistence",
+    "nectr-graph",
+    "nectr-github",
+    "nectr-agents",
+    "nectr-memory",
+    "nectr-mcp",
+    "nectr-api",
+    "nectr-migrations",
+];
+
 /// Which workspace crates each crate may depend on (normal and build dependencies).
-fn allowed_edges() -> BTreeMap<&'static str, &'static [&'static str]> {
-    const DOMAIN: &[&str] = &["nectr-domain"];
+fn allowed_edges() -> BTreeMap<&'static str, Vec<&'static str>> {
+    let domain_only = vec!["nectr-domain"];
+    let mut testkit = LIBRARIES.to_vec();
+    testkit.push("nectr-server");
     BTreeMap::from([
-        ("nectr-domain", &[][..]),
-        ("nectr-persistence", &["nectr-domain", "nectr-migrations"][..]),
-        ("nectr-graph", DOMAIN),
-        ("nectr-github", DOMAIN),
-        ("nectr-agents", DOMAIN),
-        ("nectr-memory", DOMAIN),
-        ("nectr-mcp", DOMAIN),
-        ("nectr-api", DOMAIN),
-        ("nectr-migrations", &[][..]),
-        ("xtask", &[][..]),
-        (
-            "nectr-testkit",
-            &[
-                "nectr-domain",
-                "nectr-persistence",
-                "nectr-graph",
-                "nectr-github",
-                "nectr-agents",
-                "nectr-memory",
-                "nectr-mcp",
-                "nectr-api",
-                "nectr-server",
-                "nectr-migrations",
-            ][..],
-        ),
-        (
-            "nectr-server",
-            &[
-                "nectr-domain",
-                "nectr-persistence",
-                "nectr-graph",
-                "nectr-github",
-                "nectr-agents",
-                "nectr-memory",
-                "nectr-mcp",
-                "nectr-api",
-                "nectr-migrations",
-            ][..],
-        ),
+        ("nectr-domain", Vec::new()),
+        ("nectr-persistence", vec!["nectr-domain", "nectr-migrations"]),
+        ("nectr-graph", domain_only.clone()),
+        ("nectr-github", domain_only.clone()),
+        ("nectr-agents", domain_only.clone()),
+        ("nectr-memory", domain_only.clone()),
+        ("nectr-mcp", domain_only.clone()),
+        ("nectr-api", domain_only),
+        ("nectr-migrations", Vec::new()),
+        ("xtask", Vec::new()),
+        ("nectr-testkit", testkit),
+        ("nectr-server", LIBRARIES.to_vec()),
     ])
 }
 
