@@ -10,6 +10,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_base_tables;
 mod m0002_adopt_original;
 mod m0003_indexes;
+mod m0004_webhooks_and_queue;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_base_tables::Migration),
             Box::new(m0002_adopt_original::Migration),
             Box::new(m0003_indexes::Migration),
+            Box::new(m0004_webhooks_and_queue::Migration),
         ]
     }
 }

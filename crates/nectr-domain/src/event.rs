@@ -96,6 +96,10 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
     /// When its work ended.
     pub processed_at: Option<DateTime<Utc>>,
+    /// GitHub's `X-GitHub-Delivery` id; unique.
+    pub delivery_id: Option<String>,
+    /// GitHub's `X-GitHub-Event` name (`pull_request`, `ping`, …).
+    pub github_event: Option<String>,
 }
 
 /// A delivery about to be stored.
@@ -109,6 +113,10 @@ pub struct NewEvent {
     pub payload: String,
     /// The initial status.
     pub status: EventStatus,
+    /// GitHub's delivery id; a second event with the same id is refused.
+    pub delivery_id: Option<String>,
+    /// GitHub's event name.
+    pub github_event: Option<String>,
 }
 
 /// Which events [`EventRepository::list`] returns.
@@ -136,6 +144,9 @@ pub enum EventRepositoryError {
     /// The event does not exist.
     #[error("event {0} does not exist")]
     NotFound(EventId),
+    /// An event with this delivery id exists already.
+    #[error("delivery was received already as event {0}")]
+    DuplicateDelivery(EventId),
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -144,7 +155,8 @@ pub enum EventRepositoryError {
 /// Stores webhook deliveries.
 ///
 /// Contract for every implementation:
-/// - `create` stores the event with `created_at` = now (UTC) and no `processed_at`.
+/// - `create` stores the event with `created_at` = now (UTC) and no `processed_at`; a delivery id
+///   that exists already is `DuplicateDelivery` with the existing event's id, and nothing is stored.
 /// - `list` returns the newest first (by `created_at`, then id), filtered and paged.
 /// - `set_status` changes the status and sets `processed_at` to the given time (or clears it);
 ///   an unknown id is `NotFound`.
@@ -153,7 +165,7 @@ pub trait EventRepository: Send + Sync {
     /// Stores a delivery.
     ///
     /// # Errors
-    /// [`EventRepositoryError::Unexpected`] when the store fails.
+    /// [`EventRepositoryError::DuplicateDelivery`], [`EventRepositoryError::Unexpected`].
     async fn create(&self, event: NewEvent) -> Result<Event, EventRepositoryError>;
 
     /// The event with this id.

@@ -45,3 +45,7 @@ id_type!(
     /// The id of a row in `workflow_runs` (one review run).
     ReviewRunId
 );
+id_type!(
+    /// The id of a row in `review_jobs` (one queued review of one head commit).
+    JobId
+);

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{InstallationId, RepoFullName, UserId, WebhookSecret};
+use crate::{AccessToken, InstallationId, RepoFullName, UserId, WebhookSecret};
 
 /// A repository connected to Nectr by a user.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +27,10 @@ pub struct Installation {
     pub is_active: bool,
     /// When the repository was connected.
     pub installed_at: DateTime<Utc>,
+    /// When GitHub's `ping` proved the webhook reaches Nectr with the right secret.
+    pub verified_at: Option<DateTime<Utc>>,
+    /// A token for this repository alone (set up without the dashboard), decrypted.
+    pub access_token: Option<AccessToken>,
 }
 
 /// A repository about to be connected.
@@ -44,6 +48,8 @@ pub struct NewInstallation {
     pub webhook_secret: Option<WebhookSecret>,
     /// The GitHub App installation id.
     pub installation_id: Option<i64>,
+    /// A token for this repository alone.
+    pub access_token: Option<AccessToken>,
 }
 
 /// Why an [`InstallationRepository`] call failed.
@@ -69,7 +75,8 @@ pub enum InstallationRepositoryError {
 /// - `create` stores an active installation and returns it with its new id.
 /// - The `find_active_*` lookups see only active rows, newest first.
 /// - `deactivate` keeps the row and sets `is_active = false`; an unknown id is `NotFound`.
-/// - Webhook secrets MUST be readable back exactly; the SQL adapter encrypts them at rest.
+/// - Webhook secrets and tokens MUST be readable back exactly; the SQL adapter encrypts them.
+/// - `mark_verified` sets `verified_at`; an unknown id is `NotFound`.
 #[async_trait]
 pub trait InstallationRepository: Send + Sync {
     /// Connects a repository.
@@ -133,4 +140,20 @@ pub trait InstallationRepository: Send + Sync {
     /// # Errors
     /// [`InstallationRepositoryError::NotFound`], [`InstallationRepositoryError::Unexpected`].
     async fn deactivate(&self, id: InstallationId) -> Result<(), InstallationRepositoryError>;
+
+    /// Every active installation, newest first.
+    ///
+    /// # Errors
+    /// As [`InstallationRepository::find_by_id`].
+    async fn list_active(&self) -> Result<Vec<Installation>, InstallationRepositoryError>;
+
+    /// Records that GitHub's `ping` reached Nectr through this installation's webhook.
+    ///
+    /// # Errors
+    /// [`InstallationRepositoryError::NotFound`], [`InstallationRepositoryError::Unexpected`].
+    async fn mark_verified(
+        &self,
+        id: InstallationId,
+        at: DateTime<Utc>,
+    ) -> Result<(), InstallationRepositoryError>;
 }

@@ -12,16 +12,18 @@ pub mod health;
 pub mod ids;
 pub mod installation;
 pub mod oauth_state;
+pub mod queue;
 pub mod repo_name;
 pub mod review_run;
 pub mod secret;
 pub mod user;
+pub mod webhook;
 
 pub use event::{Event, EventFilter, EventRepository, EventRepositoryError, EventStatus, NewEvent};
 pub use health::{
     DependencyHealth, HealthProbe, HealthReport, HealthService, HealthStatus, ProbeError,
 };
-pub use ids::{EventId, InstallationId, ReviewRunId, UserId};
+pub use ids::{EventId, InstallationId, JobId, ReviewRunId, UserId};
 pub use installation::{
     Installation, InstallationRepository, InstallationRepositoryError, NewInstallation,
 };

@@ -9,7 +9,9 @@ mod config;
 mod host;
 mod models;
 mod review;
+mod signature;
 mod transport;
 
 pub use config::{GitHubAppConfig, GitHubConfig};
 pub use host::{OctocrabHost, WEBHOOK_EVENTS, install_crypto_provider};
+pub use signature::{GitHubSignature, sign, verify_signature};

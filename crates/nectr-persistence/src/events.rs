@@ -7,14 +7,15 @@ use nectr_domain::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, SqlErr,
 };
 
 use crate::SeaOrmStore;
 use crate::entities::events::{self, Column};
 use crate::store::db_error;
 
-fn event_from_row(row: events::Model) -> Result<Event, EventRepositoryError> {
+pub(crate) fn event_from_row(row: events::Model) -> Result<Event, EventRepositoryError> {
     let id = EventId::new(i64::from(row.id));
     let status = row
         .status
@@ -28,22 +29,53 @@ fn event_from_row(row: events::Model) -> Result<Event, EventRepositoryError> {
         status,
         created_at: row.created_at.unwrap_or_default(),
         processed_at: row.processed_at,
+        delivery_id: row.delivery_id,
+        github_event: row.github_event,
     })
+}
+
+/// The active model of a new event.
+pub(crate) fn new_event_row(event: NewEvent) -> events::ActiveModel {
+    events::ActiveModel {
+        event_type: Set(event.event_type),
+        source: Set(event.source),
+        payload: Set(event.payload),
+        status: Set(event.status.as_str().to_owned()),
+        created_at: Set(Some(Utc::now())),
+        processed_at: Set(None),
+        delivery_id: Set(event.delivery_id),
+        github_event: Set(event.github_event),
+        ..Default::default()
+    }
+}
+
+/// Inserts an event on any connection or transaction; a known delivery id is a duplicate.
+pub(crate) async fn insert_event<C: ConnectionTrait>(
+    connection: &C,
+    event: NewEvent,
+) -> Result<Event, EventRepositoryError> {
+    let delivery_id = event.delivery_id.clone();
+    match new_event_row(event).insert(connection).await {
+        Ok(row) => event_from_row(row),
+        Err(error) => match (error.sql_err(), delivery_id) {
+            (Some(SqlErr::UniqueConstraintViolation(_)), Some(delivery_id)) => {
+                let existing = events::Entity::find()
+                    .filter(Column::DeliveryId.eq(delivery_id))
+                    .one(connection)
+                    .await
+                    .map_err(db_error("reading a duplicate delivery"))?
+                    .ok_or_else(|| anyhow::anyhow!("a duplicate delivery vanished"))?;
+                Err(EventRepositoryError::DuplicateDelivery(EventId::new(i64::from(existing.id))))
+            }
+            (_, _) => Err(db_error("storing an event")(error).into()),
+        },
+    }
 }
 
 #[async_trait]
 impl EventRepository for SeaOrmStore {
     async fn create(&self, event: NewEvent) -> Result<Event, EventRepositoryError> {
-        let row = events::ActiveModel {
-            event_type: Set(event.event_type),
-            source: Set(event.source),
-            payload: Set(event.payload),
-            status: Set(event.status.as_str().to_owned()),
-            created_at: Set(Some(Utc::now())),
-            processed_at: Set(None),
-            ..Default::default()
-        };
-        event_from_row(row.insert(&self.connection).await.map_err(db_error("storing an event"))?)
+        insert_event(&self.connection, event).await
     }
 
     async fn find_by_id(&self, id: EventId) -> Result<Option<Event>, EventRepositoryError> {

@@ -1,9 +1,10 @@
 //! `InstallationRepository` on sea-orm. Webhook secrets are encrypted at rest.
 
 use async_trait::async_trait;
+use chrono::DateTime;
 use chrono::Utc;
 use nectr_domain::{
-    Installation, InstallationId, InstallationRepository, InstallationRepositoryError,
+    AccessToken, Installation, InstallationId, InstallationRepository, InstallationRepositoryError,
     NewInstallation, RepoFullName, UserId, WebhookSecret,
 };
 use sea_orm::sea_query::Expr;
@@ -33,6 +34,15 @@ impl SeaOrmStore {
         let repo = RepoFullName::parse(&row.repo_full_name).map_err(|error| {
             anyhow::anyhow!("installation {id} has an invalid repository name: {error}")
         })?;
+        let access_token = match &row.access_token {
+            Some(stored) => Some(AccessToken::new(
+                self.cipher
+                    .read_token(stored)
+                    .map_err(|_| InstallationRepositoryError::Undecryptable(id))?
+                    .into_plaintext(),
+            )),
+            None => None,
+        };
         Ok(Installation {
             id,
             user_id: UserId::new(i64::from(row.user_id)),
@@ -43,6 +53,8 @@ impl SeaOrmStore {
             installation_id: row.installation_id,
             is_active: row.is_active,
             installed_at: row.installed_at.unwrap_or_default(),
+            verified_at: row.verified_at,
+            access_token,
         })
     }
 
@@ -89,6 +101,10 @@ impl InstallationRepository for SeaOrmStore {
                 .webhook_secret
                 .map(|secret| self.cipher.encrypt(secret.expose()))),
             installation_id: Set(installation.installation_id),
+            access_token: Set(installation
+                .access_token
+                .map(|token| self.cipher.encrypt(token.expose()))),
+            verified_at: Set(None),
             is_active: Set(true),
             installed_at: Set(Some(Utc::now())),
             ..Default::default()
@@ -158,6 +174,30 @@ impl InstallationRepository for SeaOrmStore {
             .exec(&self.connection)
             .await
             .map_err(db_error("disconnecting a repository"))?;
+        if result.rows_affected == 0 {
+            return Err(InstallationRepositoryError::NotFound(id));
+        }
+        Ok(())
+    }
+
+    async fn list_active(&self) -> Result<Vec<Installation>, InstallationRepositoryError> {
+        self.installations_where(active()).await
+    }
+
+    async fn mark_verified(
+        &self,
+        id: InstallationId,
+        at: DateTime<Utc>,
+    ) -> Result<(), InstallationRepositoryError> {
+        let Some(raw) = raw_id(id.get()) else {
+            return Err(InstallationRepositoryError::NotFound(id));
+        };
+        let result = installations::Entity::update_many()
+            .col_expr(Column::VerifiedAt, Expr::value(Some(at)))
+            .filter(Column::Id.eq(raw))
+            .exec(&self.connection)
+            .await
+            .map_err(db_error("marking an installation verified"))?;
         if result.rows_affected == 0 {
             return Err(InstallationRepositoryError::NotFound(id));
         }

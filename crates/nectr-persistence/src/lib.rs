@@ -10,6 +10,7 @@ mod entities;
 mod events;
 mod installations;
 mod oauth_states;
+mod queue;
 mod review_runs;
 mod store;
 mod users;

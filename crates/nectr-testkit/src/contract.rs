@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
+use nectr_domain::queue::{JobStatus, NewReviewJob, QueueError, ReviewQueue, StopReason};
 use nectr_domain::{
     AccessToken, EventFilter, EventId, EventRepository, EventRepositoryError, EventStatus,
     InstallationId, InstallationRepository, InstallationRepositoryError, NewEvent, NewInstallation,
@@ -25,6 +26,8 @@ pub struct Stores {
     pub review_runs: Arc<dyn ReviewRunRepository>,
     /// OAuth states.
     pub oauth_states: Arc<dyn OAuthStateRepository>,
+    /// The review queue.
+    pub queue: Arc<dyn ReviewQueue>,
 }
 
 impl Stores {
@@ -36,6 +39,7 @@ impl Stores {
             + EventRepository
             + ReviewRunRepository
             + OAuthStateRepository
+            + ReviewQueue
             + 'static,
     {
         Self {
@@ -43,7 +47,8 @@ impl Stores {
             installations: store.clone(),
             events: store.clone(),
             review_runs: store.clone(),
-            oauth_states: store,
+            oauth_states: store.clone(),
+            queue: store,
         }
     }
 }
@@ -55,6 +60,7 @@ pub async fn run_all(stores: &Stores) {
     events(stores).await;
     review_runs(stores).await;
     oauth_states(stores).await;
+    review_queue(stores).await;
 }
 
 fn upsert(github_id: i64, login: &str, token: &str) -> UserUpsert {
@@ -117,6 +123,7 @@ fn installation(user_id: UserId, name: &str, webhook_id: i64, repo_id: i64) -> N
         webhook_id: Some(webhook_id),
         webhook_secret: Some(WebhookSecret::new(format!("secret-for-{name}"))),
         installation_id: None,
+        access_token: None,
     }
 }
 
@@ -176,6 +183,9 @@ pub async fn installations(stores: &Stores) {
     let kept = repo_store.find_by_id(second.id).await.unwrap().unwrap();
     assert!(!kept.is_active, "deactivation keeps the row");
     assert_eq!(repo_store.list_active_for_user(owner.id).await.unwrap().len(), 2);
+    let everyone: Vec<_> =
+        repo_store.list_active().await.unwrap().into_iter().map(|found| found.id).collect();
+    assert_eq!(everyone, vec![third.id, first.id]);
     match repo_store.deactivate(InstallationId::new(424_242)).await {
         Err(InstallationRepositoryError::NotFound(_)) => {}
         other => panic!("expected NotFound, got {other:?}"),
@@ -188,6 +198,8 @@ fn new_event(event_type: &str, status: EventStatus) -> NewEvent {
         source: "github".to_owned(),
         payload: format!("{{\"kind\":\"{event_type}\"}}"),
         status,
+        delivery_id: None,
+        github_event: None,
     }
 }
 
@@ -232,6 +244,18 @@ pub async fn events(stores: &Stores) {
     match repo.set_status(EventId::new(424_242), EventStatus::Failed, None).await {
         Err(EventRepositoryError::NotFound(_)) => {}
         other => panic!("expected NotFound, got {other:?}"),
+    }
+    let delivered = NewEvent {
+        delivery_id: Some("72d3162e-cc78-11e3-81ab-4c9367dc0958".to_owned()),
+        github_event: Some("pull_request".to_owned()),
+        ..new_event("opened_pull_request", EventStatus::Pending)
+    };
+    let first = repo.create(delivered.clone()).await.unwrap();
+    assert_eq!(first.delivery_id.as_deref(), Some("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+    assert_eq!(first.github_event.as_deref(), Some("pull_request"));
+    match repo.create(delivered).await {
+        Err(EventRepositoryError::DuplicateDelivery(id)) => assert_eq!(id, first.id),
+        other => panic!("expected DuplicateDelivery, got {other:?}"),
     }
 }
 
@@ -316,4 +340,206 @@ pub async fn oauth_states(stores: &Stores) {
     repo.create("old-2", now - Duration::seconds(1)).await.unwrap();
     assert_eq!(repo.purge_expired(now).await.unwrap(), 2);
     assert!(repo.consume("state-expired", now).await.unwrap(), "unexpired states survive a purge");
+}
+
+fn delivery(id: &str) -> NewEvent {
+    NewEvent {
+        delivery_id: Some(id.to_owned()),
+        github_event: Some("pull_request".to_owned()),
+        ..new_event("opened_pull_request", EventStatus::Pending)
+    }
+}
+
+fn review_job(pr_number: u64, head_sha: &str, max_attempts: u32) -> NewReviewJob {
+    NewReviewJob {
+        repo_id: 1_296_269,
+        repo: repo("octocat/Hello-World"),
+        pr_number,
+        head_sha: head_sha.to_owned(),
+        installation_id: Some(7),
+        max_attempts,
+    }
+}
+
+const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The `ReviewQueue` contract.
+#[expect(clippy::too_many_lines, reason = "one scenario, told in order")]
+pub async fn review_queue(stores: &Stores) {
+    let queue = &stores.queue;
+    let events = &stores.events;
+    let runs = &stores.review_runs;
+    let event_status = |id| async move { events.find_by_id(id).await.unwrap().unwrap().status };
+
+    // Deliveries are stored once.
+    let ping = queue
+        .accept(NewEvent { status: EventStatus::Completed, ..delivery("d-ping") }, None)
+        .await
+        .unwrap();
+    assert_eq!((ping.job, ping.event.status), (None, EventStatus::Completed));
+    match queue.accept(delivery("d-ping"), Some(review_job(1, "aaa", 3))).await {
+        Err(QueueError::DuplicateDelivery(id)) => assert_eq!(id, ping.event.id),
+        other => panic!("expected DuplicateDelivery, got {other:?}"),
+    }
+    assert!(
+        queue.jobs_of_pull_request(1_296_269, 1).await.unwrap().is_empty(),
+        "a duplicate queues nothing"
+    );
+
+    // A review is queued once per commit.
+    let first = queue.accept(delivery("d-1"), Some(review_job(1, "aaa", 3))).await.unwrap();
+    let first_job = first.job.unwrap();
+    assert_eq!(first.event.status, EventStatus::Pending);
+    let again = queue.accept(delivery("d-1-again"), Some(review_job(1, "aaa", 3))).await.unwrap();
+    assert_eq!(again.job, None);
+    assert_eq!(again.event.status, EventStatus::Ignored, "not left pending");
+
+    // Claiming leases the job, counts the attempt, starts its run, marks its event.
+    let claimed = queue.claim("worker-a", LEASE).await.unwrap().unwrap();
+    assert_eq!((claimed.id, claimed.status, claimed.attempts), (first_job, JobStatus::Running, 1));
+    assert_eq!(
+        (claimed.repo.as_str(), claimed.pr_number, claimed.head_sha.as_str()),
+        ("octocat/Hello-World", 1, "aaa")
+    );
+    let run_id = claimed.review_run_id.unwrap();
+    assert_eq!(runs.find_by_id(run_id).await.unwrap().unwrap().status, ReviewRunStatus::Running);
+    assert_eq!(event_status(first.event.id).await, EventStatus::Processing);
+    assert!(queue.claim("worker-b", LEASE).await.unwrap().is_none(), "nothing else to do");
+    assert_eq!(queue.heartbeat(first_job, "worker-a", LEASE).await.unwrap(), None);
+    assert!(matches!(
+        queue.complete(first_job, "worker-b", None).await,
+        Err(QueueError::NotHeld(_))
+    ));
+
+    // A newer head supersedes: it waits while the old job runs, which is asked to stop.
+    let newer = queue.accept(delivery("d-2"), Some(review_job(1, "bbb", 3))).await.unwrap();
+    let newer_job = newer.job.unwrap();
+    let other_pr =
+        queue.accept(delivery("d-3"), Some(review_job(2, "ccc", 3))).await.unwrap().job.unwrap();
+    let parallel = queue.claim("worker-b", LEASE).await.unwrap().unwrap();
+    assert_eq!(parallel.id, other_pr, "another pull request runs in parallel, this one waits");
+    assert!(
+        queue.claim("worker-c", LEASE).await.unwrap().is_none(),
+        "one running job per pull request"
+    );
+    assert_eq!(
+        queue.heartbeat(first_job, "worker-a", LEASE).await.unwrap(),
+        Some(StopReason::Superseded)
+    );
+    queue.stop(first_job, "worker-a", StopReason::Superseded).await.unwrap();
+    assert_eq!(queue.find(first_job).await.unwrap().unwrap().status, JobStatus::Superseded);
+    assert_eq!(event_status(first.event.id).await, EventStatus::Superseded);
+    assert_eq!(runs.find_by_id(run_id).await.unwrap().unwrap().status, ReviewRunStatus::Superseded);
+
+    // Completing records the result on the run and ends the event.
+    let second = queue.claim("worker-a", LEASE).await.unwrap().unwrap();
+    assert_eq!(second.id, newer_job);
+    let result = serde_json::json!({"verdict": "APPROVE", "files_analyzed": 2});
+    queue.complete(newer_job, "worker-a", Some(result.clone())).await.unwrap();
+    let done = queue.find(newer_job).await.unwrap().unwrap();
+    assert_eq!(done.status, JobStatus::Completed);
+    let event = events.find_by_id(newer.event.id).await.unwrap().unwrap();
+    assert_eq!(event.status, EventStatus::Completed);
+    assert!(event.processed_at.is_some());
+    let run = runs.find_by_id(done.review_run_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!((run.status, run.result.as_ref()), (ReviewRunStatus::Completed, Some(&result)));
+    assert!(
+        matches!(queue.complete(newer_job, "worker-a", None).await, Err(QueueError::NotHeld(_))),
+        "once"
+    );
+
+    // A queued job of an older commit is superseded at once.
+    let third = queue.accept(delivery("d-4"), Some(review_job(3, "ddd", 3))).await.unwrap();
+    let fourth = queue.accept(delivery("d-5"), Some(review_job(3, "eee", 3))).await.unwrap();
+    assert_eq!(
+        queue.find(third.job.unwrap()).await.unwrap().unwrap().status,
+        JobStatus::Superseded
+    );
+    assert_eq!(event_status(third.event.id).await, EventStatus::Superseded);
+
+    // Closing cancels queued work and stops running work.
+    assert_eq!(queue.cancel_pull_request(1_296_269, 3).await.unwrap(), 1);
+    assert_eq!(
+        queue.find(fourth.job.unwrap()).await.unwrap().unwrap().status,
+        JobStatus::Cancelled
+    );
+    assert_eq!(event_status(fourth.event.id).await, EventStatus::Cancelled);
+    assert_eq!(queue.cancel_pull_request(1_296_269, 2).await.unwrap(), 1);
+    assert_eq!(
+        queue.heartbeat(other_pr, "worker-b", LEASE).await.unwrap(),
+        Some(StopReason::Cancelled)
+    );
+    queue.stop(other_pr, "worker-b", StopReason::Cancelled).await.unwrap();
+    assert_eq!(queue.find(other_pr).await.unwrap().unwrap().status, JobStatus::Cancelled);
+
+    // Failures retry until the attempts run out, then fail job, event and run with the error.
+    let flaky = queue.accept(delivery("d-6"), Some(review_job(4, "fff", 2))).await.unwrap();
+    let flaky_job = flaky.job.unwrap();
+    queue.claim("worker-a", LEASE).await.unwrap().unwrap();
+    let later = Utc::now() + Duration::hours(1);
+    assert_eq!(
+        queue.fail(flaky_job, "worker-a", "GitHub 502", Some(later)).await.unwrap(),
+        JobStatus::Queued
+    );
+    assert!(queue.claim("worker-a", LEASE).await.unwrap().is_none(), "not before its retry time");
+    let flaky_row = queue.find(flaky_job).await.unwrap().unwrap();
+    assert_eq!(
+        (flaky_row.status, flaky_row.last_error.as_deref()),
+        (JobStatus::Queued, Some("GitHub 502"))
+    );
+    let soon =
+        queue.accept(delivery("d-7"), Some(review_job(5, "ggg", 2))).await.unwrap().job.unwrap();
+    let claimed = queue.claim("worker-a", LEASE).await.unwrap().unwrap();
+    assert_eq!(claimed.id, soon);
+    assert_eq!(
+        queue
+            .fail(soon, "worker-a", "retry now", Some(Utc::now() - Duration::seconds(1)))
+            .await
+            .unwrap(),
+        JobStatus::Queued
+    );
+    let retried = queue.claim("worker-b", LEASE).await.unwrap().unwrap();
+    assert_eq!((retried.id, retried.attempts), (soon, 2));
+    assert_eq!(
+        queue.fail(soon, "worker-b", "model unavailable", Some(Utc::now())).await.unwrap(),
+        JobStatus::Failed,
+        "out of attempts"
+    );
+    let failed = queue.find(soon).await.unwrap().unwrap();
+    assert_eq!(
+        (failed.status, failed.last_error.as_deref()),
+        (JobStatus::Failed, Some("model unavailable"))
+    );
+    let failed_run = runs.find_by_id(failed.review_run_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        (failed_run.status, failed_run.error.as_deref()),
+        (ReviewRunStatus::Failed, Some("model unavailable"))
+    );
+
+    // A lease that is not renewed expires; the job is claimed again and the old worker lost it.
+    let orphan = queue.accept(delivery("d-8"), Some(review_job(6, "hhh", 3))).await.unwrap();
+    let orphan_job = orphan.job.unwrap();
+    let first_lease = queue.claim("worker-dead", std::time::Duration::ZERO).await.unwrap().unwrap();
+    assert_eq!(first_lease.id, orphan_job);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let reclaimed = queue.claim("worker-alive", LEASE).await.unwrap().unwrap();
+    assert_eq!((reclaimed.id, reclaimed.attempts), (orphan_job, 2));
+    assert_eq!(reclaimed.review_run_id, first_lease.review_run_id, "one run per job");
+    assert_eq!(
+        queue.heartbeat(orphan_job, "worker-dead", LEASE).await.unwrap(),
+        Some(StopReason::LeaseLost)
+    );
+    assert!(matches!(
+        queue.complete(orphan_job, "worker-dead", None).await,
+        Err(QueueError::NotHeld(_))
+    ));
+
+    // Releasing (shutdown) returns the job without counting the attempt.
+    queue.release(orphan_job, "worker-alive").await.unwrap();
+    let released = queue.find(orphan_job).await.unwrap().unwrap();
+    assert_eq!((released.status, released.attempts), (JobStatus::Queued, 1));
+    assert_eq!(event_status(orphan.event.id).await, EventStatus::Pending);
+    let resumed = queue.claim("worker-alive", LEASE).await.unwrap().unwrap();
+    assert_eq!(resumed.id, orphan_job);
+    queue.complete(orphan_job, "worker-alive", None).await.unwrap();
 }

@@ -5,13 +5,16 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use nectr_domain::queue::{
+    Accepted, JobStatus, NewReviewJob, QueueError, ReviewJob, ReviewQueue, StopReason,
+};
 use nectr_domain::{
     Event, EventFilter, EventId, EventRepository, EventRepositoryError, EventStatus, HealthProbe,
-    Installation, InstallationId, InstallationRepository, InstallationRepositoryError, NewEvent,
-    NewInstallation, NewReviewRun, OAuthState, OAuthStateRepository, OAuthStateRepositoryError,
-    ProbeError, RepoFullName, ReviewRun, ReviewRunId, ReviewRunRepository,
-    ReviewRunRepositoryError, ReviewRunStatus, User, UserId, UserRepository, UserRepositoryError,
-    UserUpsert,
+    Installation, InstallationId, InstallationRepository, InstallationRepositoryError, JobId,
+    NewEvent, NewInstallation, NewReviewRun, OAuthState, OAuthStateRepository,
+    OAuthStateRepositoryError, ProbeError, RepoFullName, ReviewRun, ReviewRunId,
+    ReviewRunRepository, ReviewRunRepositoryError, ReviewRunStatus, User, UserId, UserRepository,
+    UserRepositoryError, UserUpsert,
 };
 
 #[derive(Default)]
@@ -21,13 +24,44 @@ struct Tables {
     events: Vec<Event>,
     review_runs: Vec<ReviewRun>,
     oauth_states: Vec<OAuthState>,
+    jobs: Vec<LeasedJob>,
     last_id: i64,
+}
+
+struct LeasedJob {
+    job: ReviewJob,
+    available_at: DateTime<Utc>,
+    lease_owner: Option<String>,
+    lease_expires_at: Option<DateTime<Utc>>,
+    stop_requested: Option<StopReason>,
 }
 
 impl Tables {
     fn next_id(&mut self) -> i64 {
         self.last_id += 1;
         self.last_id
+    }
+
+    fn insert_event(&mut self, event: NewEvent) -> Result<Event, EventRepositoryError> {
+        if let Some(delivery_id) = &event.delivery_id
+            && let Some(existing) =
+                self.events.iter().find(|stored| stored.delivery_id.as_ref() == Some(delivery_id))
+        {
+            return Err(EventRepositoryError::DuplicateDelivery(existing.id));
+        }
+        let stored = Event {
+            id: EventId::new(self.next_id()),
+            event_type: event.event_type,
+            source: event.source,
+            payload: event.payload,
+            status: event.status,
+            created_at: Utc::now(),
+            processed_at: None,
+            delivery_id: event.delivery_id,
+            github_event: event.github_event,
+        };
+        self.events.push(stored.clone());
+        Ok(stored)
     }
 }
 
@@ -118,6 +152,8 @@ impl InstallationRepository for InMemoryStore {
             installation_id: installation.installation_id,
             is_active: true,
             installed_at: Utc::now(),
+            verified_at: None,
+            access_token: installation.access_token,
         };
         tables.installations.push(stored.clone());
         Ok(stored)
@@ -169,23 +205,31 @@ impl InstallationRepository for InMemoryStore {
         row.is_active = false;
         Ok(())
     }
+
+    async fn list_active(&self) -> Result<Vec<Installation>, InstallationRepositoryError> {
+        Ok(self.active_where(|_| true))
+    }
+
+    async fn mark_verified(
+        &self,
+        id: InstallationId,
+        at: DateTime<Utc>,
+    ) -> Result<(), InstallationRepositoryError> {
+        let mut tables = self.tables();
+        let row = tables
+            .installations
+            .iter_mut()
+            .find(|row| row.id == id)
+            .ok_or(InstallationRepositoryError::NotFound(id))?;
+        row.verified_at = Some(at);
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl EventRepository for InMemoryStore {
     async fn create(&self, event: NewEvent) -> Result<Event, EventRepositoryError> {
-        let mut tables = self.tables();
-        let stored = Event {
-            id: EventId::new(tables.next_id()),
-            event_type: event.event_type,
-            source: event.source,
-            payload: event.payload,
-            status: event.status,
-            created_at: Utc::now(),
-            processed_at: None,
-        };
-        tables.events.push(stored.clone());
-        Ok(stored)
+        self.tables().insert_event(event)
     }
 
     async fn find_by_id(&self, id: EventId) -> Result<Option<Event>, EventRepositoryError> {
@@ -353,5 +397,349 @@ impl HealthProbe for SwitchableProbe {
             return Err(ProbeError(anyhow::anyhow!("switched off")));
         }
         Ok(())
+    }
+}
+
+fn event_status_for(status: JobStatus) -> EventStatus {
+    match status {
+        JobStatus::Queued => EventStatus::Pending,
+        JobStatus::Running => EventStatus::Processing,
+        JobStatus::Completed => EventStatus::Completed,
+        JobStatus::Failed => EventStatus::Failed,
+        JobStatus::Superseded => EventStatus::Superseded,
+        JobStatus::Cancelled => EventStatus::Cancelled,
+    }
+}
+
+fn run_status_for(status: JobStatus) -> ReviewRunStatus {
+    match status {
+        JobStatus::Queued => ReviewRunStatus::Pending,
+        JobStatus::Running => ReviewRunStatus::Running,
+        JobStatus::Completed => ReviewRunStatus::Completed,
+        JobStatus::Failed => ReviewRunStatus::Failed,
+        JobStatus::Superseded => ReviewRunStatus::Superseded,
+        JobStatus::Cancelled => ReviewRunStatus::Cancelled,
+    }
+}
+
+impl Tables {
+    fn set_event_status(&mut self, id: EventId, status: EventStatus, processed: bool) {
+        if let Some(event) = self.events.iter_mut().find(|event| event.id == id) {
+            event.status = status;
+            if processed {
+                event.processed_at = Some(Utc::now());
+            }
+        }
+    }
+
+    /// Ends job `index` with a final status, its event and its run.
+    fn finish(
+        &mut self,
+        index: usize,
+        status: JobStatus,
+        result: Option<serde_json::Value>,
+        error: Option<&str>,
+    ) {
+        let (event_id, run_id) = {
+            let leased = &mut self.jobs[index];
+            leased.job.status = status;
+            leased.lease_owner = None;
+            leased.lease_expires_at = None;
+            if let Some(error) = error {
+                leased.job.last_error = Some(error.to_owned());
+            }
+            (leased.job.event_id, leased.job.review_run_id)
+        };
+        self.set_event_status(event_id, event_status_for(status), true);
+        if let Some(run) =
+            run_id.and_then(|id| self.review_runs.iter_mut().find(|run| run.id == id))
+        {
+            run.status = run_status_for(status);
+            run.result = result;
+            run.error = error.map(str::to_owned);
+            run.completed_at = Some(Utc::now());
+        }
+    }
+
+    fn held(&self, id: JobId, worker: &str) -> Result<usize, QueueError> {
+        self.jobs
+            .iter()
+            .position(|leased| {
+                leased.job.id == id
+                    && leased.job.status == JobStatus::Running
+                    && leased.lease_owner.as_deref() == Some(worker)
+            })
+            .ok_or(QueueError::NotHeld(id))
+    }
+
+    fn same_pull_request(&self, index: usize, other: &LeasedJob) -> bool {
+        let job = &self.jobs[index].job;
+        job.repo_id == other.job.repo_id && job.pr_number == other.job.pr_number
+    }
+}
+
+#[async_trait]
+impl ReviewQueue for InMemoryStore {
+    async fn accept(
+        &self,
+        event: NewEvent,
+        job: Option<NewReviewJob>,
+    ) -> Result<Accepted, QueueError> {
+        let mut tables = self.tables();
+        let stored = tables.insert_event(event).map_err(|error| match error {
+            EventRepositoryError::DuplicateDelivery(id) => QueueError::DuplicateDelivery(id),
+            other => QueueError::Unexpected(anyhow::Error::new(other)),
+        })?;
+        let Some(job) = job else { return Ok(Accepted { event: stored, job: None }) };
+        let exists = tables.jobs.iter().any(|leased| {
+            leased.job.repo_id == job.repo_id
+                && leased.job.pr_number == job.pr_number
+                && leased.job.head_sha == job.head_sha
+        });
+        if exists {
+            tables.set_event_status(stored.id, EventStatus::Ignored, true);
+            let event =
+                tables.events.iter().find(|event| event.id == stored.id).cloned().unwrap_or(stored);
+            return Ok(Accepted { event, job: None });
+        }
+        for index in 0..tables.jobs.len() {
+            let leased = &tables.jobs[index];
+            let same = leased.job.repo_id == job.repo_id
+                && leased.job.pr_number == job.pr_number
+                && leased.job.head_sha != job.head_sha;
+            match (same, leased.job.status) {
+                (true, JobStatus::Queued) => {
+                    tables.finish(index, JobStatus::Superseded, None, None)
+                }
+                (true, JobStatus::Running) => {
+                    tables.jobs[index].stop_requested = Some(StopReason::Superseded)
+                }
+                _ => {}
+            }
+        }
+        let id = JobId::new(tables.next_id());
+        let now = Utc::now();
+        tables.jobs.push(LeasedJob {
+            job: ReviewJob {
+                id,
+                event_id: stored.id,
+                repo_id: job.repo_id,
+                repo: job.repo,
+                pr_number: job.pr_number,
+                head_sha: job.head_sha,
+                installation_id: job.installation_id,
+                status: JobStatus::Queued,
+                attempts: 0,
+                max_attempts: job.max_attempts.max(1),
+                review_run_id: None,
+                last_error: None,
+                created_at: now,
+            },
+            available_at: now,
+            lease_owner: None,
+            lease_expires_at: None,
+            stop_requested: None,
+        });
+        Ok(Accepted { event: stored, job: Some(id) })
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<ReviewJob>, QueueError> {
+        let mut tables = self.tables();
+        let now = Utc::now();
+        for index in 0..tables.jobs.len() {
+            let expired = tables.jobs[index].job.status == JobStatus::Running
+                && tables.jobs[index].lease_expires_at.is_some_and(|until| until < now);
+            if !expired {
+                continue;
+            }
+            if tables.jobs[index].job.attempts >= tables.jobs[index].job.max_attempts {
+                tables.finish(
+                    index,
+                    JobStatus::Failed,
+                    None,
+                    Some("the worker stopped renewing its lease on the last attempt"),
+                );
+            } else {
+                let leased = &mut tables.jobs[index];
+                leased.job.status = JobStatus::Queued;
+                leased.lease_owner = None;
+                leased.lease_expires_at = None;
+                leased.available_at = now;
+                leased.job.last_error = Some("the worker stopped renewing its lease".to_owned());
+            }
+        }
+        let candidate = (0..tables.jobs.len())
+            .filter(|index| {
+                tables.jobs[*index].job.status == JobStatus::Queued
+                    && tables.jobs[*index].available_at <= now
+            })
+            .filter(|index| {
+                !tables.jobs.iter().any(|other| {
+                    other.job.status == JobStatus::Running
+                        && tables.same_pull_request(*index, other)
+                })
+            })
+            .min_by_key(|index| (tables.jobs[*index].available_at, tables.jobs[*index].job.id));
+        let Some(index) = candidate else { return Ok(None) };
+        let run_id = match tables.jobs[index].job.review_run_id {
+            Some(id) => id,
+            None => {
+                let id = ReviewRunId::new(tables.next_id());
+                let event_id = tables.jobs[index].job.event_id;
+                tables.review_runs.push(ReviewRun {
+                    id,
+                    event_id,
+                    workflow_type: "pr_review".to_owned(),
+                    status: ReviewRunStatus::Running,
+                    result: None,
+                    error: None,
+                    started_at: now,
+                    completed_at: None,
+                });
+                id
+            }
+        };
+        let lease_until = now
+            + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::minutes(5));
+        let leased = &mut tables.jobs[index];
+        leased.job.status = JobStatus::Running;
+        leased.job.attempts += 1;
+        leased.job.review_run_id = Some(run_id);
+        leased.lease_owner = Some(worker.to_owned());
+        leased.lease_expires_at = Some(lease_until);
+        leased.stop_requested = None;
+        let job = leased.job.clone();
+        tables.set_event_status(job.event_id, EventStatus::Processing, false);
+        Ok(Some(job))
+    }
+
+    async fn heartbeat(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<StopReason>, QueueError> {
+        let mut tables = self.tables();
+        let Ok(index) = tables.held(id, worker) else { return Ok(Some(StopReason::LeaseLost)) };
+        let leased = &mut tables.jobs[index];
+        leased.lease_expires_at = Some(
+            Utc::now()
+                + chrono::Duration::from_std(lease)
+                    .unwrap_or_else(|_| chrono::Duration::minutes(5)),
+        );
+        Ok(leased.stop_requested)
+    }
+
+    async fn complete(
+        &self,
+        id: JobId,
+        worker: &str,
+        result: Option<serde_json::Value>,
+    ) -> Result<(), QueueError> {
+        let mut tables = self.tables();
+        let index = tables.held(id, worker)?;
+        tables.finish(index, JobStatus::Completed, result, None);
+        Ok(())
+    }
+
+    async fn fail(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<JobStatus, QueueError> {
+        let mut tables = self.tables();
+        let index = tables.held(id, worker)?;
+        match retry_at {
+            Some(at) if tables.jobs[index].job.attempts < tables.jobs[index].job.max_attempts => {
+                let leased = &mut tables.jobs[index];
+                leased.job.status = JobStatus::Queued;
+                leased.lease_owner = None;
+                leased.lease_expires_at = None;
+                leased.available_at = at;
+                leased.job.last_error = Some(error.to_owned());
+                Ok(JobStatus::Queued)
+            }
+            _ => {
+                tables.finish(index, JobStatus::Failed, None, Some(error));
+                Ok(JobStatus::Failed)
+            }
+        }
+    }
+
+    async fn stop(&self, id: JobId, worker: &str, reason: StopReason) -> Result<(), QueueError> {
+        let status = match reason {
+            StopReason::Superseded => JobStatus::Superseded,
+            StopReason::Cancelled => JobStatus::Cancelled,
+            StopReason::LeaseLost => return Ok(()),
+        };
+        let mut tables = self.tables();
+        let index = tables.held(id, worker)?;
+        tables.finish(index, status, None, None);
+        Ok(())
+    }
+
+    async fn release(&self, id: JobId, worker: &str) -> Result<(), QueueError> {
+        let mut tables = self.tables();
+        let index = tables.held(id, worker)?;
+        let event_id = {
+            let leased = &mut tables.jobs[index];
+            leased.job.status = JobStatus::Queued;
+            leased.job.attempts = leased.job.attempts.saturating_sub(1);
+            leased.lease_owner = None;
+            leased.lease_expires_at = None;
+            leased.available_at = Utc::now();
+            leased.job.event_id
+        };
+        tables.set_event_status(event_id, EventStatus::Pending, false);
+        Ok(())
+    }
+
+    async fn cancel_pull_request(&self, repo_id: i64, pr_number: u64) -> Result<u64, QueueError> {
+        let mut tables = self.tables();
+        let mut touched = 0;
+        for index in 0..tables.jobs.len() {
+            let leased = &tables.jobs[index];
+            if leased.job.repo_id != repo_id || leased.job.pr_number != pr_number {
+                continue;
+            }
+            match leased.job.status {
+                JobStatus::Queued => tables.finish(index, JobStatus::Cancelled, None, None),
+                JobStatus::Running => {
+                    tables.jobs[index].stop_requested = Some(StopReason::Cancelled)
+                }
+                _ => continue,
+            }
+            touched += 1;
+        }
+        Ok(touched)
+    }
+
+    async fn find(&self, id: JobId) -> Result<Option<ReviewJob>, QueueError> {
+        Ok(self
+            .tables()
+            .jobs
+            .iter()
+            .find(|leased| leased.job.id == id)
+            .map(|leased| leased.job.clone()))
+    }
+
+    async fn jobs_of_pull_request(
+        &self,
+        repo_id: i64,
+        pr_number: u64,
+    ) -> Result<Vec<ReviewJob>, QueueError> {
+        Ok(self
+            .tables()
+            .jobs
+            .iter()
+            .filter(|leased| leased.job.repo_id == repo_id && leased.job.pr_number == pr_number)
+            .map(|leased| leased.job.clone())
+            .collect())
     }
 }

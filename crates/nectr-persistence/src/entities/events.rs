@@ -13,6 +13,8 @@ pub(crate) struct Model {
     pub(crate) status: String,
     pub(crate) created_at: Option<DateTimeUtc>,
     pub(crate) processed_at: Option<DateTimeUtc>,
+    pub(crate) delivery_id: Option<String>,
+    pub(crate) github_event: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

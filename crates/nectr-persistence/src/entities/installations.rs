@@ -15,6 +15,8 @@ pub(crate) struct Model {
     pub(crate) installation_id: Option<i64>,
     pub(crate) is_active: bool,
     pub(crate) installed_at: Option<DateTimeUtc>,
+    pub(crate) access_token: Option<String>,
+    pub(crate) verified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,5 +3,6 @@
 pub(crate) mod events;
 pub(crate) mod installations;
 pub(crate) mod oauth_states;
+pub(crate) mod review_jobs;
 pub(crate) mod users;
 pub(crate) mod workflow_runs;

@@ -124,6 +124,8 @@ async fn adopting_the_original_database_keeps_every_row_and_decrypts_its_tokens(
                 source: "github".to_owned(),
                 payload: "{}".to_owned(),
                 status: EventStatus::Ignored,
+                delivery_id: None,
+                github_event: Some("push".to_owned()),
             },
         )
         .await

@@ -30,7 +30,12 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
         let store = database.store().await;
         assert_eq!(
             store.pending_migrations().await.unwrap(),
-            ["m0001_base_tables", "m0002_adopt_original", "m0003_indexes"]
+            [
+                "m0001_base_tables",
+                "m0002_adopt_original",
+                "m0003_indexes",
+                "m0004_webhooks_and_queue"
+            ]
         );
         store.migrate().await.unwrap();
         assert!(store.pending_migrations().await.unwrap().is_empty());

@@ -1,0 +1,305 @@
+//! The durable review queue: jobs keyed by repository, pull request and head commit; the port
+//! that stores and leases them; and the port of the work a job runs.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::event::UnknownStatus;
+use crate::{Event, EventId, JobId, NewEvent, RepoFullName, ReviewRunId};
+
+/// Where a job is in its life. Stored as the lower-case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum JobStatus {
+    /// Waiting for a worker (also between retries).
+    Queued,
+    /// Leased by a worker.
+    Running,
+    /// Done.
+    Completed,
+    /// Failed for good after its attempts.
+    Failed,
+    /// A newer head commit of the same pull request replaced it.
+    Superseded,
+    /// Cancelled (the pull request closed).
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Every status.
+    pub const ALL: [Self; 6] = [
+        Self::Queued,
+        Self::Running,
+        Self::Completed,
+        Self::Failed,
+        Self::Superseded,
+        Self::Cancelled,
+    ];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Superseded => "superseded",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// True once the job can no longer change.
+    pub const fn is_final(self) -> bool {
+        !matches!(self, Self::Queued | Self::Running)
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| UnknownStatus(text.to_owned()))
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A review to queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewReviewJob {
+    /// GitHub's numeric repository id.
+    pub repo_id: i64,
+    /// The repository's name when the delivery arrived.
+    pub repo: RepoFullName,
+    /// The pull request.
+    pub pr_number: u64,
+    /// The head commit to review.
+    pub head_sha: String,
+    /// The GitHub App installation that delivered it, when any.
+    pub installation_id: Option<i64>,
+    /// Attempts before the job fails for good.
+    pub max_attempts: u32,
+}
+
+/// A queued review.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewJob {
+    /// Id.
+    pub id: JobId,
+    /// The delivery that queued it.
+    pub event_id: EventId,
+    /// GitHub's numeric repository id.
+    pub repo_id: i64,
+    /// The repository.
+    pub repo: RepoFullName,
+    /// The pull request.
+    pub pr_number: u64,
+    /// The head commit.
+    pub head_sha: String,
+    /// The App installation, when any.
+    pub installation_id: Option<i64>,
+    /// Where it is.
+    pub status: JobStatus,
+    /// Attempts started so far.
+    pub attempts: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+    /// The review run that records it (`workflow_runs`), once claimed.
+    pub review_run_id: Option<ReviewRunId>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// Queued at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the intake stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accepted {
+    /// The stored event.
+    pub event: Event,
+    /// The job queued for it, when it asked for one and no job for the same commit existed.
+    pub job: Option<JobId>,
+}
+
+/// Why a job stops before it finishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// A newer head commit replaced it.
+    Superseded,
+    /// The pull request closed.
+    Cancelled,
+    /// The worker lost its lease (another worker may run the job now).
+    LeaseLost,
+}
+
+/// Why a queue call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The delivery was stored before.
+    #[error("delivery was received already as event {0}")]
+    DuplicateDelivery(EventId),
+    /// The job does not exist, or this worker no longer holds it.
+    #[error("job {0} is not held by this worker")]
+    NotHeld(JobId),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Stores review jobs and leases them to workers.
+///
+/// Contract for every implementation:
+/// - `accept` stores the event and, when asked, its job in one transaction; a delivery id seen
+///   before is `DuplicateDelivery` and stores nothing. A job for a (repository id, pull request,
+///   head commit) that exists already is not queued again (`job` is `None`, and the event is
+///   stored `ignored` rather than left `pending`). Queuing a job marks
+///   queued jobs of the same pull request with another head `superseded` (their events too) and
+///   asks running ones to stop.
+/// - `claim` first returns expired leases to the queue (or fails them when out of attempts), then
+///   leases the oldest available queued job of a pull request that has no running job, counts the
+///   attempt, creates its review run on the first attempt and marks its event `processing`. Many
+///   workers in many processes may claim at once; no job is leased twice.
+/// - `heartbeat` extends the lease and says whether the job should stop.
+/// - `complete`, `fail`, `stop` and `release` need the lease; without it they are `NotHeld`.
+///   `complete` ends job, event and review run `completed`. `fail` with `retry_at` queues the
+///   job again when attempts remain; otherwise job, event and run end `failed` with the error.
+///   `stop` ends them `superseded` or `cancelled`. `release` returns the job to the queue without
+///   counting the attempt (shutdown).
+/// - `cancel_pull_request` cancels queued jobs of a pull request and asks running ones to stop.
+#[async_trait]
+pub trait ReviewQueue: Send + Sync {
+    /// Stores a delivery and queues its job.
+    ///
+    /// # Errors
+    /// [`QueueError::DuplicateDelivery`], [`QueueError::Unexpected`].
+    async fn accept(
+        &self,
+        event: NewEvent,
+        job: Option<NewReviewJob>,
+    ) -> Result<Accepted, QueueError>;
+
+    /// Leases the next job.
+    ///
+    /// # Errors
+    /// [`QueueError::Unexpected`].
+    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<ReviewJob>, QueueError>;
+
+    /// Extends a lease; `Some` when the job should stop.
+    ///
+    /// # Errors
+    /// [`QueueError::Unexpected`].
+    async fn heartbeat(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<StopReason>, QueueError>;
+
+    /// Ends a job successfully, with the review run's result document.
+    ///
+    /// # Errors
+    /// [`QueueError::NotHeld`], [`QueueError::Unexpected`].
+    async fn complete(
+        &self,
+        id: JobId,
+        worker: &str,
+        result: Option<serde_json::Value>,
+    ) -> Result<(), QueueError>;
+
+    /// Records a failed attempt; answers the job's new status (`Queued` or `Failed`).
+    ///
+    /// # Errors
+    /// [`QueueError::NotHeld`], [`QueueError::Unexpected`].
+    async fn fail(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<JobStatus, QueueError>;
+
+    /// Ends a job that stopped on request.
+    ///
+    /// # Errors
+    /// [`QueueError::NotHeld`], [`QueueError::Unexpected`].
+    async fn stop(&self, id: JobId, worker: &str, reason: StopReason) -> Result<(), QueueError>;
+
+    /// Returns a leased job to the queue without counting the attempt.
+    ///
+    /// # Errors
+    /// [`QueueError::NotHeld`], [`QueueError::Unexpected`].
+    async fn release(&self, id: JobId, worker: &str) -> Result<(), QueueError>;
+
+    /// Cancels the queued work of a pull request and asks its running job to stop; answers how
+    /// many jobs it touched.
+    ///
+    /// # Errors
+    /// [`QueueError::Unexpected`].
+    async fn cancel_pull_request(&self, repo_id: i64, pr_number: u64) -> Result<u64, QueueError>;
+
+    /// A job.
+    ///
+    /// # Errors
+    /// [`QueueError::Unexpected`].
+    async fn find(&self, id: JobId) -> Result<Option<ReviewJob>, QueueError>;
+
+    /// The jobs of a pull request, oldest first.
+    ///
+    /// # Errors
+    /// [`QueueError::Unexpected`].
+    async fn jobs_of_pull_request(
+        &self,
+        repo_id: i64,
+        pr_number: u64,
+    ) -> Result<Vec<ReviewJob>, QueueError>;
+}
+
+/// Tells a running review whether to stop.
+pub trait StopSignal: Send + Sync {
+    /// `Some` once the job should stop at its next step.
+    fn stop_requested(&self) -> Option<StopReason>;
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunOutcome {
+    /// Finished; the review run's result document.
+    Completed(Option<serde_json::Value>),
+    /// Stopped on request.
+    Stopped(StopReason),
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Worth another attempt (GitHub or the model was unavailable).
+    #[error("{0}")]
+    Transient(String),
+    /// Another attempt would fail the same way.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// The work a job runs: the review pipeline.
+///
+/// Contract: checks `stop` between its steps and returns `Stopped` when asked; it may be
+/// abandoned (dropped) at any await point when it exceeds its time or the process stops, so it
+/// must leave nothing half-written that a retry would duplicate.
+#[async_trait]
+pub trait ReviewRunner: Send + Sync {
+    /// Runs the review of one job.
+    ///
+    /// # Errors
+    /// [`RunError`].
+    async fn run(&self, job: &ReviewJob, stop: &dyn StopSignal) -> Result<RunOutcome, RunError>;
+}

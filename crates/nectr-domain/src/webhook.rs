@@ -1,0 +1,367 @@
+//! Webhook intake: verify a GitHub delivery against the right secret, store it once, and queue
+//! the review it asks for. No GitHub, model or graph call happens here: it answers in
+//! milliseconds.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde::Deserialize;
+
+use crate::queue::{NewReviewJob, QueueError, ReviewQueue};
+use crate::{
+    EventId, EventStatus, Installation, InstallationRepository, JobId, NewEvent, RepoFullName,
+    WebhookSecret,
+};
+
+/// GitHub's largest delivery, 25 MB.
+pub const MAX_DELIVERY_BYTES: usize = 25 * 1024 * 1024;
+
+/// Pull-request actions that ask for a review.
+pub const REVIEW_ACTIONS: [&str; 4] = ["opened", "synchronize", "reopened", "ready_for_review"];
+
+/// A delivery as received.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// `X-GitHub-Event`.
+    pub event: Option<String>,
+    /// `X-GitHub-Delivery`.
+    pub delivery_id: Option<String>,
+    /// `X-GitHub-Hook-ID`.
+    pub hook_id: Option<i64>,
+    /// `X-Hub-Signature-256`.
+    pub signature: Option<String>,
+    /// The raw body.
+    pub body: Vec<u8>,
+}
+
+/// Checks a delivery's signature.
+pub trait SignatureVerifier: Send + Sync {
+    /// True when `signature` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`,
+    /// compared in constant time.
+    fn verify(&self, secret: &[u8], body: &[u8], signature: &str) -> bool;
+}
+
+/// Intake settings.
+#[derive(Clone, Debug, Default)]
+pub struct IntakeConfig {
+    /// Review draft pull requests too.
+    pub review_drafts: bool,
+    /// Attempts per job.
+    pub max_attempts: u32,
+    /// `GITHUB_WEBHOOK_SECRET`: used when no more specific secret is known.
+    pub fallback_secret: Option<WebhookSecret>,
+    /// The GitHub App's webhook secret, for deliveries that carry an `installation`.
+    pub app_secret: Option<WebhookSecret>,
+}
+
+/// What the intake did with a delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IntakeOutcome {
+    /// Stored (and, for a review action, queued).
+    Received {
+        /// The stored event.
+        event_id: EventId,
+        /// Its type, in the original's naming.
+        event_type: String,
+        /// The queued job.
+        job: Option<JobId>,
+    },
+    /// The delivery id was seen before; nothing was done.
+    Duplicate {
+        /// The event stored the first time.
+        event_id: EventId,
+        /// The delivery id.
+        delivery_id: String,
+    },
+}
+
+/// Why a delivery was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// A required header is missing.
+    #[error("missing header {0}")]
+    MissingHeader(&'static str),
+    /// No secret is known for this delivery, so it cannot be verified.
+    #[error("no webhook secret is known for this delivery")]
+    NoSecret,
+    /// The signature does not match.
+    #[error("invalid webhook signature")]
+    BadSignature,
+    /// Signed correctly, but not JSON; stored as `rejected`.
+    #[error("the delivery is not valid JSON: {reason}")]
+    MalformedJson {
+        /// The stored event.
+        event_id: EventId,
+        /// What the parser said.
+        reason: String,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[derive(Deserialize, Default)]
+struct Payload {
+    action: Option<String>,
+    repository: Option<PayloadRepository>,
+    installation: Option<PayloadInstallation>,
+    pull_request: Option<PayloadPullRequest>,
+    number: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PayloadRepository {
+    id: i64,
+    full_name: String,
+}
+
+#[derive(Deserialize)]
+struct PayloadInstallation {
+    id: i64,
+}
+
+#[derive(Deserialize)]
+struct PayloadPullRequest {
+    number: Option<u64>,
+    #[serde(default)]
+    draft: bool,
+    head: PayloadHead,
+}
+
+#[derive(Deserialize)]
+struct PayloadHead {
+    sha: String,
+}
+
+/// The original's `event_type` naming.
+pub fn event_type(event: &str, action: Option<&str>) -> String {
+    match (event, action) {
+        ("pull_request", Some(action)) => format!("{action}_pull_request"),
+        ("issues", Some(action)) => format!("{action}_issue"),
+        ("push", _) => "push".to_owned(),
+        _ => "unknown".to_owned(),
+    }
+}
+
+/// The webhook intake use case.
+pub struct WebhookIntake {
+    installations: Arc<dyn InstallationRepository>,
+    queue: Arc<dyn ReviewQueue>,
+    verifier: Arc<dyn SignatureVerifier>,
+    config: IntakeConfig,
+}
+
+impl WebhookIntake {
+    /// The intake over its ports.
+    pub fn new(
+        installations: Arc<dyn InstallationRepository>,
+        queue: Arc<dyn ReviewQueue>,
+        verifier: Arc<dyn SignatureVerifier>,
+        config: IntakeConfig,
+    ) -> Self {
+        Self { installations, queue, verifier, config }
+    }
+
+    /// Verifies, stores and queues one delivery.
+    ///
+    /// # Errors
+    /// [`IntakeError`]: refused deliveries are not stored, except valid-signature malformed JSON.
+    pub async fn receive(&self, delivery: Delivery) -> Result<IntakeOutcome, IntakeError> {
+        let event = delivery.event.clone().ok_or(IntakeError::MissingHeader("X-GitHub-Event"))?;
+        let delivery_id =
+            delivery.delivery_id.clone().ok_or(IntakeError::MissingHeader("X-GitHub-Delivery"))?;
+        let signature = delivery
+            .signature
+            .as_deref()
+            .ok_or(IntakeError::MissingHeader("X-Hub-Signature-256"))?;
+        let parsed = serde_json::from_slice::<Payload>(&delivery.body);
+        let payload = parsed.as_ref().ok();
+
+        let (secrets, hooked) = self.candidate_secrets(delivery.hook_id, payload).await?;
+        if secrets.is_empty() {
+            return Err(IntakeError::NoSecret);
+        }
+        let verified = secrets.iter().any(|secret| {
+            self.verifier.verify(secret.expose().as_bytes(), &delivery.body, signature)
+        });
+        if !verified {
+            return Err(IntakeError::BadSignature);
+        }
+
+        let payload = match parsed {
+            Ok(payload) => payload,
+            Err(error) => {
+                let accepted = self
+                    .store(
+                        NewEvent {
+                            event_type: "unknown".to_owned(),
+                            source: "github".to_owned(),
+                            payload: String::from_utf8_lossy(&delivery.body).into_owned(),
+                            status: EventStatus::Rejected,
+                            delivery_id: Some(delivery_id.clone()),
+                            github_event: Some(event),
+                        },
+                        None,
+                    )
+                    .await;
+                return match accepted {
+                    Ok(Stored::New(event_id, _)) => {
+                        Err(IntakeError::MalformedJson { event_id, reason: error.to_string() })
+                    }
+                    Ok(Stored::Duplicate(event_id)) => {
+                        Ok(IntakeOutcome::Duplicate { event_id, delivery_id })
+                    }
+                    Err(error) => Err(error),
+                };
+            }
+        };
+
+        let event_type = event_type(&event, payload.action.as_deref());
+        let (status, job) = self.decide(&event, &payload, &hooked).await?;
+        let new_event = NewEvent {
+            event_type: event_type.clone(),
+            source: "github".to_owned(),
+            payload: String::from_utf8_lossy(&delivery.body).into_owned(),
+            status,
+            delivery_id: Some(delivery_id.clone()),
+            github_event: Some(event),
+        };
+        match self.store(new_event, job).await? {
+            Stored::New(event_id, job) => Ok(IntakeOutcome::Received { event_id, event_type, job }),
+            Stored::Duplicate(event_id) => Ok(IntakeOutcome::Duplicate { event_id, delivery_id }),
+        }
+    }
+
+    /// The secrets that may have signed this delivery, most specific first: the installations
+    /// with this hook id; else those of this repository id; else the App's secret for App
+    /// deliveries; else the configured fallback. Also answers the installations found.
+    async fn candidate_secrets(
+        &self,
+        hook_id: Option<i64>,
+        payload: Option<&Payload>,
+    ) -> Result<(Vec<WebhookSecret>, Vec<Installation>), IntakeError> {
+        let to_anyhow = |error: crate::InstallationRepositoryError| {
+            IntakeError::Unexpected(anyhow::Error::new(error))
+        };
+        let mut installations = match hook_id {
+            Some(hook_id) => {
+                self.installations.find_active_by_webhook_id(hook_id).await.map_err(to_anyhow)?
+            }
+            None => Vec::new(),
+        };
+        if installations.is_empty()
+            && let Some(repository) = payload.and_then(|payload| payload.repository.as_ref())
+        {
+            installations = self
+                .installations
+                .find_active_by_github_repo_id(repository.id)
+                .await
+                .map_err(to_anyhow)?;
+        }
+        let mut secrets: Vec<WebhookSecret> = installations
+            .iter()
+            .filter_map(|installation| installation.webhook_secret.clone())
+            .collect();
+        if secrets.is_empty()
+            && payload.is_some_and(|payload| payload.installation.is_some())
+            && let Some(app_secret) = &self.config.app_secret
+        {
+            secrets.push(app_secret.clone());
+        }
+        if secrets.is_empty()
+            && let Some(fallback) = &self.config.fallback_secret
+        {
+            secrets.push(fallback.clone());
+        }
+        Ok((secrets, installations))
+    }
+
+    /// What a verified delivery leads to: its initial status and the job to queue.
+    async fn decide(
+        &self,
+        event: &str,
+        payload: &Payload,
+        hooked: &[Installation],
+    ) -> Result<(EventStatus, Option<NewReviewJob>), IntakeError> {
+        match event {
+            "ping" => {
+                for installation in hooked {
+                    self.installations
+                        .mark_verified(installation.id, Utc::now())
+                        .await
+                        .map_err(|error| IntakeError::Unexpected(anyhow::Error::new(error)))?;
+                }
+                Ok((EventStatus::Completed, None))
+            }
+            "pull_request" => {
+                let (Some(action), Some(repository), Some(pull)) = (
+                    payload.action.as_deref(),
+                    payload.repository.as_ref(),
+                    payload.pull_request.as_ref(),
+                ) else {
+                    return Ok((EventStatus::Ignored, None));
+                };
+                let Some(number) = pull.number.or(payload.number) else {
+                    return Ok((EventStatus::Ignored, None));
+                };
+                if action == "closed" {
+                    self.queue
+                        .cancel_pull_request(repository.id, number)
+                        .await
+                        .map_err(|error| IntakeError::Unexpected(anyhow::Error::new(error)))?;
+                    return Ok((EventStatus::Completed, None));
+                }
+                if !REVIEW_ACTIONS.contains(&action) || (pull.draft && !self.config.review_drafts) {
+                    return Ok((EventStatus::Ignored, None));
+                }
+                let Ok(repo) = RepoFullName::parse(&repository.full_name) else {
+                    return Ok((EventStatus::Ignored, None));
+                };
+                let job = NewReviewJob {
+                    repo_id: repository.id,
+                    repo,
+                    pr_number: number,
+                    head_sha: pull.head.sha.clone(),
+                    installation_id: payload
+                        .installation
+                        .as_ref()
+                        .map(|installation| installation.id),
+                    max_attempts: self.config.max_attempts.max(1),
+                };
+                Ok((EventStatus::Pending, Some(job)))
+            }
+            _ => Ok((EventStatus::Ignored, None)),
+        }
+    }
+
+    async fn store(
+        &self,
+        event: NewEvent,
+        job: Option<NewReviewJob>,
+    ) -> Result<Stored, IntakeError> {
+        match self.queue.accept(event, job).await {
+            Ok(accepted) => Ok(Stored::New(accepted.event.id, accepted.job)),
+            Err(QueueError::DuplicateDelivery(event_id)) => Ok(Stored::Duplicate(event_id)),
+            Err(other) => Err(IntakeError::Unexpected(anyhow::Error::new(other))),
+        }
+    }
+}
+
+enum Stored {
+    New(EventId, Option<JobId>),
+    Duplicate(EventId),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_type;
+
+    #[test]
+    fn names_events_as_the_original_did() {
+        assert_eq!(event_type("pull_request", Some("opened")), "opened_pull_request");
+        assert_eq!(event_type("issues", Some("edited")), "edited_issue");
+        assert_eq!(event_type("push", None), "push");
+        assert_eq!(event_type("ping", None), "unknown");
+        assert_eq!(event_type("issue_comment", Some("created")), "unknown");
+    }
+}
