@@ -7,13 +7,16 @@
 mod error;
 mod health;
 mod middleware;
+mod webhooks;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, FromRequest, Handler, Resource, Responder, web};
 use nectr_domain::HealthService;
+use nectr_domain::webhook::WebhookIntake;
 
 pub use error::ApiError;
 pub use middleware::REQUEST_ID_HEADER;
@@ -44,6 +47,8 @@ pub struct ApiState {
     pub health: HealthService,
     /// When this process started.
     pub started_at: Instant,
+    /// GitHub webhook intake.
+    pub webhooks: Arc<WebhookIntake>,
 }
 
 /// Builds the actix application: state, middleware, routes and JSON errors.
@@ -65,6 +70,7 @@ pub fn app(
         .app_data(error::path_config())
         .app_data(error::query_config())
         .configure(health::routes)
+        .configure(webhooks::routes)
         .default_service(web::to(error::not_found))
         .wrap(middleware::json_errors())
         .wrap(actix_web::middleware::NormalizePath::trim())

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod settings;
 pub mod telemetry;
+pub mod workers;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -15,9 +16,14 @@ use actix_web::dev::{Server, ServerHandle};
 use anyhow::Context as _;
 use nectr_api::{ApiConfig, ApiState};
 use nectr_domain::HealthService;
+use nectr_domain::WebhookSecret;
 use nectr_domain::code_host::CodeHost;
-use nectr_github::OctocrabHost;
+use nectr_domain::queue::ReviewRunner;
+use nectr_domain::webhook::{IntakeConfig, WebhookIntake};
+use nectr_github::{GitHubSignature, OctocrabHost};
 use nectr_persistence::{SeaOrmStore, TokenCipher};
+use secrecy::ExposeSecret;
+use workers::WorkerPool;
 
 pub use settings::{ConfigSources, Environment, Settings, SettingsError};
 
@@ -30,6 +36,7 @@ pub struct Application {
     server: Server,
     store: Arc<SeaOrmStore>,
     code_host: Arc<dyn CodeHost>,
+    workers: Option<WorkerPool>,
 }
 
 impl Application {
@@ -54,6 +61,19 @@ impl Application {
         settings: &Settings,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        Self::build_with_runner(settings, listener, None).await
+    }
+
+    /// As [`Application::build_with_listener`], with review workers running `runner` (none
+    /// start without one: accepted jobs wait in the queue, nothing is lost).
+    ///
+    /// # Errors
+    /// As [`Application::build`].
+    pub async fn build_with_runner(
+        settings: &Settings,
+        listener: TcpListener,
+        runner: Option<Arc<dyn ReviewRunner>>,
+    ) -> anyhow::Result<Self> {
         let code_host: Arc<dyn CodeHost> = Arc::new(OctocrabHost::new(settings.github.clone())?);
         let store = Arc::new(open_store(settings).await?);
         let adoption = store.adopt_plaintext_secrets().await?;
@@ -63,6 +83,33 @@ impl Application {
                 "encrypted plaintext webhook secrets left by the original service"
             );
         }
+        let webhooks = Arc::new(WebhookIntake::new(
+            store.clone(),
+            store.clone(),
+            Arc::new(GitHubSignature),
+            IntakeConfig {
+                review_drafts: settings.workers.review_drafts,
+                max_attempts: settings.workers.max_attempts,
+                fallback_secret: settings
+                    .github
+                    .webhook_secret
+                    .as_ref()
+                    .map(|secret| WebhookSecret::new(secret.expose_secret())),
+                app_secret: settings
+                    .github
+                    .app
+                    .as_ref()
+                    .and_then(|app| app.webhook_secret.as_ref())
+                    .map(|secret| WebhookSecret::new(secret.expose_secret())),
+            },
+        ));
+        let workers = match runner {
+            Some(runner) if settings.workers.workers > 0 => {
+                let name = format!("{}-{}", hostname(), std::process::id());
+                Some(WorkerPool::start(store.clone(), runner, &settings.workers, &name))
+            }
+            _ => None,
+        };
         let state = ApiState {
             config: ApiConfig {
                 service_name: settings.application.name.clone(),
@@ -72,6 +119,7 @@ impl Application {
             },
             health: HealthService::new(store.clone(), None),
             started_at: Instant::now(),
+            webhooks,
         };
         let port = listener.local_addr().context("the listener has no address")?.port();
         // actix treats SIGINT as a forced stop; Nectr drains in-flight requests on both SIGINT
@@ -83,7 +131,7 @@ impl Application {
             server = server.workers(settings.application.workers);
         }
         let server = server.listen(listener).context("cannot serve on the listener")?.run();
-        Ok(Self { port, server, store, code_host })
+        Ok(Self { port, server, store, code_host, workers })
     }
 
     /// The port Nectr listens on.
@@ -127,12 +175,23 @@ impl Application {
     /// When the server fails.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let outcome = self.server.await.context("the HTTP server failed");
+        if let Some(workers) = self.workers {
+            workers.shutdown().await;
+        }
         if let Err(error) = self.store.close().await {
             tracing::warn!(error = %error, "closing the database pool failed");
         }
         tracing::info!("stopped");
         outcome
     }
+}
+
+/// This machine's name, for worker ids (`HOSTNAME`, else `localhost`).
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// Waits for SIGINT or SIGTERM and names the one that came.

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use nectr_github::GitHubConfig;
+
+use crate::workers::WorkerSettings;
 use nectr_persistence::{CipherConfig, DatabaseConfig, TokenCipher};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
@@ -104,6 +106,9 @@ pub struct Settings {
     /// GitHub: where it is and who Nectr is there.
     #[serde(default)]
     pub github: GitHubConfig,
+    /// The review workers.
+    #[serde(default)]
+    pub workers: WorkerSettings,
 }
 
 /// The HTTP server and the process.
@@ -376,6 +381,16 @@ impl Settings {
                 "app_webhook_secret": redact(github.app.as_ref().is_some_and(|app| app.webhook_secret.is_some())),
                 "max_concurrent_requests": github.max_concurrent_requests,
                 "writes_per_minute": github.writes_per_minute,
+            },
+            "workers": {
+                "workers": self.workers.workers,
+                "lease_seconds": self.workers.lease_seconds,
+                "poll_interval_ms": self.workers.poll_interval_ms,
+                "job_timeout_seconds": self.workers.job_timeout_seconds,
+                "max_attempts": self.workers.max_attempts,
+                "retry_base_seconds": self.workers.retry_base_seconds,
+                "shutdown_grace_seconds": self.workers.shutdown_grace_seconds,
+                "review_drafts": self.workers.review_drafts,
             },
         });
         toml::to_string(&document).unwrap_or_else(|error| format!("# cannot render: {error}\n"))

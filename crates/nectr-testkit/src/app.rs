@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
+use nectr_domain::queue::ReviewRunner;
 use nectr_persistence::SeaOrmStore;
 use nectr_server::{Application, ConfigSources, Settings};
 use secrecy::SecretString;
@@ -62,6 +63,11 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.application.shutdown_timeout_seconds = 1;
     settings.database.url = SecretString::from(database_url.to_owned());
     settings.security.secret_key = SecretString::from(TEST_SECRET_KEY.to_owned());
+    // Quick workers for tests: short leases, fast polling, immediate retries.
+    settings.workers.lease_seconds = 1;
+    settings.workers.poll_interval_ms = 20;
+    settings.workers.retry_base_seconds = 0;
+    settings.workers.shutdown_grace_seconds = 2;
     settings
 }
 
@@ -88,13 +94,29 @@ pub async fn spawn_app_on(
     database: TestDatabase,
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    start(database, None, configure).await
+}
+
+/// As [`spawn_app_with`], with review workers running `runner`.
+pub async fn spawn_app_with_runner(
+    runner: Arc<dyn ReviewRunner>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    start(TestDatabase::fresh().await, Some(runner), configure).await
+}
+
+async fn start(
+    database: TestDatabase,
+    runner: Option<Arc<dyn ReviewRunner>>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = test_settings(&database.url);
     configure(&mut settings);
     if std::env::var_os("TEST_LOG").is_some() {
         nectr_server::telemetry::init(&settings);
     }
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let application = Application::build_with_listener(&settings, listener)
+    let application = Application::build_with_runner(&settings, listener, runner)
         .await
         .expect("the application starts");
     let port = application.port();

@@ -16,10 +16,13 @@ pub mod contract;
 pub mod database;
 pub mod fake_github;
 pub mod fakes;
+pub mod runners;
 
 use std::path::PathBuf;
 
-pub use app::{TestApp, spawn_app, spawn_app_on, spawn_app_with, test_settings};
+pub use app::{
+    TestApp, spawn_app, spawn_app_on, spawn_app_with, spawn_app_with_runner, test_settings,
+};
 pub use database::{Engine, TestDatabase};
 
 /// The shared fixtures folder (`../shared/fixtures` beside the checkout).

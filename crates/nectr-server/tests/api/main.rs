@@ -6,3 +6,4 @@
 mod binary;
 mod errors;
 mod health;
+mod webhooks;

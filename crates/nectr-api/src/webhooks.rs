@@ -1,0 +1,82 @@
+//! `POST /api/v1/webhooks/github`: GitHub's deliveries, verified and stored by the intake.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use nectr_domain::webhook::{Delivery, IntakeError, IntakeOutcome, MAX_DELIVERY_BYTES};
+use serde_json::json;
+
+use crate::ApiState;
+use crate::error::{ApiError, error_response, method_not_allowed};
+
+pub(crate) fn routes(config: &mut web::ServiceConfig) {
+    config.service(
+        web::resource("/api/v1/webhooks/github")
+            .app_data(web::PayloadConfig::new(MAX_DELIVERY_BYTES))
+            .route(web::post().to(receive))
+            .default_service(web::to(method_not_allowed)),
+    );
+}
+
+fn header(request: &HttpRequest, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+async fn receive(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let delivery = Delivery {
+        event: header(&request, "x-github-event"),
+        delivery_id: header(&request, "x-github-delivery"),
+        hook_id: header(&request, "x-github-hook-id").and_then(|value| value.parse().ok()),
+        signature: header(&request, "x-hub-signature-256"),
+        body: body.to_vec(),
+    };
+    match state.webhooks.receive(delivery).await {
+        Ok(IntakeOutcome::Received { event_id, event_type, job }) => {
+            HttpResponse::Ok().json(json!({
+                "status": "received",
+                "event_id": event_id.get(),
+                "event_type": event_type,
+                "review_queued": job.is_some(),
+            }))
+        }
+        Ok(IntakeOutcome::Duplicate { event_id, delivery_id }) => HttpResponse::Ok().json(json!({
+            "status": "duplicate_skipped",
+            "detail": format!("Delivery {delivery_id} was received already"),
+            "event_id": event_id.get(),
+        })),
+        Err(IntakeError::MissingHeader(name)) => error_response(
+            StatusCode::UNAUTHORIZED,
+            "missing_signature",
+            &format!("missing header {name}"),
+        ),
+        Err(IntakeError::NoSecret) => error_response(
+            StatusCode::UNAUTHORIZED,
+            "unknown_webhook",
+            "no webhook secret is known for this repository; connect it first",
+        ),
+        Err(IntakeError::BadSignature) => error_response(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            "Invalid webhook signature",
+        ),
+        Err(IntakeError::MalformedJson { event_id, reason }) => {
+            HttpResponse::BadRequest().json(json!({
+                "code": "invalid_json",
+                "detail": format!("the delivery is not valid JSON: {reason}"),
+                "event_id": event_id.get(),
+            }))
+        }
+        Err(IntakeError::Unexpected(error)) => {
+            use actix_web::ResponseError as _;
+            ApiError::Internal(error).error_response()
+        }
+    }
+}
