@@ -7,3 +7,4 @@ mod binary;
 mod errors;
 mod health;
 mod webhooks;
+mod workers;
