@@ -37,4 +37,41 @@ pub enum Command {
     },
     /// Print the effective configuration as TOML, with every secret redacted, and exit.
     PrintConfig,
+    /// Register repositories whose webhook was created by hand or by infrastructure code, for
+    /// teams that do not sign in through the dashboard.
+    Repos {
+        /// What to do.
+        #[command(subcommand)]
+        action: ReposCommand,
+    },
+}
+
+/// `nectr repos …`.
+#[derive(Debug, Subcommand)]
+pub enum ReposCommand {
+    /// Register a repository. Secrets are read from files (or `-` for standard input), never
+    /// from the command line, where other users and shell history could see them.
+    Add {
+        /// The repository, `OWNER/NAME`.
+        repo: String,
+        /// GitHub's numeric repository id (Settings → the repository's API: `id`).
+        #[arg(long)]
+        repo_id: i64,
+        /// The webhook's id, when known (deliveries carry it as `X-GitHub-Hook-ID`).
+        #[arg(long)]
+        hook_id: Option<i64>,
+        /// A file holding the webhook's secret, or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        webhook_secret_file: PathBuf,
+        /// A file holding a GitHub token for this repository, or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+    },
+    /// List the registered repositories.
+    List,
+    /// Deactivate a repository; its history stays.
+    Remove {
+        /// The repository, `OWNER/NAME`.
+        repo: String,
+    },
 }

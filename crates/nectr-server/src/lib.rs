@@ -3,6 +3,7 @@
 //! SIGTERM, then drains in-flight requests and closes the database pool.
 
 pub mod cli;
+pub mod repos;
 pub mod settings;
 pub mod telemetry;
 pub mod workers;

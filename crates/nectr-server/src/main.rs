@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use nectr_server::cli::{Cli, Command};
-use nectr_server::{Application, ConfigSources, Settings, migrate, telemetry};
+use nectr_domain::{AccessToken, WebhookSecret};
+use nectr_server::cli::{Cli, Command, ReposCommand};
+use nectr_server::{Application, ConfigSources, Settings, migrate, open_store, repos, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -36,6 +37,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{} migrations {verb}", pending.len());
         return Ok(());
     }
+    if let Command::Repos { action } = command {
+        return repos_command(&settings, action).await;
+    }
     let application = Application::build(&settings).await?;
     tracing::info!(
         address = %format!("{}:{}", settings.application.host, application.port()),
@@ -44,4 +48,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     );
     application.stop_on_signals();
     application.run_until_stopped().await
+}
+
+#[expect(clippy::print_stdout, reason = "the repos commands write their output to stdout")]
+async fn repos_command(settings: &Settings, action: ReposCommand) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    match action {
+        ReposCommand::Add { repo, repo_id, hook_id, webhook_secret_file, token_file } => {
+            if token_file.as_deref() == Some(std::path::Path::new("-"))
+                && webhook_secret_file == std::path::Path::new("-")
+            {
+                anyhow::bail!("only one of --webhook-secret-file and --token-file can read standard input");
+            }
+            let secret = WebhookSecret::new(repos::read_secret(&webhook_secret_file, "webhook secret")?);
+            let token = token_file
+                .map(|path| repos::read_secret(&path, "token").map(AccessToken::new))
+                .transpose()?;
+            let added = repos::add(&store, &repo, repo_id, hook_id, secret, token).await?;
+            println!("registered {} (repository id {repo_id}); deliveries signed with its secret are accepted", added.repo);
+        }
+        ReposCommand::List => print!("{}", repos::list(&store).await?),
+        ReposCommand::Remove { repo } => {
+            let removed = repos::remove(&store, &repo).await?;
+            println!("removed {repo} ({removed} registration{})", if removed == 1 { "" } else { "s" });
+        }
+    }
+    store.close().await?;
+    Ok(())
 }

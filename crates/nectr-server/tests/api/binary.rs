@@ -118,3 +118,57 @@ fn production_refuses_to_start_with_a_default_secret_key() {
         assert!(!directory.path().join("nectr.db").exists(), "refused before touching storage");
     }
 }
+
+#[tokio::test]
+async fn repos_registered_from_the_command_line_receive_webhooks() {
+    let database = nectr_testkit::TestDatabase::sqlite();
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(directory.path().join("secret.txt"), "cli-webhook-secret\n").unwrap();
+    let fixture = std::fs::read(nectr_testkit::shared_fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(&fixture).unwrap();
+    let repo = payload["repository"]["full_name"].as_str().unwrap().to_owned();
+    let repo_id = payload["repository"]["id"].as_i64().unwrap().to_string();
+    let url = database.url.clone();
+    let cli = |arguments: &[&str]| {
+        let mut command = nectr(directory.path());
+        command
+            .args(arguments)
+            .env("DATABASE_URL", &url)
+            .env("SECRET_KEY", nectr_testkit::database::TEST_SECRET_KEY)
+            .env("LOG_LEVEL", "warn");
+        command
+    };
+    let added = cli(&["repos", "add", &repo, "--repo-id", &repo_id, "--webhook-secret-file", "secret.txt"]).output().unwrap();
+    assert!(added.status.success(), "{added:?}");
+    assert!(String::from_utf8_lossy(&added.stdout).contains("registered"));
+    let twice = cli(&["repos", "add", &repo, "--repo-id", &repo_id, "--webhook-secret-file", "secret.txt"]).output().unwrap();
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("registered already"), "{twice:?}");
+    let mut with_token = cli(&["repos", "add", "octo-org/tools", "--repo-id", "77", "--webhook-secret-file", "secret.txt", "--token-file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut with_token.stdin.take().unwrap(), b"ghp_from_stdin\n").unwrap();
+    assert!(with_token.wait_with_output().unwrap().status.success());
+    let listed = String::from_utf8(cli(&["repos", "list"]).output().unwrap().stdout).unwrap();
+    assert!(listed.contains(&repo) && listed.contains(&repo_id) && listed.contains("octo-org/tools"), "{listed}");
+    assert!(!listed.contains("ghp_from_stdin") && !listed.contains("cli-webhook-secret"), "{listed}");
+
+    let app = nectr_testkit::spawn_app_on(database, |_| {}).await;
+    let deliver = |secret: &'static [u8], id: &'static str| {
+        app.client
+            .post(app.url("/api/v1/webhooks/github"))
+            .header("X-GitHub-Event", "pull_request")
+            .header("X-GitHub-Delivery", id)
+            .header("X-Hub-Signature-256", nectr_github::sign(secret, &fixture))
+            .body(fixture.clone())
+            .send()
+    };
+    assert_eq!(deliver(b"cli-webhook-secret", "cli-1").await.unwrap().status(), 200);
+    assert_eq!(deliver(b"another-secret", "cli-2").await.unwrap().status(), 401);
+    let removed = cli(&["repos", "remove", &repo]).output().unwrap();
+    assert!(removed.status.success(), "{removed:?}");
+    assert_eq!(deliver(b"cli-webhook-secret", "cli-3").await.unwrap().status(), 401, "removed repositories are not trusted");
+    app.stop().await;
+}
