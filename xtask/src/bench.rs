@@ -13,9 +13,14 @@ use std::time::{Duration, Instant};
 
 const RUNS: usize = 10;
 
-pub(crate) fn run(root: &Path) -> Result<(), String> {
+pub(crate) fn run(root: &Path, what: Option<&str>) -> Result<(), String> {
     crate::run("cargo", &["build", "--release", "--quiet", "-p", "nectr-server"])?;
     let binary = root.join("target/release/nectr");
+    match what {
+        Some("intake") => return crate::intake::run(root, &binary),
+        Some("startup") | None => {}
+        Some(other) => return Err(format!("unknown benchmark {other}: use startup or intake")),
+    }
     let size = std::fs::metadata(&binary).map_err(|error| error.to_string())?.len();
 
     let mut cold = Vec::new();

@@ -5,10 +5,12 @@
 //! - `cargo xtask lint`  fmt check and clippy only
 //! - `cargo xtask tidy`  the dependency rules of DESIGN.md and other repository invariants
 //! - `cargo xtask db`    starts a local PostgreSQL for development and prints `TEST_DATABASE_URL`
-//! - `cargo xtask bench` builds the release binary and measures start-up, memory and size
+//! - `cargo xtask bench [startup|intake]` builds the release binary and measures start-up,
+//!   memory and size, or webhook intake under load
 
 mod bench;
 mod db;
+mod intake;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
         "lint" => lint(),
         "tidy" => tidy::check(&root()).map_err(|problems| problems.join("\n")),
         "db" => db::start(),
-        "bench" => bench::run(&root()),
+        "bench" => bench::run(&root(), rest.first().map(String::as_str)),
         _ => {
             eprintln!("usage: cargo xtask <test|ci|lint|tidy|db|bench>");
             return if task == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE };

@@ -7,6 +7,7 @@
 //! wires them together.
 
 pub mod code_host;
+pub mod diff;
 pub mod event;
 pub mod health;
 pub mod ids;
@@ -14,6 +15,7 @@ pub mod installation;
 pub mod oauth_state;
 pub mod queue;
 pub mod repo_name;
+pub mod review;
 pub mod review_run;
 pub mod secret;
 pub mod user;

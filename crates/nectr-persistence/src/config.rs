@@ -85,7 +85,7 @@ fn normalize_url(url: &str) -> Result<String, DatabaseUrlError> {
         | "postgresql"
         | "postgresql+asyncpg"
         | "postgresql+psycopg"
-        | "postgresql+psycopg2" => Ok(format!("postgres:{rest}")),
+        | "postgresql+psycopg2" => Ok(loopback_without_tls(format!("postgres:{rest}"))),
         "sqlite+aiosqlite" | "sqlite+pysqlite" => {
             // SQLAlchemy: `sqlite:///relative.db`, `sqlite:////absolute.db`.
             let path = rest.strip_prefix("///").unwrap_or(rest);
@@ -98,6 +98,29 @@ fn normalize_url(url: &str) -> Result<String, DatabaseUrlError> {
         }
         _ => Err(DatabaseUrlError::UnsupportedScheme(scheme)),
     }
+}
+
+/// TLS to a server on this machine protects nothing, and the driver (sqlx 0.9) does not set
+/// `TCP_NODELAY`, so TLS records written in pieces stall ~40 ms per statement on delayed ACKs
+/// (measured: 48 ms against 0.9 ms per webhook delivery; see BENCHMARKS.md). A loopback URL that
+/// does not choose an `sslmode` therefore gets `sslmode=disable`; any explicit choice is kept.
+fn loopback_without_tls(url: String) -> String {
+    if url.contains("sslmode=") {
+        return url;
+    }
+    let authority = url.trim_start_matches("postgres://");
+    let authority = authority.split(['/', '?']).next().unwrap_or_default();
+    let host_and_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = if host_and_port.starts_with('[') {
+        host_and_port.split(']').next().unwrap_or_default().trim_start_matches('[')
+    } else {
+        host_and_port.split(':').next().unwrap_or_default()
+    };
+    if !matches!(host, "localhost" | "127.0.0.1" | "::1") {
+        return url;
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
 }
 
 fn sqlite_url(path_and_query: &str) -> String {
@@ -138,6 +161,16 @@ mod tests {
             ("postgresql+asyncpg://u:p@db:5432/nectr", "postgres://u:p@db:5432/nectr"),
             ("postgresql://u@db/nectr", "postgres://u@db/nectr"),
             ("postgres://u@db/nectr", "postgres://u@db/nectr"),
+            ("postgres://u:p@127.0.0.1:5432/n", "postgres://u:p@127.0.0.1:5432/n?sslmode=disable"),
+            (
+                "postgres://localhost/n?application_name=x",
+                "postgres://localhost/n?application_name=x&sslmode=disable",
+            ),
+            ("postgres://u@[::1]:5432/n", "postgres://u@[::1]:5432/n?sslmode=disable"),
+            (
+                "postgres://u@127.0.0.1/n?sslmode=require",
+                "postgres://u@127.0.0.1/n?sslmode=require",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(normalize_url(input).unwrap(), expected, "{input}");

@@ -58,19 +58,28 @@ async fn repos_command(settings: &Settings, action: ReposCommand) -> anyhow::Res
             if token_file.as_deref() == Some(std::path::Path::new("-"))
                 && webhook_secret_file == std::path::Path::new("-")
             {
-                anyhow::bail!("only one of --webhook-secret-file and --token-file can read standard input");
+                anyhow::bail!(
+                    "only one of --webhook-secret-file and --token-file can read standard input"
+                );
             }
-            let secret = WebhookSecret::new(repos::read_secret(&webhook_secret_file, "webhook secret")?);
+            let secret =
+                WebhookSecret::new(repos::read_secret(&webhook_secret_file, "webhook secret")?);
             let token = token_file
                 .map(|path| repos::read_secret(&path, "token").map(AccessToken::new))
                 .transpose()?;
             let added = repos::add(&store, &repo, repo_id, hook_id, secret, token).await?;
-            println!("registered {} (repository id {repo_id}); deliveries signed with its secret are accepted", added.repo);
+            println!(
+                "registered {} (repository id {repo_id}); deliveries signed with its secret are accepted",
+                added.repo
+            );
         }
         ReposCommand::List => print!("{}", repos::list(&store).await?),
         ReposCommand::Remove { repo } => {
             let removed = repos::remove(&store, &repo).await?;
-            println!("removed {repo} ({removed} registration{})", if removed == 1 { "" } else { "s" });
+            println!(
+                "removed {repo} ({removed} registration{})",
+                if removed == 1 { "" } else { "s" }
+            );
         }
     }
     store.close().await?;

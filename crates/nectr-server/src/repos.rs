@@ -20,9 +20,12 @@ const HEADLESS_GITHUB_ID: i64 = 0;
 pub fn read_secret(path: &Path, what: &str) -> anyhow::Result<String> {
     let mut text = String::new();
     if path == Path::new("-") {
-        std::io::stdin().read_to_string(&mut text).with_context(|| format!("cannot read the {what} from standard input"))?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .with_context(|| format!("cannot read the {what} from standard input"))?;
     } else {
-        text = std::fs::read_to_string(path).with_context(|| format!("cannot read the {what} from {}", path.display()))?;
+        text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the {what} from {}", path.display()))?;
     }
     let secret = text.trim_end_matches(['\n', '\r']).to_owned();
     if secret.trim().is_empty() {
@@ -33,7 +36,12 @@ pub fn read_secret(path: &Path, what: &str) -> anyhow::Result<String> {
 
 /// The repository's active registrations.
 async fn registered(store: &SeaOrmStore, repo: &RepoFullName) -> anyhow::Result<Vec<Installation>> {
-    Ok(store.list_active().await?.into_iter().filter(|installation| installation.repo.eq_ignore_case(repo)).collect())
+    Ok(store
+        .list_active()
+        .await?
+        .into_iter()
+        .filter(|installation| installation.repo.eq_ignore_case(repo))
+        .collect())
 }
 
 /// Registers a repository.
@@ -82,21 +90,26 @@ pub async fn add(
 /// # Errors
 /// When storage fails.
 pub async fn list(store: &SeaOrmStore) -> anyhow::Result<String> {
-    let mut rows = vec![["REPOSITORY", "REPO ID", "HOOK ID", "VERIFIED", "TOKEN", "SINCE"].map(str::to_owned)];
+    let mut rows =
+        vec![["REPOSITORY", "REPO ID", "HOOK ID", "VERIFIED", "TOKEN", "SINCE"].map(str::to_owned)];
     for installation in store.list_active().await? {
         rows.push([
             installation.repo.to_string(),
             installation.github_repo_id.map_or_else(|| "-".to_owned(), |id| id.to_string()),
             installation.webhook_id.map_or_else(|| "-".to_owned(), |id| id.to_string()),
-            installation.verified_at.map_or_else(|| "not yet".to_owned(), |at| at.format("%Y-%m-%d %H:%M").to_string()),
+            installation
+                .verified_at
+                .map_or_else(|| "not yet".to_owned(), |at| at.format("%Y-%m-%d %H:%M").to_string()),
             if installation.access_token.is_some() { "own" } else { "user's" }.to_owned(),
             installation.installed_at.format("%Y-%m-%d").to_string(),
         ]);
     }
-    let widths: Vec<usize> = (0..6).map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..6).map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0)).collect();
     let mut table = String::new();
     for row in rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        let cells: Vec<String> =
+            row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
         table.push_str(cells.join("  ").trim_end());
         table.push('\n');
     }

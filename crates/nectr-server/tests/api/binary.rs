@@ -124,7 +124,10 @@ async fn repos_registered_from_the_command_line_receive_webhooks() {
     let database = nectr_testkit::TestDatabase::sqlite();
     let directory = tempfile::tempdir().unwrap();
     std::fs::write(directory.path().join("secret.txt"), "cli-webhook-secret\n").unwrap();
-    let fixture = std::fs::read(nectr_testkit::shared_fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
+    let fixture = std::fs::read(
+        nectr_testkit::shared_fixtures().join("github-webhooks/pull_request/00-opened.json"),
+    )
+    .unwrap();
     let payload: serde_json::Value = serde_json::from_slice(&fixture).unwrap();
     let repo = payload["repository"]["full_name"].as_str().unwrap().to_owned();
     let repo_id = payload["repository"]["id"].as_i64().unwrap().to_string();
@@ -138,22 +141,44 @@ async fn repos_registered_from_the_command_line_receive_webhooks() {
             .env("LOG_LEVEL", "warn");
         command
     };
-    let added = cli(&["repos", "add", &repo, "--repo-id", &repo_id, "--webhook-secret-file", "secret.txt"]).output().unwrap();
+    let added =
+        cli(&["repos", "add", &repo, "--repo-id", &repo_id, "--webhook-secret-file", "secret.txt"])
+            .output()
+            .unwrap();
     assert!(added.status.success(), "{added:?}");
     assert!(String::from_utf8_lossy(&added.stdout).contains("registered"));
-    let twice = cli(&["repos", "add", &repo, "--repo-id", &repo_id, "--webhook-secret-file", "secret.txt"]).output().unwrap();
+    let twice =
+        cli(&["repos", "add", &repo, "--repo-id", &repo_id, "--webhook-secret-file", "secret.txt"])
+            .output()
+            .unwrap();
     assert_eq!(twice.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&twice.stderr).contains("registered already"), "{twice:?}");
-    let mut with_token = cli(&["repos", "add", "octo-org/tools", "--repo-id", "77", "--webhook-secret-file", "secret.txt", "--token-file", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut with_token = cli(&[
+        "repos",
+        "add",
+        "octo-org/tools",
+        "--repo-id",
+        "77",
+        "--webhook-secret-file",
+        "secret.txt",
+        "--token-file",
+        "-",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
     std::io::Write::write_all(&mut with_token.stdin.take().unwrap(), b"ghp_from_stdin\n").unwrap();
     assert!(with_token.wait_with_output().unwrap().status.success());
     let listed = String::from_utf8(cli(&["repos", "list"]).output().unwrap().stdout).unwrap();
-    assert!(listed.contains(&repo) && listed.contains(&repo_id) && listed.contains("octo-org/tools"), "{listed}");
-    assert!(!listed.contains("ghp_from_stdin") && !listed.contains("cli-webhook-secret"), "{listed}");
+    assert!(
+        listed.contains(&repo) && listed.contains(&repo_id) && listed.contains("octo-org/tools"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("ghp_from_stdin") && !listed.contains("cli-webhook-secret"),
+        "{listed}"
+    );
 
     let app = nectr_testkit::spawn_app_on(database, |_| {}).await;
     let deliver = |secret: &'static [u8], id: &'static str| {
@@ -169,6 +194,10 @@ async fn repos_registered_from_the_command_line_receive_webhooks() {
     assert_eq!(deliver(b"another-secret", "cli-2").await.unwrap().status(), 401);
     let removed = cli(&["repos", "remove", &repo]).output().unwrap();
     assert!(removed.status.success(), "{removed:?}");
-    assert_eq!(deliver(b"cli-webhook-secret", "cli-3").await.unwrap().status(), 401, "removed repositories are not trusted");
+    assert_eq!(
+        deliver(b"cli-webhook-secret", "cli-3").await.unwrap().status(),
+        401,
+        "removed repositories are not trusted"
+    );
     app.stop().await;
 }

@@ -418,3 +418,41 @@ async fn closing_a_pull_request_cancels_its_queued_review() {
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].status, JobStatus::Cancelled);
 }
+
+#[tokio::test]
+async fn app_deliveries_are_verified_with_the_apps_webhook_secret() {
+    let (private_key, _) = nectr_testkit::github_app_test_keys();
+    let app = spawn_app_with(|settings| {
+        settings.github.webhook_secret = Some(SecretString::from(SECRET));
+        settings.github.app = Some(nectr_github::GitHubAppConfig {
+            app_id: 1,
+            private_key: SecretString::from(private_key),
+            webhook_secret: Some(SecretString::from("app-webhook-secret")),
+        });
+    })
+    .await;
+    let body =
+        std::fs::read(shared_fixtures().join("github-webhooks/installation/01-created.json"))
+            .unwrap();
+    assert!(serde_json::from_slice::<Value>(&body).unwrap()["installation"]["id"].is_number());
+    let signed = deliver(
+        &app,
+        "installation",
+        "app-1",
+        &body,
+        Some(&nectr_github::sign(b"app-webhook-secret", &body)),
+        None,
+    )
+    .await;
+    assert_eq!(signed.status(), 200);
+    let fallback = deliver(
+        &app,
+        "installation",
+        "app-2",
+        &body,
+        Some(&nectr_github::sign(SECRET.as_bytes(), &body)),
+        None,
+    )
+    .await;
+    assert_eq!(fallback.status(), 401, "the App's secret is the more specific one");
+}

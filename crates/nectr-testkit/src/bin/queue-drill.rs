@@ -24,7 +24,10 @@ impl ReviewRunner for RecordingRunner {
             "INSERT INTO drill_runs (job_id, worker) VALUES ($1, $2)",
             [job.id.get().into(), self.name.clone().into()],
         );
-        self.connection.execute_raw(statement).await.map_err(|error| RunError::Transient(error.to_string()))?;
+        self.connection
+            .execute_raw(statement)
+            .await
+            .map_err(|error| RunError::Transient(error.to_string()))?;
         tokio::time::sleep(Duration::from_millis(2)).await;
         Ok(RunOutcome::Completed(None))
     }
@@ -37,9 +40,16 @@ async fn main() {
         eprintln!("usage: queue-drill DATABASE_URL NAME WORKERS");
         std::process::exit(2);
     };
-    let cipher = TokenCipher::new(&CipherConfig { encryption_keys: Vec::new(), secret_key: Some("drill".to_owned()) })
-        .expect("a key");
-    let store = Arc::new(SeaOrmStore::connect(&DatabaseConfig::new(url.clone()), cipher).await.expect("the database"));
+    let cipher = TokenCipher::new(&CipherConfig {
+        encryption_keys: Vec::new(),
+        secret_key: Some("drill".to_owned()),
+    })
+    .expect("a key");
+    let store = Arc::new(
+        SeaOrmStore::connect(&DatabaseConfig::new(url.clone()), cipher)
+            .await
+            .expect("the database"),
+    );
     let connection = Database::connect(url.as_str()).await.expect("the database");
     let runner = Arc::new(RecordingRunner { connection, name: name.clone() });
     let settings = WorkerSettings {

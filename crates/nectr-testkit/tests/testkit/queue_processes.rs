@@ -16,7 +16,12 @@ async fn two_processes_drain_a_thousand_jobs_once_each() {
     let Some(database) = TestDatabase::postgres().await else { return };
     let store = database.migrated_store().await;
     let connection = Database::connect(&database.url).await.unwrap();
-    connection.execute_unprepared("CREATE TABLE drill_runs (job_id BIGINT NOT NULL, worker TEXT NOT NULL)").await.unwrap();
+    connection
+        .execute_unprepared(
+            "CREATE TABLE drill_runs (job_id BIGINT NOT NULL, worker TEXT NOT NULL)",
+        )
+        .await
+        .unwrap();
     for index in 0..JOBS {
         let event = NewEvent {
             event_type: "opened_pull_request".to_owned(),
@@ -69,14 +74,21 @@ async fn two_processes_drain_a_thousand_jobs_once_each() {
     second.wait().unwrap();
     assert_eq!(completed as usize, JOBS, "none lost");
     let rows = connection
-        .query_all_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, "SELECT job_id, worker FROM drill_runs"))
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT job_id, worker FROM drill_runs",
+        ))
         .await
         .unwrap();
-    let runs: Vec<(i64, String)> = rows.iter().map(|row| (row.try_get("", "job_id").unwrap(), row.try_get("", "worker").unwrap())).collect();
+    let runs: Vec<(i64, String)> = rows
+        .iter()
+        .map(|row| (row.try_get("", "job_id").unwrap(), row.try_get("", "worker").unwrap()))
+        .collect();
     let distinct: HashSet<i64> = runs.iter().map(|(job, _)| *job).collect();
     assert_eq!(runs.len(), JOBS, "none ran twice");
     assert_eq!(distinct.len(), JOBS);
-    let processes: HashSet<bool> = runs.iter().map(|(_, worker)| worker.starts_with("process-a")).collect();
+    let processes: HashSet<bool> =
+        runs.iter().map(|(_, worker)| worker.starts_with("process-a")).collect();
     assert_eq!(processes.len(), 2, "both processes took part");
     connection.close().await.unwrap();
 }
