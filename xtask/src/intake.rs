@@ -201,7 +201,11 @@ pub(crate) fn run(root: &Path, binary: &Path) -> Result<(), String> {
     }
     println!("| engine | deliveries | connections | deliveries/s | p50 | p99 | max |");
     println!("|---|---|---|---|---|---|---|");
+    let only = std::env::var("NECTR_BENCH_ONLY").ok();
     for (engine, url) in engines {
+        if only.as_deref().is_some_and(|only| !engine.to_ascii_lowercase().starts_with(only)) {
+            continue;
+        }
         eprintln!("intake on {engine}: starting nectr");
         let (mut child, port) = start(binary, &directory, &url)?;
         eprintln!(
