@@ -2,6 +2,8 @@
 //! multi-process queue test. Its runner records every run it starts in `drill_runs`, so the test
 //! can prove no job ran twice and none was lost. Runs until killed.
 
+#![expect(clippy::expect_used, reason = "a test helper process: it fails loudly or not at all")]
+
 use std::sync::Arc;
 use std::time::Duration;
 
