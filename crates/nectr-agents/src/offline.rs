@@ -5,6 +5,7 @@
 use std::sync::LazyLock;
 
 use nectr_domain::diff::{FileChange, FileDiff, LineKind};
+use nectr_domain::pipeline::{ModelError, ReviewModel, ReviewRequest};
 use nectr_domain::review::{Finding, Severity, StructuredReview, Verdict};
 use regex::Regex;
 
@@ -417,4 +418,15 @@ fn check_missing_tests(files: &[FileDiff], findings: &mut Vec<Finding>) {
     }
     let line = file.added_lines().next().map_or(1, |(line, _)| line);
     findings.push(finding(file, line, Severity::Minor, "missing-tests", "Source changed without tests", &format!("{total} lines of source change and no test does. Add a test that would fail without this change."), None));
+}
+
+#[async_trait::async_trait]
+impl ReviewModel for OfflineReviewer {
+    fn name(&self) -> &str {
+        "offline"
+    }
+
+    async fn review(&self, request: &ReviewRequest) -> Result<StructuredReview, ModelError> {
+        Ok(OfflineReviewer::review(self, &request.files))
+    }
 }

@@ -13,6 +13,7 @@ pub mod health;
 pub mod ids;
 pub mod installation;
 pub mod oauth_state;
+pub mod pipeline;
 pub mod queue;
 pub mod repo_name;
 pub mod review;

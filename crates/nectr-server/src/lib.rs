@@ -15,11 +15,15 @@ use std::time::Instant;
 use actix_web::HttpServer;
 use actix_web::dev::{Server, ServerHandle};
 use anyhow::Context as _;
+use nectr_agents::OfflineReviewer;
 use nectr_api::{ApiConfig, ApiState};
+use nectr_domain::AccessToken;
 use nectr_domain::HealthService;
 use nectr_domain::WebhookSecret;
-use nectr_domain::code_host::CodeHost;
+use nectr_domain::code_host::{CodeHost, Identity};
+use nectr_domain::pipeline::{PipelineConfig, ReviewPipeline};
 use nectr_domain::queue::ReviewRunner;
+use nectr_domain::review::PostingPolicy;
 use nectr_domain::webhook::{IntakeConfig, WebhookIntake};
 use nectr_github::{GitHubSignature, OctocrabHost};
 use nectr_persistence::{SeaOrmStore, TokenCipher};
@@ -51,7 +55,41 @@ impl Application {
         let address = format!("{}:{}", settings.application.host, settings.application.port);
         let listener =
             TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
-        Self::build_with_listener(settings, listener).await
+        Self::build_reviewing(settings, listener).await
+    }
+
+    /// As [`Application::build`] on a caller's listener: workers run the review pipeline with
+    /// the offline reviewer (the embedded default when no model is configured).
+    ///
+    /// # Errors
+    /// As [`Application::build`].
+    pub async fn build_reviewing(
+        settings: &Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        Self::build_inner(settings, listener, |store, code_host| {
+            let fallback = settings
+                .github
+                .pat
+                .as_ref()
+                .map(|pat| Identity::Token(AccessToken::new(pat.expose_secret())));
+            let pipeline = ReviewPipeline::new(
+                code_host.clone(),
+                store.clone(),
+                store.clone(),
+                Arc::new(OfflineReviewer),
+                PipelineConfig {
+                    policy: PostingPolicy {
+                        allow_approve: settings.review.allow_approve,
+                        allow_request_changes: settings.review.allow_request_changes,
+                    },
+                    app_configured: settings.github.app.is_some(),
+                    fallback,
+                },
+            );
+            Some(Arc::new(pipeline))
+        })
+        .await
     }
 
     /// As [`Application::build`], on a listener the caller bound (tests bind port 0).
@@ -74,6 +112,14 @@ impl Application {
         settings: &Settings,
         listener: TcpListener,
         runner: Option<Arc<dyn ReviewRunner>>,
+    ) -> anyhow::Result<Self> {
+        Self::build_inner(settings, listener, |_, _| runner).await
+    }
+
+    async fn build_inner(
+        settings: &Settings,
+        listener: TcpListener,
+        make_runner: impl FnOnce(&Arc<SeaOrmStore>, &Arc<dyn CodeHost>) -> Option<Arc<dyn ReviewRunner>>,
     ) -> anyhow::Result<Self> {
         let code_host: Arc<dyn CodeHost> = Arc::new(OctocrabHost::new(settings.github.clone())?);
         let store = Arc::new(open_store(settings).await?);
@@ -104,7 +150,7 @@ impl Application {
                     .map(|secret| WebhookSecret::new(secret.expose_secret())),
             },
         ));
-        let workers = match runner {
+        let workers = match make_runner(&store, &code_host) {
             Some(runner) if settings.workers.workers > 0 => {
                 let name = format!("{}-{}", hostname(), std::process::id());
                 Some(WorkerPool::start(store.clone(), runner, &settings.workers, &name))

@@ -109,6 +109,19 @@ pub struct Settings {
     /// The review workers.
     #[serde(default)]
     pub workers: WorkerSettings,
+    /// What reviews may do.
+    #[serde(default)]
+    pub review: ReviewSettings,
+}
+
+/// What reviews may do on GitHub.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewSettings {
+    /// Post `APPROVE` reviews when the verdict approves (off: Nectr posts `COMMENT`).
+    pub allow_approve: bool,
+    /// Post `REQUEST_CHANGES` reviews when the verdict asks for changes (off: `COMMENT`).
+    pub allow_request_changes: bool,
 }
 
 /// The HTTP server and the process.
@@ -381,6 +394,10 @@ impl Settings {
                 "app_webhook_secret": redact(github.app.as_ref().is_some_and(|app| app.webhook_secret.is_some())),
                 "max_concurrent_requests": github.max_concurrent_requests,
                 "writes_per_minute": github.writes_per_minute,
+            },
+            "review": {
+                "allow_approve": self.review.allow_approve,
+                "allow_request_changes": self.review.allow_request_changes,
             },
             "workers": {
                 "workers": self.workers.workers,

@@ -105,9 +105,27 @@ pub async fn spawn_app_with_runner(
     start(TestDatabase::fresh().await, Some(runner), configure).await
 }
 
+/// As [`spawn_app_with`], with workers running the real review pipeline (offline reviewer).
+pub async fn spawn_app_reviewing(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    start_with(TestDatabase::fresh().await, Workers::Reviewing, configure).await
+}
+
+enum Workers {
+    Runner(Option<Arc<dyn ReviewRunner>>),
+    Reviewing,
+}
+
 async fn start(
     database: TestDatabase,
     runner: Option<Arc<dyn ReviewRunner>>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    start_with(database, Workers::Runner(runner), configure).await
+}
+
+async fn start_with(
+    database: TestDatabase,
+    workers: Workers,
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
     let mut settings = test_settings(&database.url);
@@ -116,9 +134,13 @@ async fn start(
         nectr_server::telemetry::init(&settings);
     }
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let application = Application::build_with_runner(&settings, listener, runner)
-        .await
-        .expect("the application starts");
+    let application = match workers {
+        Workers::Runner(runner) => {
+            Application::build_with_runner(&settings, listener, runner).await
+        }
+        Workers::Reviewing => Application::build_reviewing(&settings, listener).await,
+    }
+    .expect("the application starts");
     let port = application.port();
     let handle = application.handle();
     let store = application.store();

@@ -21,7 +21,8 @@ pub mod runners;
 use std::path::PathBuf;
 
 pub use app::{
-    TestApp, spawn_app, spawn_app_on, spawn_app_with, spawn_app_with_runner, test_settings,
+    TestApp, spawn_app, spawn_app_on, spawn_app_reviewing, spawn_app_with, spawn_app_with_runner,
+    test_settings,
 };
 pub use database::{Engine, TestDatabase};
 

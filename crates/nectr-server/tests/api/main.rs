@@ -6,5 +6,6 @@
 mod binary;
 mod errors;
 mod health;
+mod reviews;
 mod webhooks;
 mod workers;
