@@ -37,6 +37,19 @@ pub enum Command {
     },
     /// Print the effective configuration as TOML, with every secret redacted, and exit.
     PrintConfig,
+    /// Review a local unified diff with the offline reviewer and print the review; for CI steps
+    /// and git hooks (`git diff main | nectr review --diff -`).
+    Review {
+        /// The diff file, or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        diff: PathBuf,
+        /// `markdown` (the review body) or `json` (the structured review).
+        #[arg(long, default_value = "markdown", value_parser = ["markdown", "json"])]
+        format: String,
+        /// Exit with status 1 when a finding reaches this severity.
+        #[arg(long, value_name = "SEVERITY", value_parser = ["critical", "moderate", "minor"])]
+        fail_on: Option<String>,
+    },
     /// Register repositories whose webhook was created by hand or by infrastructure code, for
     /// teams that do not sign in through the dashboard.
     Repos {

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod repos;
+pub mod review_cli;
 pub mod settings;
 pub mod telemetry;
 pub mod workers;

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use nectr_domain::{AccessToken, WebhookSecret};
 use nectr_server::cli::{Cli, Command, ReposCommand};
-use nectr_server::{Application, ConfigSources, Settings, migrate, open_store, repos, telemetry};
+use nectr_server::{
+    Application, ConfigSources, Settings, migrate, open_store, repos, review_cli, telemetry,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -26,6 +28,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::PrintConfig = command {
         print!("{}", settings.to_redacted_toml());
+        return Ok(());
+    }
+    if let Command::Review { diff, format, fail_on } = &command {
+        let (output, failed) = review_cli::review_diff(diff, format == "json", fail_on.as_deref())?;
+        print!("{output}");
+        if failed {
+            std::process::exit(1);
+        }
         return Ok(());
     }
     settings.validate()?;

@@ -201,3 +201,39 @@ async fn repos_registered_from_the_command_line_receive_webhooks() {
     );
     app.stop().await;
 }
+
+#[test]
+fn review_checks_a_local_diff_and_fails_on_the_chosen_severity() {
+    let directory = tempfile::tempdir().unwrap();
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../nectr-agents/tests/agents/corpus");
+    std::fs::copy(corpus.join("01-aws-key.diff"), directory.path().join("secret.diff")).unwrap();
+    let json = nectr(directory.path())
+        .args(["review", "--diff", "secret.diff", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(json.status.success(), "no --fail-on: exit 0 {json:?}");
+    let review: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(review["verdict"], "request_changes");
+    assert_eq!(review["findings"][0]["category"], "secret");
+    assert_eq!(review["findings"][0]["line"], 11);
+    let failing = nectr(directory.path())
+        .args(["review", "--diff", "secret.diff", "--fail-on", "critical"])
+        .output()
+        .unwrap();
+    assert_eq!(failing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&failing.stdout).contains("## Review Verdict\n**REQUEST_CHANGES**")
+    );
+    let mut clean = nectr(directory.path())
+        .args(["review", "--diff", "-", "--fail-on", "minor"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let clean_diff = std::fs::read(corpus.join("64-clean-small-fix.diff")).unwrap();
+    std::io::Write::write_all(&mut clean.stdin.take().unwrap(), &clean_diff).unwrap();
+    let output = clean.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("No issues found ✅"));
+}
