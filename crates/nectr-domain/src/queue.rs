@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::event::UnknownStatus;
-use crate::{Event, EventId, JobId, NewEvent, RepoFullName, ReviewRunId};
+use crate::{Event, EventId, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunId, ReviewRunStatus};
 
 /// Where a job is in its life. Stored as the lower-case name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,6 +54,30 @@ impl JobStatus {
     /// True once the job can no longer change.
     pub const fn is_final(self) -> bool {
         !matches!(self, Self::Queued | Self::Running)
+    }
+
+    /// The status its event shows.
+    pub const fn event_status(self) -> EventStatus {
+        match self {
+            Self::Queued => EventStatus::Pending,
+            Self::Running => EventStatus::Processing,
+            Self::Completed => EventStatus::Completed,
+            Self::Failed => EventStatus::Failed,
+            Self::Superseded => EventStatus::Superseded,
+            Self::Cancelled => EventStatus::Cancelled,
+        }
+    }
+
+    /// The status its review run shows.
+    pub const fn run_status(self) -> ReviewRunStatus {
+        match self {
+            Self::Queued => ReviewRunStatus::Pending,
+            Self::Running => ReviewRunStatus::Running,
+            Self::Completed => ReviewRunStatus::Completed,
+            Self::Failed => ReviewRunStatus::Failed,
+            Self::Superseded => ReviewRunStatus::Superseded,
+            Self::Cancelled => ReviewRunStatus::Cancelled,
+        }
     }
 }
 

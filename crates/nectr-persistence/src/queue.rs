@@ -71,27 +71,7 @@ fn pr_number(number: u64) -> i64 {
     i64::try_from(number).unwrap_or(i64::MAX)
 }
 
-fn event_status_for(status: JobStatus) -> EventStatus {
-    match status {
-        JobStatus::Queued => EventStatus::Pending,
-        JobStatus::Running => EventStatus::Processing,
-        JobStatus::Completed => EventStatus::Completed,
-        JobStatus::Failed => EventStatus::Failed,
-        JobStatus::Superseded => EventStatus::Superseded,
-        JobStatus::Cancelled => EventStatus::Cancelled,
-    }
-}
 
-fn run_status_for(status: JobStatus) -> ReviewRunStatus {
-    match status {
-        JobStatus::Queued => ReviewRunStatus::Pending,
-        JobStatus::Running => ReviewRunStatus::Running,
-        JobStatus::Completed => ReviewRunStatus::Completed,
-        JobStatus::Failed => ReviewRunStatus::Failed,
-        JobStatus::Superseded => ReviewRunStatus::Superseded,
-        JobStatus::Cancelled => ReviewRunStatus::Cancelled,
-    }
-}
 
 /// Ends a job's event and review run with the job's final status.
 async fn settle(
@@ -103,7 +83,7 @@ async fn settle(
 ) -> Result<(), QueueError> {
     let now = Utc::now();
     events::Entity::update_many()
-        .col_expr(events::Column::Status, Expr::value(event_status_for(status).as_str()))
+        .col_expr(events::Column::Status, Expr::value(status.event_status().as_str()))
         .col_expr(events::Column::ProcessedAt, Expr::value(Some(now)))
         .filter(events::Column::Id.eq(job.event_id))
         .exec(txn)
@@ -111,7 +91,7 @@ async fn settle(
         .map_err(unexpected("settling an event"))?;
     if let Some(run_id) = job.review_run_id {
         workflow_runs::Entity::update_many()
-            .col_expr(workflow_runs::Column::Status, Expr::value(run_status_for(status).as_str()))
+            .col_expr(workflow_runs::Column::Status, Expr::value(status.run_status().as_str()))
             .col_expr(
                 workflow_runs::Column::Result,
                 Expr::value(result.map(|value| value.to_string())),

@@ -400,27 +400,7 @@ impl HealthProbe for SwitchableProbe {
     }
 }
 
-fn event_status_for(status: JobStatus) -> EventStatus {
-    match status {
-        JobStatus::Queued => EventStatus::Pending,
-        JobStatus::Running => EventStatus::Processing,
-        JobStatus::Completed => EventStatus::Completed,
-        JobStatus::Failed => EventStatus::Failed,
-        JobStatus::Superseded => EventStatus::Superseded,
-        JobStatus::Cancelled => EventStatus::Cancelled,
-    }
-}
 
-fn run_status_for(status: JobStatus) -> ReviewRunStatus {
-    match status {
-        JobStatus::Queued => ReviewRunStatus::Pending,
-        JobStatus::Running => ReviewRunStatus::Running,
-        JobStatus::Completed => ReviewRunStatus::Completed,
-        JobStatus::Failed => ReviewRunStatus::Failed,
-        JobStatus::Superseded => ReviewRunStatus::Superseded,
-        JobStatus::Cancelled => ReviewRunStatus::Cancelled,
-    }
-}
 
 impl Tables {
     fn set_event_status(&mut self, id: EventId, status: EventStatus, processed: bool) {
@@ -450,11 +430,11 @@ impl Tables {
             }
             (leased.job.event_id, leased.job.review_run_id)
         };
-        self.set_event_status(event_id, event_status_for(status), true);
+        self.set_event_status(event_id, status.event_status(), true);
         if let Some(run) =
             run_id.and_then(|id| self.review_runs.iter_mut().find(|run| run.id == id))
         {
-            run.status = run_status_for(status);
+            run.status = status.run_status();
             run.result = result;
             run.error = error.map(str::to_owned);
             run.completed_at = Some(Utc::now());
