@@ -151,6 +151,9 @@ fn start(binary: &Path, directory: &Path, database_url: &str) -> Result<(Child, 
         .env("DATABASE_URL", database_url)
         .env("GITHUB_WEBHOOK_SECRET", SECRET)
         .env("NECTR__DATABASE__MAX_CONNECTIONS", "16")
+        // Intake alone: no review workers competing for the two cores.
+        .env("NECTR__WORKERS__WORKERS", "0")
+        .envs(std::env::var("NECTR_WORKERS").ok().map(|workers| ("NECTR_WORKERS", workers)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
