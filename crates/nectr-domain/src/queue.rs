@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::event::UnknownStatus;
-use crate::{Event, EventId, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunId, ReviewRunStatus};
+use crate::{
+    Event, EventId, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunId, ReviewRunStatus,
+};
 
 /// Where a job is in its life. Stored as the lower-case name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -71,8 +71,6 @@ fn pr_number(number: u64) -> i64 {
     i64::try_from(number).unwrap_or(i64::MAX)
 }
 
-
-
 /// Ends a job's event and review run with the job's final status.
 async fn settle(
     txn: &DatabaseTransaction,

@@ -400,8 +400,6 @@ impl HealthProbe for SwitchableProbe {
     }
 }
 
-
-
 impl Tables {
     fn set_event_status(&mut self, id: EventId, status: EventStatus, processed: bool) {
         if let Some(event) = self.events.iter_mut().find(|event| event.id == id) {
