@@ -1,83 +1,78 @@
 //! Events: webhook deliveries as received, and the port that stores them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::EventId;
 
-/// Where an event is in its life. Stored as the lower-case name in `events.status`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EventStatus {
-    /// Stored, waiting for work.
-    Pending,
-    /// Work is running for it.
-    Processing,
-    /// Its work finished.
-    Completed,
-    /// Its work failed for good.
-    Failed,
-    /// Nothing is to be done for this kind of event.
-    Ignored,
-    /// Verified but unusable (for example malformed JSON).
-    Rejected,
-    /// A newer delivery for the same pull request replaced it.
-    Superseded,
-    /// Its work was cancelled (for example, the pull request closed).
-    Cancelled,
-}
-
-impl EventStatus {
-    /// Every status, in lifecycle order.
-    pub const ALL: [Self; 8] = [
-        Self::Pending,
-        Self::Processing,
-        Self::Completed,
-        Self::Failed,
-        Self::Ignored,
-        Self::Rejected,
-        Self::Superseded,
-        Self::Cancelled,
-    ];
-
-    /// The stored name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Processing => "processing",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Ignored => "ignored",
-            Self::Rejected => "rejected",
-            Self::Superseded => "superseded",
-            Self::Cancelled => "cancelled",
+/// Defines a status enum stored as lower-case names: `ALL`, `as_str`, `FromStr` and `Display`.
+macro_rules! status_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$doc:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$doc])* $variant,)+
         }
-    }
+
+        impl $name {
+            /// Every status, in lifecycle order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
+
+            /// The stored name.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::event::UnknownStatus;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|status| status.as_str() == text)
+                    .ok_or_else(|| $crate::event::UnknownStatus(text.to_owned()))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str(self.as_str())
+            }
+        }
+    };
 }
+pub(crate) use status_enum;
+
+status_enum!(
+    /// Where an event is in its life. Stored as the lower-case name in `events.status`.
+    EventStatus {
+        /// Stored, waiting for work.
+        Pending => "pending",
+        /// Work is running for it.
+        Processing => "processing",
+        /// Its work finished.
+        Completed => "completed",
+        /// Its work failed for good.
+        Failed => "failed",
+        /// Nothing is to be done for this kind of event.
+        Ignored => "ignored",
+        /// Verified but unusable (for example malformed JSON).
+        Rejected => "rejected",
+        /// A newer delivery for the same pull request replaced it.
+        Superseded => "superseded",
+        /// Its work was cancelled (for example, the pull request closed).
+        Cancelled => "cancelled",
+    }
+);
 
 /// A status name that Nectr does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown status {0:?}")]
 pub struct UnknownStatus(pub String);
-
-impl FromStr for EventStatus {
-    type Err = UnknownStatus;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| UnknownStatus(text.to_owned()))
-    }
-}
-
-impl fmt::Display for EventStatus {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
-    }
-}
 
 /// A stored webhook delivery.
 #[derive(Clone, Debug, PartialEq)]
@@ -198,7 +193,7 @@ mod tests {
 
     #[test]
     fn status_names_round_trip() {
-        for status in EventStatus::ALL {
+        for &status in EventStatus::ALL {
             assert_eq!(status.as_str().parse::<EventStatus>(), Ok(status));
         }
         assert_eq!("done".parse::<EventStatus>(), Err(UnknownStatus("done".to_owned())));

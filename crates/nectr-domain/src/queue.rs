@@ -1,58 +1,34 @@
 //! The durable review queue: jobs keyed by repository, pull request and head commit; the port
 //! that stores and leases them; and the port of the work a job runs.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::event::UnknownStatus;
 use crate::{
     Event, EventId, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunId, ReviewRunStatus,
 };
 
-/// Where a job is in its life. Stored as the lower-case name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum JobStatus {
-    /// Waiting for a worker (also between retries).
-    Queued,
-    /// Leased by a worker.
-    Running,
-    /// Done.
-    Completed,
-    /// Failed for good after its attempts.
-    Failed,
-    /// A newer head commit of the same pull request replaced it.
-    Superseded,
-    /// Cancelled (the pull request closed).
-    Cancelled,
-}
+crate::event::status_enum!(
+    /// Where a job is in its life. Stored as the lower-case name.
+    JobStatus {
+        /// Waiting for a worker (also between retries).
+        Queued => "queued",
+        /// Leased by a worker.
+        Running => "running",
+        /// Done.
+        Completed => "completed",
+        /// Failed for good after its attempts.
+        Failed => "failed",
+        /// A newer head commit of the same pull request replaced it.
+        Superseded => "superseded",
+        /// Cancelled (the pull request closed).
+        Cancelled => "cancelled",
+    }
+);
 
 impl JobStatus {
-    /// Every status.
-    pub const ALL: [Self; 6] = [
-        Self::Queued,
-        Self::Running,
-        Self::Completed,
-        Self::Failed,
-        Self::Superseded,
-        Self::Cancelled,
-    ];
-
-    /// The stored name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Superseded => "superseded",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
     /// True once the job can no longer change.
     pub const fn is_final(self) -> bool {
         !matches!(self, Self::Queued | Self::Running)
@@ -80,23 +56,6 @@ impl JobStatus {
             Self::Superseded => ReviewRunStatus::Superseded,
             Self::Cancelled => ReviewRunStatus::Cancelled,
         }
-    }
-}
-
-impl FromStr for JobStatus {
-    type Err = UnknownStatus;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| UnknownStatus(text.to_owned()))
-    }
-}
-
-impl fmt::Display for JobStatus {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
     }
 }
 

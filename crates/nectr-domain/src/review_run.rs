@@ -1,75 +1,33 @@
 //! Review runs: one per processed pull-request event (the original's `workflow_runs`), and the
 //! port that stores them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::event::UnknownStatus;
 use crate::{EventId, ReviewRunId};
 
-/// Where a review run is in its life. Stored as the lower-case name in `workflow_runs.status`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ReviewRunStatus {
-    /// Created, not started.
-    Pending,
-    /// Running (`running` is the original's name, kept for its dashboard).
-    Running,
-    /// Finished with a review.
-    Completed,
-    /// Failed for good.
-    Failed,
-    /// Replaced by a run for a newer head commit.
-    Superseded,
-    /// Cancelled.
-    Cancelled,
-}
+crate::event::status_enum!(
+    /// Where a review run is in its life. Stored as the lower-case name in `workflow_runs.status`.
+    ReviewRunStatus {
+        /// Created, not started.
+        Pending => "pending",
+        /// Running (`running` is the original's name, kept for its dashboard).
+        Running => "running",
+        /// Finished with a review.
+        Completed => "completed",
+        /// Failed for good.
+        Failed => "failed",
+        /// Replaced by a run for a newer head commit.
+        Superseded => "superseded",
+        /// Cancelled.
+        Cancelled => "cancelled",
+    }
+);
 
 impl ReviewRunStatus {
-    /// Every status, in lifecycle order.
-    pub const ALL: [Self; 6] = [
-        Self::Pending,
-        Self::Running,
-        Self::Completed,
-        Self::Failed,
-        Self::Superseded,
-        Self::Cancelled,
-    ];
-
-    /// The stored name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Running => "running",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Superseded => "superseded",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
     /// True once the run can no longer change.
     pub const fn is_final(self) -> bool {
         !matches!(self, Self::Pending | Self::Running)
-    }
-}
-
-impl FromStr for ReviewRunStatus {
-    type Err = UnknownStatus;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| UnknownStatus(text.to_owned()))
-    }
-}
-
-impl fmt::Display for ReviewRunStatus {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
     }
 }
 

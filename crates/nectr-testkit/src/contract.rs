@@ -237,7 +237,7 @@ pub async fn events(stores: &Stores) {
     assert_eq!(done.status, EventStatus::Completed);
     let stored_at = done.processed_at.unwrap();
     assert!((stored_at - done_at).num_milliseconds().abs() < 1, "{stored_at} != {done_at}");
-    for status in EventStatus::ALL {
+    for &status in EventStatus::ALL {
         repo.set_status(synced.id, status, None).await.unwrap();
         assert_eq!(repo.find_by_id(synced.id).await.unwrap().unwrap().status, status);
     }
