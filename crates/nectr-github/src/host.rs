@@ -120,6 +120,15 @@ impl OctocrabHost {
         self.transport.get_all(self.transport.api(path), Some(&authorization)).await
     }
 
+    /// Every page of a listing, each item read as `B` and turned into the domain's `T`.
+    async fn list_into<B, T>(&self, who: &Identity, path: &str) -> Result<Vec<T>, CodeHostError>
+    where
+        B: serde::de::DeserializeOwned,
+        T: From<B>,
+    {
+        Ok(self.list::<B>(who, path).await?.into_iter().map(T::from).collect())
+    }
+
     fn oauth_client(&self) -> Result<(&str, &str), CodeHostError> {
         let config = &self.transport.config;
         match (&config.client_id, &config.client_secret) {
@@ -184,9 +193,9 @@ impl CodeHost for OctocrabHost {
         repo: &RepoFullName,
         number: u64,
     ) -> Result<FileList, CodeHostError> {
-        let files: Vec<FileBody> =
-            self.list(who, &format!("{}/pulls/{number}/files", repo_path(repo))).await?;
-        let files: Vec<PullRequestFile> = files.into_iter().map(PullRequestFile::from).collect();
+        let files: Vec<PullRequestFile> = self
+            .list_into::<FileBody, _>(who, &format!("{}/pulls/{number}/files", repo_path(repo)))
+            .await?;
         let capped = files.len() >= MAX_LISTED_FILES;
         if capped {
             tracing::warn!(repo = %repo, number, "GitHub lists only the first {MAX_LISTED_FILES} files of this pull request");
@@ -219,9 +228,8 @@ impl CodeHost for OctocrabHost {
         who: &Identity,
         repo: &RepoFullName,
     ) -> Result<Vec<PullRequest>, CodeHostError> {
-        let bodies: Vec<PullRequestBody> =
-            self.list(who, &format!("{}/pulls?state=open", repo_path(repo))).await?;
-        Ok(bodies.into_iter().map(PullRequest::from).collect())
+        self.list_into::<PullRequestBody, _>(who, &format!("{}/pulls?state=open", repo_path(repo)))
+            .await
     }
 
     async fn reviews(
@@ -230,9 +238,8 @@ impl CodeHost for OctocrabHost {
         repo: &RepoFullName,
         number: u64,
     ) -> Result<Vec<Review>, CodeHostError> {
-        let bodies: Vec<ReviewBody> =
-            self.list(who, &format!("{}/pulls/{number}/reviews", repo_path(repo))).await?;
-        Ok(bodies.into_iter().map(Review::from).collect())
+        self.list_into::<ReviewBody, _>(who, &format!("{}/pulls/{number}/reviews", repo_path(repo)))
+            .await
     }
 
     async fn review_comments(
@@ -241,9 +248,11 @@ impl CodeHost for OctocrabHost {
         repo: &RepoFullName,
         number: u64,
     ) -> Result<Vec<PostedReviewComment>, CodeHostError> {
-        let bodies: Vec<ReviewCommentBody> =
-            self.list(who, &format!("{}/pulls/{number}/comments", repo_path(repo))).await?;
-        Ok(bodies.into_iter().map(PostedReviewComment::from).collect())
+        self.list_into::<ReviewCommentBody, _>(
+            who,
+            &format!("{}/pulls/{number}/comments", repo_path(repo)),
+        )
+        .await
     }
 
     async fn repository(
@@ -462,9 +471,13 @@ impl CodeHost for OctocrabHost {
         number: u64,
         marker: &str,
     ) -> Result<Option<IssueComment>, CodeHostError> {
-        let bodies: Vec<IssueCommentBody> =
-            self.list(who, &format!("{}/issues/{number}/comments", repo_path(repo))).await?;
-        Ok(bodies.into_iter().map(IssueComment::from).find(|comment| comment.body.contains(marker)))
+        let comments: Vec<IssueComment> = self
+            .list_into::<IssueCommentBody, _>(
+                who,
+                &format!("{}/issues/{number}/comments", repo_path(repo)),
+            )
+            .await?;
+        Ok(comments.into_iter().find(|comment| comment.body.contains(marker)))
     }
 
     async fn create_webhook(
