@@ -11,6 +11,7 @@ mod m0001_base_tables;
 mod m0002_adopt_original;
 mod m0003_indexes;
 mod m0004_webhooks_and_queue;
+mod m0005_payload_compression;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_adopt_original::Migration),
             Box::new(m0003_indexes::Migration),
             Box::new(m0004_webhooks_and_queue::Migration),
+            Box::new(m0005_payload_compression::Migration),
         ]
     }
 }

@@ -2,7 +2,9 @@
 //! the review it asks for. No GitHub, model or graph call happens here: it answers in
 //! milliseconds.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde::Deserialize;
@@ -52,6 +54,43 @@ pub struct IntakeConfig {
     pub fallback_secret: Option<WebhookSecret>,
     /// The GitHub App's webhook secret, for deliveries that carry an `installation`.
     pub app_secret: Option<WebhookSecret>,
+    /// How long the installations found for a hook or repository id are reused before they are
+    /// read again; zero reads them for every delivery. A deactivated repository's secret stays
+    /// valid for at most this long in a process that used it recently.
+    pub secret_cache_ttl: Duration,
+}
+
+/// Where an installation lookup started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum LookupKey {
+    Hook(i64),
+    Repository(i64),
+}
+
+/// Recently found installations, by hook or repository id; only hits are kept.
+#[derive(Default)]
+struct SecretCache {
+    entries: Mutex<HashMap<LookupKey, (Instant, Vec<Installation>)>>,
+}
+
+impl SecretCache {
+    /// Entries kept at most; the cache starts over beyond it.
+    const CAPACITY: usize = 4096;
+
+    fn get(&self, key: LookupKey, ttl: Duration) -> Option<Vec<Installation>> {
+        let entries = self.entries.lock().ok()?;
+        let (stored_at, installations) = entries.get(&key)?;
+        (stored_at.elapsed() < ttl).then(|| installations.clone())
+    }
+
+    fn put(&self, key: LookupKey, installations: &[Installation]) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::CAPACITY {
+                entries.clear();
+            }
+            entries.insert(key, (Instant::now(), installations.to_vec()));
+        }
+    }
 }
 
 /// What the intake did with a delivery.
@@ -149,6 +188,7 @@ pub struct WebhookIntake {
     queue: Arc<dyn ReviewQueue>,
     verifier: Arc<dyn SignatureVerifier>,
     config: IntakeConfig,
+    cache: SecretCache,
 }
 
 impl WebhookIntake {
@@ -159,7 +199,7 @@ impl WebhookIntake {
         verifier: Arc<dyn SignatureVerifier>,
         config: IntakeConfig,
     ) -> Self {
-        Self { installations, queue, verifier, config }
+        Self { installations, queue, verifier, config, cache: SecretCache::default() }
     }
 
     /// Verifies, stores and queues one delivery.
@@ -240,23 +280,14 @@ impl WebhookIntake {
         hook_id: Option<i64>,
         payload: Option<&Payload>,
     ) -> Result<(Vec<WebhookSecret>, Vec<Installation>), IntakeError> {
-        let to_anyhow = |error: crate::InstallationRepositoryError| {
-            IntakeError::Unexpected(anyhow::Error::new(error))
-        };
         let mut installations = match hook_id {
-            Some(hook_id) => {
-                self.installations.find_active_by_webhook_id(hook_id).await.map_err(to_anyhow)?
-            }
+            Some(hook_id) => self.installations_for(LookupKey::Hook(hook_id)).await?,
             None => Vec::new(),
         };
         if installations.is_empty()
             && let Some(repository) = payload.and_then(|payload| payload.repository.as_ref())
         {
-            installations = self
-                .installations
-                .find_active_by_github_repo_id(repository.id)
-                .await
-                .map_err(to_anyhow)?;
+            installations = self.installations_for(LookupKey::Repository(repository.id)).await?;
         }
         let mut secrets: Vec<WebhookSecret> = installations
             .iter()
@@ -274,6 +305,25 @@ impl WebhookIntake {
             secrets.push(fallback.clone());
         }
         Ok((secrets, installations))
+    }
+
+    /// The active installations of a hook or repository id, from the cache when fresh.
+    async fn installations_for(&self, key: LookupKey) -> Result<Vec<Installation>, IntakeError> {
+        let ttl = self.config.secret_cache_ttl;
+        if !ttl.is_zero()
+            && let Some(found) = self.cache.get(key, ttl)
+        {
+            return Ok(found);
+        }
+        let found = match key {
+            LookupKey::Hook(id) => self.installations.find_active_by_webhook_id(id).await,
+            LookupKey::Repository(id) => self.installations.find_active_by_github_repo_id(id).await,
+        }
+        .map_err(|error| IntakeError::Unexpected(anyhow::Error::new(error)))?;
+        if !ttl.is_zero() && !found.is_empty() {
+            self.cache.put(key, &found);
+        }
+        Ok(found)
     }
 
     /// What a verified delivery leads to: its initial status and the job to queue.

@@ -11,7 +11,7 @@ pub mod workers;
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::HttpServer;
 use actix_web::dev::{Server, ServerHandle};
@@ -138,6 +138,7 @@ impl Application {
             IntakeConfig {
                 review_drafts: settings.workers.review_drafts,
                 max_attempts: settings.workers.max_attempts,
+                secret_cache_ttl: Duration::from_secs(settings.workers.webhook_secret_cache_seconds),
                 fallback_secret: settings
                     .github
                     .webhook_secret

@@ -408,6 +408,7 @@ impl Settings {
                 "retry_base_seconds": self.workers.retry_base_seconds,
                 "shutdown_grace_seconds": self.workers.shutdown_grace_seconds,
                 "review_drafts": self.workers.review_drafts,
+                "webhook_secret_cache_seconds": self.workers.webhook_secret_cache_seconds,
             },
         });
         toml::to_string(&document).unwrap_or_else(|error| format!("# cannot render: {error}\n"))

@@ -36,6 +36,9 @@ pub struct WorkerSettings {
     pub shutdown_grace_seconds: u64,
     /// Review draft pull requests too.
     pub review_drafts: bool,
+    /// How long a repository's webhook secrets are reused by the intake before they are read
+    /// again, in seconds; 0 reads them for every delivery.
+    pub webhook_secret_cache_seconds: u64,
 }
 
 impl Default for WorkerSettings {
@@ -49,6 +52,7 @@ impl Default for WorkerSettings {
             retry_base_seconds: 30,
             shutdown_grace_seconds: 30,
             review_drafts: false,
+            webhook_secret_cache_seconds: 10,
         }
     }
 }

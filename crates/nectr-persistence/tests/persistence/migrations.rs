@@ -34,7 +34,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0001_base_tables",
                 "m0002_adopt_original",
                 "m0003_indexes",
-                "m0004_webhooks_and_queue"
+                "m0004_webhooks_and_queue",
+                "m0005_payload_compression"
             ]
         );
         store.migrate().await.unwrap();
@@ -46,6 +47,21 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
         }
         let runs = index_names(&database, "workflow_runs").await;
         assert!(runs.contains(&"ix_workflow_runs_event_id".to_owned()), "{runs:?}");
+        if database.engine == Engine::Postgres {
+            let connection = Database::connect(&database.url).await.unwrap();
+            let row = connection
+                .query_one_raw(Statement::from_string(
+                    connection.get_database_backend(),
+                    "SELECT attcompression::text AS method FROM pg_attribute \
+                     WHERE attrelid = 'events'::regclass AND attname = 'payload'",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            let method: String = row.try_get("", "method").unwrap();
+            assert_eq!(method, "l", "payloads are compressed with LZ4");
+            connection.close().await.unwrap();
+        }
         store.close().await.unwrap();
     }
 }

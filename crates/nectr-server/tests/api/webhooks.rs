@@ -264,6 +264,21 @@ async fn the_secret_is_found_by_hook_id_then_repository_id_and_ping_verifies_the
 }
 
 #[tokio::test]
+async fn a_deactivated_repositorys_secret_is_refused_once_the_cached_lookup_expires() {
+    let app = spawn_app_with(|settings| settings.workers.webhook_secret_cache_seconds = 1).await;
+    let (hook_a, _) = two_installations(&app).await;
+    let body = opened_payload("opened", "cafe01");
+    let signature = nectr_github::sign(b"secret-a", &body);
+    let send = |id| deliver(&app, "pull_request", id, &body, Some(&signature), Some(hook_a));
+    assert_eq!(send("cached-1").await.status(), 200);
+    let installation = app.store.find_active_by_webhook_id(hook_a).await.unwrap().remove(0);
+    app.store.deactivate(installation.id).await.unwrap();
+    assert_eq!(send("cached-2").await.status(), 200, "the lookup is reused within its lifetime");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(send("cached-3").await.status(), 401, "then read again: the repository is gone");
+}
+
+#[tokio::test]
 async fn githubs_test_vector_verifies_over_http_and_malformed_json_is_rejected_and_kept() {
     let app = spawn_app_with(|settings| {
         settings.github.webhook_secret = Some(SecretString::from("It's a Secret to Everybody"));

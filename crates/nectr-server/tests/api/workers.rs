@@ -24,6 +24,7 @@ fn settings(max_attempts: u32) -> WorkerSettings {
         retry_base_seconds: 0,
         shutdown_grace_seconds: 2,
         review_drafts: false,
+        webhook_secret_cache_seconds: 0,
     }
 }
 
