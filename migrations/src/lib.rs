@@ -12,6 +12,7 @@ mod m0002_adopt_original;
 mod m0003_indexes;
 mod m0004_webhooks_and_queue;
 mod m0005_payload_compression;
+mod m0006_review_records;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_indexes::Migration),
             Box::new(m0004_webhooks_and_queue::Migration),
             Box::new(m0005_payload_compression::Migration),
+            Box::new(m0006_review_records::Migration),
         ]
     }
 }

@@ -5,7 +5,8 @@
 use std::sync::LazyLock;
 
 use nectr_domain::diff::{FileChange, FileDiff, LineKind};
-use nectr_domain::pipeline::{ModelError, ReviewModel, ReviewRequest};
+use nectr_domain::llm::Usage;
+use nectr_domain::pipeline::{ModelError, ModelReview, ReviewModel, ReviewRequest};
 use nectr_domain::review::{Finding, Severity, StructuredReview, Verdict};
 use regex::Regex;
 
@@ -426,7 +427,17 @@ impl ReviewModel for OfflineReviewer {
         "offline"
     }
 
-    async fn review(&self, request: &ReviewRequest) -> Result<StructuredReview, ModelError> {
-        Ok(OfflineReviewer::review(self, &request.files))
+    fn diff_budget_tokens(&self) -> usize {
+        // The rules read every line; only GitHub's own limits apply.
+        usize::MAX
+    }
+
+    async fn review(&self, request: &ReviewRequest) -> Result<ModelReview, ModelError> {
+        Ok(ModelReview {
+            review: OfflineReviewer::review(self, &request.files),
+            usage: Usage::default(),
+            cost_usd: 0.0,
+            model: "offline".to_owned(),
+        })
     }
 }

@@ -16,8 +16,18 @@ const SMALLEST_CLIP: usize = 300;
 
 /// Path fragments that make a change riskier than its size says.
 const RISKY: [&str; 12] = [
-    "auth", "security", "crypto", "password", "secret", "token", "payment", "sql", "migration",
-    "permission", "session", "webhook",
+    "auth",
+    "security",
+    "crypto",
+    "password",
+    "secret",
+    "token",
+    "payment",
+    "sql",
+    "migration",
+    "permission",
+    "session",
+    "webhook",
 ];
 
 /// What kind of file a path is, in review order.

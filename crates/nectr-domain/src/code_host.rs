@@ -176,6 +176,19 @@ pub enum ContributorStats {
     NotReady,
 }
 
+/// A commit, as a file's history shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitSummary {
+    /// The commit sha.
+    pub sha: String,
+    /// Its author's login, or name when GitHub knows no account.
+    pub author: String,
+    /// The first line of its message.
+    pub title: String,
+    /// When it was authored.
+    pub date: Option<DateTime<Utc>>,
+}
+
 /// An issue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issue {
@@ -493,6 +506,19 @@ pub trait CodeHost: Send + Sync {
         path: &str,
         reference: &str,
     ) -> Result<Option<FileContent>, CodeHostError>;
+
+    /// The latest commits that touched a file, newest first, from `reference` back.
+    ///
+    /// # Errors
+    /// [`CodeHostError`].
+    async fn file_history(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        path: &str,
+        reference: &str,
+        limit: u8,
+    ) -> Result<Vec<CommitSummary>, CodeHostError>;
 
     /// Bytes of code per language.
     ///

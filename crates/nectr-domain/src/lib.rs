@@ -6,12 +6,14 @@
 //! database driver, HTTP client or web framework. Adapters implement its ports; `nectr-server`
 //! wires them together.
 
+pub mod budget;
 pub mod code_host;
 pub mod diff;
 pub mod event;
 pub mod health;
 pub mod ids;
 pub mod installation;
+pub mod llm;
 pub mod oauth_state;
 pub mod pipeline;
 pub mod queue;
@@ -33,7 +35,8 @@ pub use installation::{
 pub use oauth_state::{OAuthState, OAuthStateRepository, OAuthStateRepositoryError};
 pub use repo_name::{RepoFullName, RepoFullNameError};
 pub use review_run::{
-    NewReviewRun, ReviewRun, ReviewRunRepository, ReviewRunRepositoryError, ReviewRunStatus,
+    NewReviewRun, RecordedFinding, ReviewRecord, ReviewRun, ReviewRunRepository,
+    ReviewRunRepositoryError, ReviewRunStatus, StepTimings,
 };
 pub use secret::{AccessToken, WebhookSecret};
 pub use user::{User, UserRepository, UserRepositoryError, UserUpsert};

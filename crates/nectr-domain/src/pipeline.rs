@@ -4,29 +4,188 @@
 //! and posts one review under the posting policy.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 
+use crate::budget::fit;
 use crate::code_host::{
-    CodeHost, CodeHostError, Identity, NewReview, PostedReview, PullRequest, State,
+    CodeHost, CodeHostError, FileContent, Identity, NewReview, PostedReview, PullRequest, State,
 };
 use crate::diff::{FileDiff, parse_patch};
+use crate::llm::Usage;
 use crate::queue::{ReviewJob, ReviewRunner, RunError, RunOutcome, StopReason, StopSignal};
 use crate::review::{
-    Coverage, CoverageEntry, PostingPolicy, StructuredReview, anchor, comment_for, render_body,
+    Coverage, CoverageEntry, PostingPolicy, Severity, StructuredReview, anchor, comment_for,
+    render_body,
 };
+use crate::review_run::{RecordedFinding, ReviewRecord, ReviewRunRepository, StepTimings};
 use crate::{InstallationRepository, RepoFullName, UserRepository};
 
+/// A file the model sees only by name and size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSummary {
+    /// Path.
+    pub path: String,
+    /// Added plus deleted lines.
+    pub changed_lines: usize,
+}
+
 /// What a model is asked to review.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ReviewRequest {
     /// The repository.
     pub repo: RepoFullName,
     /// The pull request (its title and body are untrusted text).
     pub pull: PullRequest,
-    /// The files to review, parsed.
+    /// The files to review, parsed (clipped ones hold their first hunks only).
     pub files: Vec<FileDiff>,
+    /// Files over the budget, named with their size.
+    pub summarised: Vec<FileSummary>,
+    /// Tools a model may call to look further (none for a local diff).
+    pub tools: Option<Arc<dyn ReviewTools>>,
+}
+
+impl std::fmt::Debug for ReviewRequest {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ReviewRequest")
+            .field("repo", &self.repo)
+            .field("pull", &self.pull.number)
+            .field("files", &self.files.len())
+            .field("summarised", &self.summarised.len())
+            .field("tools", &self.tools.is_some())
+            .finish()
+    }
+}
+
+/// What a reviewer answered, with what it cost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelReview {
+    /// The review.
+    pub review: StructuredReview,
+    /// Tokens used by every call.
+    pub usage: Usage,
+    /// Estimated cost in US dollars.
+    pub cost_usd: f64,
+    /// The model that answered (the fallback's, when it stood in).
+    pub model: String,
+}
+
+/// Read-only lookups a model may make while reviewing, answered as text for the prompt.
+/// Failures are answers too (`Err` text goes back to the model as a failed tool call).
+#[async_trait]
+pub trait ReviewTools: Send + Sync {
+    /// A file at the pull request's head commit.
+    async fn read_file(&self, path: &str) -> Result<String, String>;
+    /// The latest commits that touched a file.
+    async fn file_history(&self, path: &str) -> Result<String, String>;
+    /// An issue's title, state, labels and body.
+    async fn issue(&self, number: u64) -> Result<String, String>;
+    /// Open issues whose title or body mention every word of `query`.
+    async fn search_open_issues(&self, query: &str) -> Result<String, String>;
+}
+
+/// [`ReviewTools`] on the code host, at the pull request's head.
+pub struct HostTools {
+    code_host: Arc<dyn CodeHost>,
+    who: Identity,
+    repo: RepoFullName,
+    head_sha: String,
+}
+
+impl HostTools {
+    /// Tools acting as `who` on `repo` at `head_sha`.
+    pub fn new(
+        code_host: Arc<dyn CodeHost>,
+        who: Identity,
+        repo: RepoFullName,
+        head_sha: String,
+    ) -> Self {
+        Self { code_host, who, repo, head_sha }
+    }
+}
+
+#[async_trait]
+impl ReviewTools for HostTools {
+    async fn read_file(&self, path: &str) -> Result<String, String> {
+        match self.code_host.file_content(&self.who, &self.repo, path, &self.head_sha).await {
+            Ok(Some(FileContent::Text(text))) => Ok(text),
+            Ok(Some(FileContent::Binary { size })) => {
+                Err(format!("{path} is binary ({size} bytes)"))
+            }
+            Ok(Some(FileContent::TooLarge { size })) => {
+                Err(format!("{path} is too large to read ({size} bytes)"))
+            }
+            Ok(None) => Err(format!("{path} does not exist at {}", self.head_sha)),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
+    async fn file_history(&self, path: &str) -> Result<String, String> {
+        let commits = self
+            .code_host
+            .file_history(&self.who, &self.repo, path, &self.head_sha, 10)
+            .await
+            .map_err(|error| error.to_string())?;
+        if commits.is_empty() {
+            return Ok(format!("no commits touched {path} before this pull request"));
+        }
+        let mut text = String::new();
+        for commit in commits {
+            let date = commit.date.map(|date| date.format("%Y-%m-%d").to_string());
+            let short = commit.sha.get(..7).unwrap_or(&commit.sha);
+            let _ = writeln!(
+                text,
+                "{short} {} {}: {}",
+                date.unwrap_or_default(),
+                commit.author,
+                commit.title
+            );
+        }
+        Ok(text)
+    }
+
+    async fn issue(&self, number: u64) -> Result<String, String> {
+        let issue = self
+            .code_host
+            .issue(&self.who, &self.repo, number)
+            .await
+            .map_err(|error| error.to_string())?
+            .ok_or_else(|| format!("issue #{number} does not exist"))?;
+        Ok(format!(
+            "#{} [{:?}] {}\nlabels: {}\n\n{}",
+            issue.number,
+            issue.state,
+            issue.title,
+            issue.labels.join(", "),
+            issue.body.unwrap_or_default()
+        ))
+    }
+
+    async fn search_open_issues(&self, query: &str) -> Result<String, String> {
+        let issues = self
+            .code_host
+            .open_issues(&self.who, &self.repo)
+            .await
+            .map_err(|error| error.to_string())?;
+        let words: Vec<String> =
+            query.split_whitespace().map(str::to_lowercase).filter(|word| word.len() > 1).collect();
+        let mut text = String::new();
+        for issue in issues {
+            let haystack = format!("{} {}", issue.title, issue.body.as_deref().unwrap_or_default())
+                .to_lowercase();
+            if words.iter().all(|word| haystack.contains(word.as_str())) {
+                let _ = writeln!(text, "#{} {}", issue.number, issue.title);
+            }
+        }
+        if text.is_empty() {
+            text = format!("no open issue mentions {query:?}");
+        }
+        Ok(text)
+    }
 }
 
 /// Why a model failed.
@@ -49,11 +208,15 @@ pub trait ReviewModel: Send + Sync {
     /// A short name recorded with each review (`offline`, a model id).
     fn name(&self) -> &str;
 
+    /// Tokens of diff the reviewer can take in one review; files beyond it are clipped or
+    /// summarised.
+    fn diff_budget_tokens(&self) -> usize;
+
     /// Reviews the request.
     ///
     /// # Errors
     /// [`ModelError`].
-    async fn review(&self, request: &ReviewRequest) -> Result<StructuredReview, ModelError>;
+    async fn review(&self, request: &ReviewRequest) -> Result<ModelReview, ModelError>;
 }
 
 /// Pipeline settings.
@@ -120,6 +283,7 @@ pub struct ReviewPipeline {
     code_host: Arc<dyn CodeHost>,
     installations: Arc<dyn InstallationRepository>,
     users: Arc<dyn UserRepository>,
+    runs: Arc<dyn ReviewRunRepository>,
     model: Arc<dyn ReviewModel>,
     config: PipelineConfig,
 }
@@ -130,10 +294,11 @@ impl ReviewPipeline {
         code_host: Arc<dyn CodeHost>,
         installations: Arc<dyn InstallationRepository>,
         users: Arc<dyn UserRepository>,
+        runs: Arc<dyn ReviewRunRepository>,
         model: Arc<dyn ReviewModel>,
         config: PipelineConfig,
     ) -> Self {
-        Self { code_host, installations, users, model, config }
+        Self { code_host, installations, users, runs, model, config }
     }
 
     /// Who to act as: the repository's own token, else the App installation, else the token of
@@ -176,9 +341,69 @@ fn stopped(stop: &dyn StopSignal) -> Option<RunOutcome> {
     stop.stop_requested().map(RunOutcome::Stopped)
 }
 
+/// The files of a pull request, and how each will be treated.
+fn select_files(
+    listed: &crate::code_host::FileList,
+    budget_tokens: usize,
+) -> (Vec<FileDiff>, Vec<FileSummary>, Vec<CoverageEntry>) {
+    let mut candidates = Vec::new();
+    let mut skipped = Vec::new();
+    for file in &listed.files {
+        let skip = match (skip_reason(&file.path), &file.patch) {
+            (Some(reason), _) => Some(reason.to_owned()),
+            (None, None) => {
+                Some("no textual diff (binary, or too large for GitHub to show)".to_owned())
+            }
+            (None, Some(patch)) => match parse_patch(&file.path, patch) {
+                Ok(parsed) => {
+                    candidates.push(parsed);
+                    None
+                }
+                Err(error) => Some(format!("unreadable patch: {error}")),
+            },
+        };
+        if let Some(reason) = skip {
+            skipped.push(CoverageEntry {
+                path: file.path.clone(),
+                coverage: Coverage::Skipped(reason),
+            });
+        }
+    }
+    let sizes: BTreeMap<String, usize> = candidates
+        .iter()
+        .map(|file| (file.path.clone(), file.additions() + file.deletions()))
+        .collect();
+    let (files, mut coverage) = fit(candidates, budget_tokens);
+    let sent: std::collections::BTreeSet<&str> =
+        files.iter().map(|file| file.path.as_str()).collect();
+    let summarised = coverage
+        .iter()
+        .filter(|entry| !sent.contains(entry.path.as_str()))
+        .map(|entry| FileSummary {
+            path: entry.path.clone(),
+            changed_lines: sizes.get(&entry.path).copied().unwrap_or_default(),
+        })
+        .collect();
+    coverage.extend(skipped);
+    if listed.capped {
+        coverage.push(CoverageEntry {
+            path: "(further files)".to_owned(),
+            coverage: Coverage::Skipped(
+                "GitHub lists only the first 3,000 files of a pull request".to_owned(),
+            ),
+        });
+    }
+    (files, summarised, coverage)
+}
+
+fn millis(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 #[async_trait]
 impl ReviewRunner for ReviewPipeline {
     async fn run(&self, job: &ReviewJob, stop: &dyn StopSignal) -> Result<RunOutcome, RunError> {
+        let started = Instant::now();
         let who = self.identity(job).await?;
         let pull =
             self.code_host.pull_request(&who, &job.repo, job.pr_number).await.map_err(classify)?;
@@ -197,63 +422,86 @@ impl ReviewRunner for ReviewPipeline {
             .pull_request_files(&who, &job.repo, job.pr_number)
             .await
             .map_err(classify)?;
-        let mut files = Vec::new();
-        let mut coverage = Vec::new();
-        for file in &listed.files {
-            let treatment = match (skip_reason(&file.path), &file.patch) {
-                (Some(reason), _) => Coverage::Skipped(reason.to_owned()),
-                (None, None) => Coverage::Skipped(
-                    "no textual diff (binary, or too large for GitHub to show)".to_owned(),
-                ),
-                (None, Some(patch)) => match parse_patch(&file.path, patch) {
-                    Ok(parsed) => {
-                        files.push(parsed);
-                        Coverage::Reviewed
-                    }
-                    Err(error) => Coverage::Skipped(format!("unreadable patch: {error}")),
-                },
-            };
-            coverage.push(CoverageEntry { path: file.path.clone(), coverage: treatment });
-        }
-        if listed.capped {
-            coverage.push(CoverageEntry {
-                path: "(further files)".to_owned(),
-                coverage: Coverage::Skipped(
-                    "GitHub lists only the first 3,000 files of a pull request".to_owned(),
-                ),
-            });
-        }
+        let (files, summarised, coverage) = select_files(&listed, self.model.diff_budget_tokens());
+        let fetch_ms = millis(started);
         if let Some(outcome) = stopped(stop) {
             return Ok(outcome);
         }
-        let request = ReviewRequest { repo: job.repo.clone(), pull: pull.clone(), files };
-        let review = self.model.review(&request).await.map_err(|error| match error {
-            crate::pipeline::ModelError::Unavailable(message) => RunError::Transient(message),
+        let tools: Arc<dyn ReviewTools> = Arc::new(HostTools::new(
+            self.code_host.clone(),
+            who.clone(),
+            job.repo.clone(),
+            pull.head_sha.clone(),
+        ));
+        let request = ReviewRequest {
+            repo: job.repo.clone(),
+            pull: pull.clone(),
+            files,
+            summarised,
+            tools: Some(tools),
+        };
+        let model_started = Instant::now();
+        let answer = self.model.review(&request).await.map_err(|error| match error {
+            ModelError::Unavailable(message) => RunError::Transient(message),
             other => RunError::Permanent(other.to_string()),
         })?;
+        let model_ms = millis(model_started);
         if let Some(outcome) = stopped(stop) {
             return Ok(outcome);
         }
+        let review = &answer.review;
         let anchored = anchor(&review.findings, &request.files);
         let mut by_size: Vec<&FileDiff> = request.files.iter().collect();
         by_size.sort_by_key(|file| std::cmp::Reverse(file.additions() + file.deletions()));
         let important: Vec<String> = by_size.iter().take(5).map(|file| file.path.clone()).collect();
-        let body = render_body(&review, &anchored, &important, &coverage);
+        let body = render_body(review, &anchored, &important, &coverage);
         let new_review = NewReview {
             commit_id: pull.head_sha.clone(),
             event: self.config.policy.event_for(review.verdict),
             body: body.clone(),
             comments: anchored.inline.iter().map(comment_for).collect(),
         };
+        let post_started = Instant::now();
         let posted = self
             .code_host
             .post_review(&who, &job.repo, job.pr_number, &new_review)
             .await
             .map_err(classify)?;
+        let post_ms = millis(post_started);
         let (posted_as, inline) = match &posted {
             PostedReview::Review { inline, .. } => ("review", inline.len()),
             PostedReview::IssueComment { .. } => ("comment", 0),
         };
+        let count = |severity: Severity| {
+            u32::try_from(review.findings.iter().filter(|f| f.severity == severity).count())
+                .unwrap_or(u32::MAX)
+        };
+        let record = ReviewRecord {
+            verdict: review.verdict,
+            confidence: review.confidence,
+            posted_event: new_review.event.as_str().to_owned(),
+            critical: count(Severity::Critical),
+            moderate: count(Severity::Moderate),
+            minor: count(Severity::Minor),
+            findings: review
+                .findings
+                .iter()
+                .map(|finding| RecordedFinding {
+                    finding: finding.clone(),
+                    inline: posted_as == "review" && anchored.inline.contains(finding),
+                })
+                .collect(),
+            model: answer.model.clone(),
+            usage: answer.usage,
+            cost_usd: answer.cost_usd,
+            timings: StepTimings { fetch_ms, model_ms, post_ms, total_ms: millis(started) },
+        };
+        if let Some(run_id) = job.review_run_id {
+            self.runs
+                .save_record(run_id, &record)
+                .await
+                .map_err(|error| RunError::Transient(error.to_string()))?;
+        }
         let mut severities = BTreeMap::new();
         for finding in &review.findings {
             *severities.entry(finding.severity.as_str()).or_insert(0_u64) += 1;
@@ -271,9 +519,16 @@ impl ReviewRunner for ReviewPipeline {
             "semantic_issue_matches": [],
             "confidence": review.confidence,
             "findings": severities,
-            "model": self.model.name(),
+            "model": answer.model,
             "posted_as": posted_as,
             "event": new_review.event.as_str(),
+            "tokens": {
+                "input": answer.usage.input_tokens,
+                "output": answer.usage.output_tokens,
+                "cache_read": answer.usage.cache_read_tokens,
+                "cache_write": answer.usage.cache_write_tokens,
+            },
+            "cost_usd": answer.cost_usd,
         }))))
     }
 }

@@ -26,6 +26,17 @@ impl Verdict {
             Self::NeedsDiscussion => "NEEDS_DISCUSSION",
         }
     }
+
+    /// Parses `approve`, `request_changes` or `needs_discussion` (any case; `-` or space for
+    /// `_`).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().replace(['-', ' '], "_").as_str() {
+            "approve" | "approved" => Some(Self::Approve),
+            "request_changes" | "changes_requested" => Some(Self::RequestChanges),
+            "needs_discussion" | "comment" => Some(Self::NeedsDiscussion),
+            _ => None,
+        }
+    }
 }
 
 /// How bad a finding is.

@@ -4,6 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::llm::Usage;
+use crate::review::{Finding, Verdict};
 use crate::{EventId, ReviewRunId};
 
 crate::event::status_enum!(
@@ -61,6 +63,55 @@ pub struct NewReviewRun {
     pub workflow_type: String,
 }
 
+/// How long each step of a review took, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StepTimings {
+    /// Reading the pull request and its files from the code host.
+    pub fetch_ms: u64,
+    /// The model (every call, tools included).
+    pub model_ms: u64,
+    /// Posting the review.
+    pub post_ms: u64,
+    /// The whole run.
+    pub total_ms: u64,
+}
+
+/// One finding as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedFinding {
+    /// The finding.
+    pub finding: Finding,
+    /// Posted as an inline comment (else it went into the review body).
+    pub inline: bool,
+}
+
+/// What a completed review did, in typed columns (`review_records`, `review_findings`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReviewRecord {
+    /// The model's verdict, whatever was posted.
+    pub verdict: Verdict,
+    /// 1 to 5.
+    pub confidence: u8,
+    /// The review event posted (`COMMENT`, `APPROVE`, `REQUEST_CHANGES`).
+    pub posted_event: String,
+    /// Findings per severity.
+    pub critical: u32,
+    /// Findings per severity.
+    pub moderate: u32,
+    /// Findings per severity.
+    pub minor: u32,
+    /// Every finding.
+    pub findings: Vec<RecordedFinding>,
+    /// The reviewer (`offline`, a model id).
+    pub model: String,
+    /// Tokens used.
+    pub usage: Usage,
+    /// Estimated cost in US dollars (0 when the model has no price configured).
+    pub cost_usd: f64,
+    /// Step durations.
+    pub timings: StepTimings,
+}
+
 /// Why a [`ReviewRunRepository`] call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewRunRepositoryError {
@@ -86,6 +137,8 @@ pub enum ReviewRunRepositoryError {
 ///   that already ended is `AlreadyFinished`, an unknown id `NotFound`, and a status that is not
 ///   final is rejected as `Unexpected`.
 /// - `list_for_event` returns the event's runs, oldest first.
+/// - `save_record` then `record` returns the record as saved (findings in order); saving again
+///   replaces it; saving for an unknown run is `NotFound`.
 #[async_trait]
 pub trait ReviewRunRepository: Send + Sync {
     /// Starts a run.
@@ -124,4 +177,24 @@ pub trait ReviewRunRepository: Send + Sync {
         &self,
         event_id: EventId,
     ) -> Result<Vec<ReviewRun>, ReviewRunRepositoryError>;
+
+    /// Stores what a review did; a second save for the same run replaces the first (a retried
+    /// run records its last attempt).
+    ///
+    /// # Errors
+    /// [`ReviewRunRepositoryError::NotFound`], [`ReviewRunRepositoryError::Unexpected`].
+    async fn save_record(
+        &self,
+        id: ReviewRunId,
+        record: &ReviewRecord,
+    ) -> Result<(), ReviewRunRepositoryError>;
+
+    /// What a review did, when it was recorded.
+    ///
+    /// # Errors
+    /// [`ReviewRunRepositoryError::Unexpected`] when the store fails.
+    async fn record(
+        &self,
+        id: ReviewRunId,
+    ) -> Result<Option<ReviewRecord>, ReviewRunRepositoryError>;
 }

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use http::{Method, StatusCode};
 use nectr_domain::code_host::{
-    CodeHost, CodeHostError, ContributorStat, ContributorStats, FileContent, FileList, GitHubUser,
-    Identity, Issue, IssueComment, MAX_LISTED_FILES, NewReview, OAuthGrant, PostedReview,
-    PostedReviewComment, PullRequest, PullRequestFile, Repository, Review, Tree,
+    CodeHost, CodeHostError, CommitSummary, ContributorStat, ContributorStats, FileContent,
+    FileList, GitHubUser, Identity, Issue, IssueComment, MAX_LISTED_FILES, NewReview, OAuthGrant,
+    PostedReview, PostedReviewComment, PullRequest, PullRequestFile, Repository, Review, Tree,
 };
 use nectr_domain::{AccessToken, RepoFullName, WebhookSecret};
 use secrecy::ExposeSecret;
@@ -321,6 +321,57 @@ impl CodeHost for OctocrabHost {
             CodeHostError::Unexpected(anyhow::anyhow!("GitHub sent malformed base64: {error}"))
         })?;
         Ok(Some(classify(bytes)))
+    }
+
+    async fn file_history(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        path: &str,
+        reference: &str,
+        limit: u8,
+    ) -> Result<Vec<CommitSummary>, CodeHostError> {
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            sha: String,
+            commit: ListedCommit,
+            author: Option<Account>,
+        }
+        #[derive(serde::Deserialize)]
+        struct ListedCommit {
+            message: String,
+            author: Option<Signature>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Signature {
+            name: Option<String>,
+            date: Option<chrono::DateTime<chrono::Utc>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Account {
+            login: String,
+        }
+        let url = format!(
+            "{}/commits?path={}&sha={}&per_page={}",
+            repo_path(repo),
+            encode_path(path),
+            encode_path(reference),
+            limit.clamp(1, 100)
+        );
+        let listed: Vec<Listed> = self.get_json(who, &url).await?;
+        Ok(listed
+            .into_iter()
+            .map(|commit| CommitSummary {
+                sha: commit.sha,
+                author: commit
+                    .author
+                    .map(|account| account.login)
+                    .or_else(|| commit.commit.author.as_ref().and_then(|sig| sig.name.clone()))
+                    .unwrap_or_default(),
+                title: commit.commit.message.lines().next().unwrap_or_default().to_owned(),
+                date: commit.commit.author.and_then(|signature| signature.date),
+            })
+            .collect())
     }
 
     async fn languages(

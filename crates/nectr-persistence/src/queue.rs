@@ -55,7 +55,7 @@ fn job_from_row(row: review_jobs::Model) -> Result<ReviewJob, QueueError> {
 }
 
 /// `$1`-style placeholders as each engine wants them.
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {
         DbBackend::Sqlite => sql.replace('$', "?"),
         _ => sql.to_owned(),
@@ -251,7 +251,8 @@ impl SeaOrmStore {
             let mut active = events::ActiveModel::from(stored);
             active.status = Set(EventStatus::Ignored.as_str().to_owned());
             active.processed_at = Set(Some(now));
-            stored = active.update(&self.connection).await.map_err(unexpected("ignoring a commit"))?;
+            stored =
+                active.update(&self.connection).await.map_err(unexpected("ignoring a commit"))?;
         }
         let event = event_from_row(stored)
             .map_err(|error| QueueError::Unexpected(anyhow::Error::new(error)))?;

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use nectr_domain::{
-    EventId, NewReviewRun, ReviewRun, ReviewRunId, ReviewRunRepository, ReviewRunRepositoryError,
-    ReviewRunStatus,
+    EventId, NewReviewRun, ReviewRecord, ReviewRun, ReviewRunId, ReviewRunRepository,
+    ReviewRunRepositoryError, ReviewRunStatus,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 
@@ -124,5 +124,225 @@ impl ReviewRunRepository for SeaOrmStore {
             .into_iter()
             .map(run_from_row)
             .collect()
+    }
+
+    async fn save_record(
+        &self,
+        id: ReviewRunId,
+        record: &ReviewRecord,
+    ) -> Result<(), ReviewRunRepositoryError> {
+        self.save_review_record(id, record).await
+    }
+
+    async fn record(
+        &self,
+        id: ReviewRunId,
+    ) -> Result<Option<ReviewRecord>, ReviewRunRepositoryError> {
+        self.review_record(id).await
+    }
+}
+
+mod records {
+    //! `review_records` and `review_findings`: what each review did, in typed columns.
+
+    use chrono::Utc;
+    use nectr_domain::llm::Usage;
+    use nectr_domain::review::{Finding, Severity, Verdict};
+    use nectr_domain::{
+        RecordedFinding, ReviewRecord, ReviewRunId, ReviewRunRepositoryError, StepTimings,
+    };
+    use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait, Value};
+
+    use crate::SeaOrmStore;
+    use crate::queue::statement;
+    use crate::store::db_error;
+
+    fn unexpected(doing: &'static str) -> impl Fn(DbErr) -> ReviewRunRepositoryError {
+        move |error| ReviewRunRepositoryError::Unexpected(db_error(doing)(error))
+    }
+
+    fn to_i64(value: u64) -> i64 {
+        i64::try_from(value).unwrap_or(i64::MAX)
+    }
+
+    fn to_u64(value: i64) -> u64 {
+        u64::try_from(value).unwrap_or_default()
+    }
+
+    const INSERT_RECORD: &str = "INSERT INTO review_records (run_id, verdict, confidence, \
+        posted_event, critical_count, moderate_count, minor_count, model, input_tokens, \
+        output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, fetch_ms, model_ms, \
+        post_ms, total_ms, recorded_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+
+    const INSERT_FINDING: &str = "INSERT INTO review_findings (run_id, position, path, line, \
+        end_line, severity, category, title, explanation, suggestion, inline) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+    fn finding_from_row(row: &QueryResult) -> Result<RecordedFinding, DbErr> {
+        let severity: String = row.try_get("", "severity")?;
+        let end_line: Option<i64> = row.try_get("", "end_line")?;
+        Ok(RecordedFinding {
+            finding: Finding {
+                path: row.try_get("", "path")?,
+                line: to_u64(row.try_get("", "line")?),
+                end_line: end_line.map(to_u64),
+                severity: Severity::parse(&severity)
+                    .ok_or_else(|| DbErr::Custom(format!("unknown severity {severity:?}")))?,
+                category: row.try_get("", "category")?,
+                title: row.try_get("", "title")?,
+                explanation: row.try_get("", "explanation")?,
+                suggestion: row.try_get("", "suggestion")?,
+            },
+            inline: row.try_get("", "inline")?,
+        })
+    }
+
+    fn record_from_row(
+        row: &QueryResult,
+        findings: Vec<RecordedFinding>,
+    ) -> Result<ReviewRecord, DbErr> {
+        let verdict: String = row.try_get("", "verdict")?;
+        let confidence: i32 = row.try_get("", "confidence")?;
+        let count = |column: &str| -> Result<u32, DbErr> {
+            Ok(u32::try_from(row.try_get::<i32>("", column)?).unwrap_or_default())
+        };
+        let number = |column: &str| -> Result<u64, DbErr> { Ok(to_u64(row.try_get("", column)?)) };
+        Ok(ReviewRecord {
+            verdict: Verdict::parse(&verdict)
+                .ok_or_else(|| DbErr::Custom(format!("unknown verdict {verdict:?}")))?,
+            confidence: u8::try_from(confidence).unwrap_or_default(),
+            posted_event: row.try_get("", "posted_event")?,
+            critical: count("critical_count")?,
+            moderate: count("moderate_count")?,
+            minor: count("minor_count")?,
+            findings,
+            model: row.try_get("", "model")?,
+            usage: Usage {
+                input_tokens: number("input_tokens")?,
+                output_tokens: number("output_tokens")?,
+                cache_read_tokens: number("cache_read_tokens")?,
+                cache_write_tokens: number("cache_write_tokens")?,
+            },
+            cost_usd: row.try_get("", "cost_usd")?,
+            timings: StepTimings {
+                fetch_ms: number("fetch_ms")?,
+                model_ms: number("model_ms")?,
+                post_ms: number("post_ms")?,
+                total_ms: number("total_ms")?,
+            },
+        })
+    }
+
+    impl SeaOrmStore {
+        pub(crate) async fn save_review_record(
+            &self,
+            id: ReviewRunId,
+            record: &ReviewRecord,
+        ) -> Result<(), ReviewRunRepositoryError> {
+            let backend = self.connection.get_database_backend();
+            let Ok(run_id) = i32::try_from(id.get()) else {
+                return Err(ReviewRunRepositoryError::NotFound(id));
+            };
+            let txn =
+                self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
+            let exists = txn
+                .query_one_raw(statement(
+                    backend,
+                    "SELECT id FROM workflow_runs WHERE id = $1",
+                    vec![run_id.into()],
+                ))
+                .await
+                .map_err(unexpected("finding a review run"))?;
+            if exists.is_none() {
+                return Err(ReviewRunRepositoryError::NotFound(id));
+            }
+            for table in ["review_findings", "review_records"] {
+                txn.execute_raw(statement(
+                    backend,
+                    &format!("DELETE FROM {table} WHERE run_id = $1"),
+                    vec![run_id.into()],
+                ))
+                .await
+                .map_err(unexpected("replacing a review record"))?;
+            }
+            let values: Vec<Value> = vec![
+                run_id.into(),
+                record.verdict.as_str().into(),
+                i32::from(record.confidence).into(),
+                record.posted_event.as_str().into(),
+                i32::try_from(record.critical).unwrap_or(i32::MAX).into(),
+                i32::try_from(record.moderate).unwrap_or(i32::MAX).into(),
+                i32::try_from(record.minor).unwrap_or(i32::MAX).into(),
+                record.model.as_str().into(),
+                to_i64(record.usage.input_tokens).into(),
+                to_i64(record.usage.output_tokens).into(),
+                to_i64(record.usage.cache_read_tokens).into(),
+                to_i64(record.usage.cache_write_tokens).into(),
+                record.cost_usd.into(),
+                to_i64(record.timings.fetch_ms).into(),
+                to_i64(record.timings.model_ms).into(),
+                to_i64(record.timings.post_ms).into(),
+                to_i64(record.timings.total_ms).into(),
+                Utc::now().into(),
+            ];
+            txn.execute_raw(statement(backend, INSERT_RECORD, values))
+                .await
+                .map_err(unexpected("storing a review record"))?;
+            for (position, recorded) in record.findings.iter().enumerate() {
+                let finding = &recorded.finding;
+                let values: Vec<Value> = vec![
+                    run_id.into(),
+                    i32::try_from(position).unwrap_or(i32::MAX).into(),
+                    finding.path.as_str().into(),
+                    to_i64(finding.line).into(),
+                    finding.end_line.map(to_i64).into(),
+                    finding.severity.as_str().into(),
+                    finding.category.as_str().into(),
+                    finding.title.as_str().into(),
+                    finding.explanation.as_str().into(),
+                    finding.suggestion.clone().into(),
+                    recorded.inline.into(),
+                ];
+                txn.execute_raw(statement(backend, INSERT_FINDING, values))
+                    .await
+                    .map_err(unexpected("storing a finding"))?;
+            }
+            txn.commit().await.map_err(unexpected("committing a review record"))
+        }
+
+        pub(crate) async fn review_record(
+            &self,
+            id: ReviewRunId,
+        ) -> Result<Option<ReviewRecord>, ReviewRunRepositoryError> {
+            let backend = self.connection.get_database_backend();
+            let Ok(run_id) = i32::try_from(id.get()) else { return Ok(None) };
+            let Some(row) = self
+                .connection
+                .query_one_raw(statement(
+                    backend,
+                    "SELECT * FROM review_records WHERE run_id = $1",
+                    vec![run_id.into()],
+                ))
+                .await
+                .map_err(unexpected("reading a review record"))?
+            else {
+                return Ok(None);
+            };
+            let findings = self
+                .connection
+                .query_all_raw(statement(
+                    backend,
+                    "SELECT * FROM review_findings WHERE run_id = $1 ORDER BY position",
+                    vec![run_id.into()],
+                ))
+                .await
+                .map_err(unexpected("reading findings"))?
+                .iter()
+                .map(finding_from_row)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unexpected("reading a finding"))?;
+            record_from_row(&row, findings).map(Some).map_err(unexpected("reading a review record"))
+        }
     }
 }

@@ -78,6 +78,7 @@ impl Application {
                 code_host.clone(),
                 store.clone(),
                 store.clone(),
+                store.clone(),
                 Arc::new(OfflineReviewer),
                 PipelineConfig {
                     policy: PostingPolicy {
@@ -138,7 +139,9 @@ impl Application {
             IntakeConfig {
                 review_drafts: settings.workers.review_drafts,
                 max_attempts: settings.workers.max_attempts,
-                secret_cache_ttl: Duration::from_secs(settings.workers.webhook_secret_cache_seconds),
+                secret_cache_ttl: Duration::from_secs(
+                    settings.workers.webhook_secret_cache_seconds,
+                ),
                 fallback_secret: settings
                     .github
                     .webhook_secret

@@ -28,6 +28,19 @@ pub fn seed(fake: &FakeGitHub) {
         ("logo.png".to_owned(), "blob".to_owned(), Some(6)),
     ];
     repo.contents.insert("src/main.rs".to_owned(), b"fn main() {}\n".to_vec());
+    repo.history.insert(
+        "src/main.rs".to_owned(),
+        (1..=12)
+            .rev()
+            .map(|index| {
+                (
+                    format!("{index:040x}"),
+                    "octocat".to_owned(),
+                    format!("Change {index}\n\nDetails"),
+                )
+            })
+            .collect(),
+    );
     repo.contents.insert("logo.png".to_owned(), vec![0x89, b'P', b'N', b'G', 0, 1]);
     repo.contents.insert("big.txt".to_owned(), vec![b'a'; 2 * 1024 * 1024]);
     repo.contributors = vec![("octocat".to_owned(), 12, 340, 20), ("hubot".to_owned(), 3, 10, 1)];
@@ -134,6 +147,15 @@ pub async fn code_host(host: &dyn CodeHost, fake: &FakeGitHub, who: &Identity) {
         host.file_content(who, &repo, "src", "main").await,
         Err(CodeHostError::ValidationFailed(_))
     ));
+    let history = host.file_history(who, &repo, "src/main.rs", "main", 10).await.unwrap();
+    assert_eq!(history.len(), 10, "at most the limit");
+    assert_eq!(
+        (history[0].title.as_str(), history[0].author.as_str()),
+        ("Change 12", "octocat"),
+        "newest first, the message's first line"
+    );
+    assert!(history[0].date.is_some());
+    assert!(host.file_history(who, &repo, "missing.rs", "main", 10).await.unwrap().is_empty());
     assert_eq!(host.languages(who, &repo).await.unwrap()["Rust"], 12_000);
     fake.state().repo(REPO).stats_pending = 2;
     match host.contributor_stats(who, &repo).await.unwrap() {

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
+use nectr_domain::llm::Usage;
 use nectr_domain::queue::{JobStatus, NewReviewJob, QueueError, ReviewQueue, StopReason};
+use nectr_domain::review::{Finding, Severity, Verdict};
 use nectr_domain::{
     AccessToken, EventFilter, EventId, EventRepository, EventRepositoryError, EventStatus,
     InstallationId, InstallationRepository, InstallationRepositoryError, NewEvent, NewInstallation,
@@ -13,6 +15,7 @@ use nectr_domain::{
     ReviewRunRepository, ReviewRunRepositoryError, ReviewRunStatus, UserId, UserRepository,
     UserUpsert, WebhookSecret,
 };
+use nectr_domain::{RecordedFinding, ReviewRecord, StepTimings};
 
 /// One implementation of every storage port.
 pub struct Stores {
@@ -313,6 +316,51 @@ pub async fn review_runs(stores: &Stores) {
         repo.list_for_event(event.id).await.unwrap().into_iter().map(|run| run.id).collect();
     assert_eq!(listed, vec![first.id, second.id], "oldest first");
     assert!(repo.find_by_id(ReviewRunId::new(424_242)).await.unwrap().is_none());
+
+    let finding = |severity, line, suggestion: Option<&str>| Finding {
+        path: "src/lib.rs".to_owned(),
+        line,
+        end_line: suggestion.map(|_| line + 2),
+        severity,
+        category: "sql-injection".to_owned(),
+        title: "SQL built from input".to_owned(),
+        explanation: "Bind the value.".to_owned(),
+        suggestion: suggestion.map(str::to_owned),
+    };
+    let record = ReviewRecord {
+        verdict: Verdict::RequestChanges,
+        confidence: 4,
+        posted_event: "COMMENT".to_owned(),
+        critical: 1,
+        moderate: 0,
+        minor: 1,
+        findings: vec![
+            RecordedFinding {
+                finding: finding(Severity::Critical, 12, Some("query(\"?\", id)")),
+                inline: true,
+            },
+            RecordedFinding { finding: finding(Severity::Minor, 40, None), inline: false },
+        ],
+        model: "claude-sonnet-4-5".to_owned(),
+        usage: Usage {
+            input_tokens: 12_345,
+            output_tokens: 678,
+            cache_read_tokens: 9_000,
+            cache_write_tokens: 1_500,
+        },
+        cost_usd: 0.0532,
+        timings: StepTimings { fetch_ms: 120, model_ms: 8_400, post_ms: 310, total_ms: 8_900 },
+    };
+    assert!(repo.record(first.id).await.unwrap().is_none());
+    repo.save_record(first.id, &record).await.unwrap();
+    assert_eq!(repo.record(first.id).await.unwrap().as_ref(), Some(&record));
+    let retried = ReviewRecord { findings: Vec::new(), critical: 0, minor: 0, ..record.clone() };
+    repo.save_record(first.id, &retried).await.unwrap();
+    assert_eq!(repo.record(first.id).await.unwrap(), Some(retried), "a second save replaces");
+    match repo.save_record(ReviewRunId::new(424_242), &record).await {
+        Err(ReviewRunRepositoryError::NotFound(_)) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
 }
 
 /// The `OAuthStateRepository` contract.

@@ -222,6 +222,8 @@ pub struct FakeRepo {
     pub issue_comments: Vec<FakeComment>,
     /// Webhooks.
     pub hooks: Vec<FakeHook>,
+    /// Commits by path, newest first: sha, author login, message.
+    pub history: BTreeMap<String, Vec<(String, String, String)>>,
 }
 
 /// A fault served instead of the real answer.
@@ -733,6 +735,27 @@ fn repo_route(
                 .map(|(path, kind, size)| json!({"path": path, "mode": "100644", "type": kind, "sha": "0000000000000000000000000000000000000000", "size": size}))
                 .collect();
             HttpResponse::Ok().json(json!({"sha": "0000000000000000000000000000000000000000", "url": "", "tree": tree, "truncated": repo.tree_truncated}))
+        }
+        ("GET", ["commits"]) => {
+            let path = query_value(request, "path").unwrap_or_default();
+            let limit: usize =
+                query_value(request, "per_page").and_then(|value| value.parse().ok()).unwrap_or(30);
+            let commits: Vec<Value> = repo
+                .history
+                .get(&path)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .take(limit)
+                .map(|(sha, login, message)| {
+                    json!({
+                        "sha": sha,
+                        "commit": {"message": message, "author": {"name": login, "email": format!("{login}@example.com"), "date": "2026-11-01T10:00:00Z"}},
+                        "author": user_json(base, login),
+                    })
+                })
+                .collect();
+            HttpResponse::Ok().json(commits)
         }
         ("GET", ["contents", path @ ..]) => {
             let path = path.join("/");

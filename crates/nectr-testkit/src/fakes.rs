@@ -23,6 +23,7 @@ struct Tables {
     installations: Vec<Installation>,
     events: Vec<Event>,
     review_runs: Vec<ReviewRun>,
+    review_records: std::collections::HashMap<ReviewRunId, nectr_domain::ReviewRecord>,
     oauth_states: Vec<OAuthState>,
     jobs: Vec<LeasedJob>,
     last_id: i64,
@@ -336,6 +337,26 @@ impl ReviewRunRepository for InMemoryStore {
             .filter(|run| run.event_id == event_id)
             .cloned()
             .collect())
+    }
+
+    async fn save_record(
+        &self,
+        id: ReviewRunId,
+        record: &nectr_domain::ReviewRecord,
+    ) -> Result<(), ReviewRunRepositoryError> {
+        let mut tables = self.tables();
+        if !tables.review_runs.iter().any(|run| run.id == id) {
+            return Err(ReviewRunRepositoryError::NotFound(id));
+        }
+        tables.review_records.insert(id, record.clone());
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        id: ReviewRunId,
+    ) -> Result<Option<nectr_domain::ReviewRecord>, ReviewRunRepositoryError> {
+        Ok(self.tables().review_records.get(&id).cloned())
     }
 }
 

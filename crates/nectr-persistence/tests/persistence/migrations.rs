@@ -35,7 +35,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0002_adopt_original",
                 "m0003_indexes",
                 "m0004_webhooks_and_queue",
-                "m0005_payload_compression"
+                "m0005_payload_compression",
+                "m0006_review_records"
             ]
         );
         store.migrate().await.unwrap();
