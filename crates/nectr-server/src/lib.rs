@@ -3,6 +3,7 @@
 //! SIGTERM, then drains in-flight requests and closes the database pool.
 
 pub mod cli;
+pub mod models;
 pub mod repos;
 pub mod review_cli;
 pub mod settings;
@@ -16,7 +17,6 @@ use std::time::{Duration, Instant};
 use actix_web::HttpServer;
 use actix_web::dev::{Server, ServerHandle};
 use anyhow::Context as _;
-use nectr_agents::OfflineReviewer;
 use nectr_api::{ApiConfig, ApiState};
 use nectr_domain::AccessToken;
 use nectr_domain::HealthService;
@@ -60,7 +60,7 @@ impl Application {
     }
 
     /// As [`Application::build`] on a caller's listener: workers run the review pipeline with
-    /// the offline reviewer (the embedded default when no model is configured).
+    /// the configured reviewer (the offline rules when no model is configured).
     ///
     /// # Errors
     /// As [`Application::build`].
@@ -68,6 +68,7 @@ impl Application {
         settings: &Settings,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        let reviewer = models::build_reviewer(&settings.review)?;
         Self::build_inner(settings, listener, |store, code_host| {
             let fallback = settings
                 .github
@@ -79,7 +80,7 @@ impl Application {
                 store.clone(),
                 store.clone(),
                 store.clone(),
-                Arc::new(OfflineReviewer),
+                reviewer,
                 PipelineConfig {
                     policy: PostingPolicy {
                         allow_approve: settings.review.allow_approve,

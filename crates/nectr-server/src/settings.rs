@@ -24,7 +24,7 @@ const KNOWN_DEFAULT_SECRET_KEYS: [&str; 6] =
     ["", "your-secret-key", "nectr-development-secret-key", "change-me", "changeme", "secret"];
 
 /// The original service's variable names and where each lands.
-const LEGACY_VARIABLES: [(&str, &str, Kind); 23] = [
+const LEGACY_VARIABLES: [(&str, &str, Kind); 29] = [
     ("APP_NAME", "application.name", Kind::Text),
     ("APP_ENV", "application.environment", Kind::Text),
     ("HOST", "application.host", Kind::Text),
@@ -48,12 +48,19 @@ const LEGACY_VARIABLES: [(&str, &str, Kind); 23] = [
     ("GITHUB_APP_ID", "github.app.app_id", Kind::Integer),
     ("GITHUB_APP_PRIVATE_KEY", "github.app.private_key", Kind::Text),
     ("GITHUB_APP_WEBHOOK_SECRET", "github.app.webhook_secret", Kind::Text),
+    ("ANTHROPIC_API_KEY", "review.anthropic.api_key", Kind::Text),
+    ("ANTHROPIC_MODEL", "review.anthropic.model", Kind::Text),
+    ("PARALLEL_REVIEW_AGENTS", "review.parallel_agents", Kind::Bool),
+    ("OPENAI_API_KEY", "review.openai.api_key", Kind::Text),
+    ("OPENAI_BASE_URL", "review.openai.base_url", Kind::Text),
+    ("OPENAI_MODEL", "review.openai.model", Kind::Text),
 ];
 
 #[derive(Clone, Copy)]
 enum Kind {
     Text,
     Integer,
+    Bool,
 }
 
 /// The prefix of Nectr's own variables; `__` separates section and key.
@@ -114,14 +121,131 @@ pub struct Settings {
     pub review: ReviewSettings,
 }
 
-/// What reviews may do on GitHub.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// Which reviewer reviews, and what reviews may do on GitHub.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReviewSettings {
     /// Post `APPROVE` reviews when the verdict approves (off: Nectr posts `COMMENT`).
     pub allow_approve: bool,
     /// Post `REQUEST_CHANGES` reviews when the verdict asks for changes (off: `COMMENT`).
     pub allow_request_changes: bool,
+    /// `auto`, `offline`, `anthropic` or `openai`.
+    pub provider: Provider,
+    /// A provider to use while the main one is unavailable (`anthropic` or `openai`).
+    pub fallback: Option<Provider>,
+    /// `PARALLEL_REVIEW_AGENTS`: security, performance and style/tests agents, then synthesis.
+    pub parallel_agents: bool,
+    /// Most model turns per review.
+    pub max_rounds: u32,
+    /// Longest model answer per turn, in tokens.
+    pub max_tokens: u32,
+    /// Longest tool result sent to the model, in characters.
+    pub max_tool_result_chars: usize,
+    /// One model request's timeout, in seconds.
+    pub request_timeout_seconds: u64,
+    /// Retries of a model request on 429, 5xx, 529 and network errors.
+    pub retries: u32,
+    /// First retry wait without `retry-after`, in milliseconds; doubles per retry.
+    pub retry_base_ms: u64,
+    /// Longest `retry-after` waited out in place; longer ones retry the review later.
+    pub max_retry_wait_seconds: u64,
+    /// Anthropic's Messages API.
+    pub anthropic: AnthropicSettings,
+    /// An OpenAI-compatible server.
+    pub openai: OpenAiSettings,
+    /// Dollars per million tokens, by model id (a model id matches its longest key prefix).
+    pub prices: std::collections::BTreeMap<String, nectr_domain::llm::Price>,
+}
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        Self {
+            allow_approve: false,
+            allow_request_changes: false,
+            provider: Provider::Auto,
+            fallback: None,
+            parallel_agents: false,
+            max_rounds: 6,
+            max_tokens: 8_192,
+            max_tool_result_chars: 8_000,
+            request_timeout_seconds: 300,
+            retries: 3,
+            retry_base_ms: 1_000,
+            max_retry_wait_seconds: 60,
+            anthropic: AnthropicSettings::default(),
+            openai: OpenAiSettings::default(),
+            prices: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+/// Which reviewer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Anthropic when `ANTHROPIC_API_KEY` is set, else an OpenAI-compatible server when its
+    /// base URL and model are set, else the offline reviewer.
+    #[default]
+    Auto,
+    /// The offline rules.
+    Offline,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// An OpenAI-compatible chat-completions server.
+    Openai,
+}
+
+/// Anthropic's Messages API.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnthropicSettings {
+    /// `ANTHROPIC_API_KEY`.
+    pub api_key: Option<SecretString>,
+    /// `ANTHROPIC_MODEL`.
+    pub model: String,
+    /// The API's address.
+    pub base_url: String,
+    /// The model's context window, in tokens.
+    pub context_tokens: u32,
+}
+
+impl Default for AnthropicSettings {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            model: "claude-sonnet-4-5".to_owned(),
+            base_url: "https://api.anthropic.com".to_owned(),
+            context_tokens: 200_000,
+        }
+    }
+}
+
+/// An OpenAI-compatible chat-completions server.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenAiSettings {
+    /// `OPENAI_BASE_URL`, up to `/v1`.
+    pub base_url: Option<String>,
+    /// `OPENAI_API_KEY`, when the server wants one.
+    pub api_key: Option<SecretString>,
+    /// `OPENAI_MODEL`.
+    pub model: Option<String>,
+    /// The model's context window, in tokens.
+    pub context_tokens: u32,
+    /// `json_schema`, `tools` or `prompt`.
+    pub structured_output: nectr_agents::StructuredOutput,
+}
+
+impl Default for OpenAiSettings {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            api_key: None,
+            model: None,
+            context_tokens: 32_768,
+            structured_output: nectr_agents::StructuredOutput::JsonSchema,
+        }
+    }
 }
 
 /// The HTTP server and the process.
@@ -398,6 +522,16 @@ impl Settings {
             "review": {
                 "allow_approve": self.review.allow_approve,
                 "allow_request_changes": self.review.allow_request_changes,
+                "provider": format!("{:?}", self.review.provider).to_lowercase(),
+                "fallback": self.review.fallback.map_or_else(|| "[not set]".to_owned(), |provider| format!("{provider:?}").to_lowercase()),
+                "parallel_agents": self.review.parallel_agents,
+                "max_rounds": self.review.max_rounds,
+                "max_tokens": self.review.max_tokens,
+                "anthropic_api_key": redact(self.review.anthropic.api_key.is_some()),
+                "anthropic_model": self.review.anthropic.model,
+                "openai_base_url": self.review.openai.base_url.as_deref().unwrap_or("[not set]"),
+                "openai_api_key": redact(self.review.openai.api_key.is_some()),
+                "openai_model": self.review.openai.model.as_deref().unwrap_or("[not set]"),
             },
             "workers": {
                 "workers": self.workers.workers,
@@ -427,6 +561,11 @@ fn legacy_value(
                 SettingsError::Invalid(format!("{name} must be a whole number, not {value:?}"))
             })
         }
+        Kind::Bool => match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(figment::value::Value::from(true)),
+            "false" | "0" | "no" | "off" => Ok(figment::value::Value::from(false)),
+            _ => Err(SettingsError::Invalid(format!("{name} must be true or false, not {value:?}"))),
+        },
     }
 }
 

@@ -1,0 +1,152 @@
+//! Builds the configured reviewer: the offline rules, or an agent (one loop, or parallel
+//! specialists) on Anthropic or an OpenAI-compatible server, with an optional fallback model.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use nectr_agents::{
+    AgentConfig, AgentReviewer, AnthropicConfig, AnthropicModel, FallbackModel, OfflineReviewer,
+    OpenAiConfig, OpenAiModel, ParallelReviewer, RetryPolicy,
+};
+use nectr_domain::llm::{LanguageModel, Price};
+use nectr_domain::pipeline::ReviewModel;
+
+use crate::settings::{Provider, ReviewSettings};
+
+/// The provider `auto` resolves to.
+pub fn resolve(settings: &ReviewSettings) -> Provider {
+    match settings.provider {
+        Provider::Auto if settings.anthropic.api_key.is_some() => Provider::Anthropic,
+        Provider::Auto
+            if settings.openai.base_url.is_some() && settings.openai.model.is_some() =>
+        {
+            Provider::Openai
+        }
+        Provider::Auto => Provider::Offline,
+        chosen => chosen,
+    }
+}
+
+/// The price of `model`: its own entry, else the longest key it starts with.
+pub fn price_of(settings: &ReviewSettings, model: &str) -> Price {
+    settings
+        .prices
+        .iter()
+        .filter(|(key, _)| model.starts_with(key.as_str()))
+        .max_by_key(|(key, _)| key.len())
+        .map(|(_, price)| *price)
+        .unwrap_or_default()
+}
+
+fn retry(settings: &ReviewSettings) -> RetryPolicy {
+    RetryPolicy {
+        retries: settings.retries,
+        base_delay: Duration::from_millis(settings.retry_base_ms),
+        max_wait: Duration::from_secs(settings.max_retry_wait_seconds),
+    }
+}
+
+fn language_model(
+    settings: &ReviewSettings,
+    provider: Provider,
+) -> anyhow::Result<Arc<dyn LanguageModel>> {
+    let timeout = Duration::from_secs(settings.request_timeout_seconds);
+    match provider {
+        Provider::Anthropic => {
+            let Some(api_key) = settings.anthropic.api_key.clone() else {
+                bail!("the review provider is anthropic but ANTHROPIC_API_KEY is not set");
+            };
+            Ok(Arc::new(AnthropicModel::new(AnthropicConfig {
+                api_key,
+                model: settings.anthropic.model.clone(),
+                base_url: settings.anthropic.base_url.clone(),
+                context_tokens: settings.anthropic.context_tokens,
+                timeout,
+                retry: retry(settings),
+            })?))
+        }
+        Provider::Openai => {
+            let (Some(base_url), Some(model)) =
+                (settings.openai.base_url.clone(), settings.openai.model.clone())
+            else {
+                bail!(
+                    "the review provider is openai but OPENAI_BASE_URL and OPENAI_MODEL are not both set"
+                );
+            };
+            Ok(Arc::new(OpenAiModel::new(OpenAiConfig {
+                base_url,
+                api_key: settings.openai.api_key.clone(),
+                model,
+                context_tokens: settings.openai.context_tokens,
+                structured_output: settings.openai.structured_output,
+                timeout,
+                retry: retry(settings),
+            })?))
+        }
+        Provider::Auto | Provider::Offline => {
+            bail!("{provider:?} is not a language-model provider")
+        }
+    }
+}
+
+/// The reviewer the settings ask for.
+///
+/// # Errors
+/// When a chosen provider lacks its key, address or model.
+pub fn build_reviewer(settings: &ReviewSettings) -> anyhow::Result<Arc<dyn ReviewModel>> {
+    let provider = resolve(settings);
+    if provider == Provider::Offline {
+        return Ok(Arc::new(OfflineReviewer));
+    }
+    let mut model = language_model(settings, provider)?;
+    if let Some(fallback) = settings.fallback.filter(|fallback| *fallback != provider) {
+        let fallback =
+            language_model(settings, fallback).context("the fallback review provider")?;
+        model = Arc::new(FallbackModel::new(model, fallback));
+    }
+    let config = AgentConfig {
+        max_rounds: settings.max_rounds.max(1),
+        max_tokens: settings.max_tokens.max(256),
+        max_tool_result_chars: settings.max_tool_result_chars.max(500),
+        price: price_of(settings, model.model()),
+    };
+    tracing::info!(provider = ?provider, model = model.model(), parallel = settings.parallel_agents, "reviewer configured");
+    Ok(if settings.parallel_agents {
+        Arc::new(ParallelReviewer::new(model, config))
+    } else {
+        Arc::new(AgentReviewer::new(model, config))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{price_of, resolve};
+    use crate::settings::{Provider, ReviewSettings};
+    use nectr_domain::llm::Price;
+    use secrecy::SecretString;
+
+    #[test]
+    fn auto_prefers_anthropic_then_openai_then_offline() {
+        let mut settings = ReviewSettings::default();
+        assert_eq!(resolve(&settings), Provider::Offline);
+        settings.openai.base_url = Some("http://localhost:11434/v1".to_owned());
+        settings.openai.model = Some("qwen2.5-coder".to_owned());
+        assert_eq!(resolve(&settings), Provider::Openai);
+        settings.anthropic.api_key = Some(SecretString::from("sk-ant-test"));
+        assert_eq!(resolve(&settings), Provider::Anthropic);
+        settings.provider = Provider::Offline;
+        assert_eq!(resolve(&settings), Provider::Offline);
+    }
+
+    #[test]
+    fn dated_model_ids_use_their_longest_priced_prefix() {
+        let mut settings = ReviewSettings::default();
+        let price = |input| Price { input, output: 1.0, cache_read: 0.0, cache_write: 0.0 };
+        settings.prices.insert("claude".to_owned(), price(1.0));
+        settings.prices.insert("claude-sonnet-4-5".to_owned(), price(3.0));
+        assert_eq!(price_of(&settings, "claude-sonnet-4-5-20250929").input, 3.0);
+        assert_eq!(price_of(&settings, "claude-haiku-4-5").input, 1.0);
+        assert_eq!(price_of(&settings, "gpt-4o"), Price::default());
+    }
+}
