@@ -1,5 +1,9 @@
-//! The offline reviewer against its labelled corpus (`corpus/`, written by `corpus/generate.py`):
-//! zero findings on clean changes, and its precision and recall on seeded problems.
+//! The reviewers: the offline reviewer against its labelled corpus (`corpus/`, written by
+//! `corpus/generate.py`) with zero findings on clean changes and its precision and recall on
+//! seeded problems; prompt snapshots; and the agent loop on a scripted model.
+
+mod agent_loop;
+mod prompts;
 
 use std::collections::BTreeSet;
 use std::path::Path;
