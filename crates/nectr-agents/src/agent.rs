@@ -35,7 +35,12 @@ pub struct AgentConfig {
 
 impl Default for AgentConfig {
     fn default() -> Self {
-        Self { max_rounds: 6, max_tokens: 8_192, max_tool_result_chars: 8_000, price: Price::default() }
+        Self {
+            max_rounds: 6,
+            max_tokens: 8_192,
+            max_tool_result_chars: 8_000,
+            price: Price::default(),
+        }
     }
 }
 
@@ -71,7 +76,9 @@ fn lookup_tools() -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: "search_open_issues".to_owned(),
-            description: "Finds open issues whose title or description mention every word of the query.".to_owned(),
+            description:
+                "Finds open issues whose title or description mention every word of the query."
+                    .to_owned(),
             input_schema: json!({"type": "object", "required": ["query"], "additionalProperties": false,
                 "properties": {"query": {"type": "string"}}}),
         },
@@ -121,7 +128,13 @@ async fn call_tool(
         text.truncate(cut);
         text.push_str(&format!("\n[truncated: {cut} of {total} bytes shown]"));
     }
-    (format!("<untrusted-tool-result tool=\"{name}\">\n{}\n</untrusted-tool-result>", defuse(&text)), failed)
+    (
+        format!(
+            "<untrusted-tool-result tool=\"{name}\">\n{}\n</untrusted-tool-result>",
+            defuse(&text)
+        ),
+        failed,
+    )
 }
 
 /// One conversation that ends in a validated review.
@@ -165,7 +178,9 @@ impl Conversation<'_> {
             };
             let response = self.chat(&request).await?;
             let submitted = response.content.iter().find_map(|block| match block {
-                Block::ToolUse { id, name, input } if name == SUBMIT_REVIEW => Some((id.clone(), input.clone())),
+                Block::ToolUse { id, name, input } if name == SUBMIT_REVIEW => {
+                    Some((id.clone(), input.clone()))
+                }
                 _ => None,
             });
             let calls: Vec<(String, String, Value)> = response
@@ -179,7 +194,10 @@ impl Conversation<'_> {
                 })
                 .collect();
             let problem = if response.stop == Stop::MaxTokens {
-                Some("your answer was cut off at the token limit; hand in a shorter review".to_owned())
+                Some(
+                    "your answer was cut off at the token limit; hand in a shorter review"
+                        .to_owned(),
+                )
             } else if let Some((_, input)) = &submitted {
                 match parse_review(input) {
                     Ok(review) => return Ok(review),
@@ -189,7 +207,10 @@ impl Conversation<'_> {
                 match extract_json(&response.text()).map(|value| parse_review(&value)) {
                     Some(Ok(review)) => return Ok(review),
                     Some(Err(error)) => Some(error),
-                    None => Some("you answered in prose; the review must be handed in with `submit_review`".to_owned()),
+                    None => Some(
+                        "you answered in prose; the review must be handed in with `submit_review`"
+                            .to_owned(),
+                    ),
                 }
             } else {
                 None

@@ -128,7 +128,10 @@ pub fn request_body(model: &str, request: &ChatRequest) -> Value {
 /// [`LlmError::Malformed`] when it is not a Messages API response.
 pub fn parse_response(body: &Value, fallback_model: &str) -> Result<ChatResponse, LlmError> {
     let malformed = |what: &str| LlmError::Malformed(format!("Anthropic's answer {what}"));
-    let blocks = body.get("content").and_then(Value::as_array).ok_or_else(|| malformed("has no `content`"))?;
+    let blocks = body
+        .get("content")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed("has no `content`"))?;
     let mut content = Vec::new();
     for block in blocks {
         match block.get("type").and_then(Value::as_str) {
@@ -136,8 +139,16 @@ pub fn parse_response(body: &Value, fallback_model: &str) -> Result<ChatResponse
                 block.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
             )),
             Some("tool_use") => content.push(Block::ToolUse {
-                id: block.get("id").and_then(Value::as_str).ok_or_else(|| malformed("has a tool call without an id"))?.to_owned(),
-                name: block.get("name").and_then(Value::as_str).ok_or_else(|| malformed("has a tool call without a name"))?.to_owned(),
+                id: block
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| malformed("has a tool call without an id"))?
+                    .to_owned(),
+                name: block
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| malformed("has a tool call without a name"))?
+                    .to_owned(),
                 input: block.get("input").cloned().unwrap_or(Value::Null),
             }),
             // Thinking and other blocks carry nothing the review needs.

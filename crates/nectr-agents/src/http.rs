@@ -73,8 +73,9 @@ pub async fn post_json(
                     message: format!("reading the answer failed: {error}"),
                     retry_after: None,
                 })?;
-                return serde_json::from_str(&text)
-                    .map_err(|error| LlmError::Malformed(format!("the body is not JSON: {error}")));
+                return serde_json::from_str(&text).map_err(|error| {
+                    LlmError::Malformed(format!("the body is not JSON: {error}"))
+                });
             }
             Ok(response) => {
                 let status = response.status().as_u16();

@@ -128,8 +128,12 @@ pub fn request_body(model: &str, mode: StructuredOutput, request: &ChatRequest) 
                 });
             }
             // Earlier tool calls stay understandable; none may be made now.
-            let others =
-                request.tools.iter().filter(|other| other.name != tool.name).map(function).collect();
+            let others = request
+                .tools
+                .iter()
+                .filter(|other| other.name != tool.name)
+                .map(function)
+                .collect();
             (others, json!("none"))
         }
         (Some(tool), StructuredOutput::Tools) => (
@@ -162,7 +166,9 @@ pub fn parse_response(
     let mut content = Vec::new();
     if let Some(calls) = message.get("tool_calls").and_then(Value::as_array) {
         for (index, call) in calls.iter().enumerate() {
-            let function = call.get("function").ok_or_else(|| malformed("has a tool call without a function"))?;
+            let function = call
+                .get("function")
+                .ok_or_else(|| malformed("has a tool call without a function"))?;
             let arguments = function.get("arguments");
             let input = match arguments {
                 Some(Value::String(raw)) => extract_json(raw).unwrap_or(Value::String(raw.clone())),
@@ -170,7 +176,10 @@ pub fn parse_response(
                 None => Value::Null,
             };
             content.push(Block::ToolUse {
-                id: call.get("id").and_then(Value::as_str).map_or_else(|| format!("call_{index}"), str::to_owned),
+                id: call
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| format!("call_{index}"), str::to_owned),
                 name: function.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
                 input,
             });

@@ -64,7 +64,8 @@ key changes, a verdict and a confidence for the whole change, and hand it in wit
 
 /// Text that cannot close or open a fence.
 pub fn defuse(text: &str) -> String {
-    text.replace("<untrusted-", "<\u{200b}untrusted-").replace("</untrusted-", "</\u{200b}untrusted-")
+    text.replace("<untrusted-", "<\u{200b}untrusted-")
+        .replace("</untrusted-", "</\u{200b}untrusted-")
 }
 
 /// A file's diff with new-file line numbers in the left column: `  12 + added`,
@@ -123,7 +124,8 @@ pub fn render_request(request: &ReviewRequest) -> String {
             "\nAlso changed, not shown (over the context budget; read them with `read_file` if they matter):"
         );
         for file in &request.summarised {
-            let _ = writeln!(text, "- {} ({} changed lines)", defuse(&file.path), file.changed_lines);
+            let _ =
+                writeln!(text, "- {} ({} changed lines)", defuse(&file.path), file.changed_lines);
         }
     }
     let _ = write!(text, "\nReview the change and call `submit_review`.");

@@ -101,8 +101,7 @@ pub fn parse_review(value: &Value) -> Result<StructuredReview, String> {
         return Err("the review must be a JSON object".to_owned());
     }
     let verdict = text(value, "verdict")?;
-    let verdict =
-        Verdict::parse(&verdict).ok_or_else(|| format!("unknown verdict {verdict:?}"))?;
+    let verdict = Verdict::parse(&verdict).ok_or_else(|| format!("unknown verdict {verdict:?}"))?;
     let confidence = value
         .get("confidence")
         .and_then(number)
@@ -180,13 +179,24 @@ mod tests {
         assert_eq!(review.verdict, Verdict::RequestChanges);
         assert_eq!(review.confidence, 4);
         assert_eq!(review.findings[0].severity, Severity::Critical);
-        assert_eq!((review.findings[0].end_line, review.findings[0].suggestion.as_ref()), (None, None));
+        assert_eq!(
+            (review.findings[0].end_line, review.findings[0].suggestion.as_ref()),
+            (None, None)
+        );
         let missing = parse_review(&json!({"verdict": "approve", "confidence": 3, "summary": "x"}));
-        assert_eq!(missing.err().as_deref(), Some("`findings` must be a list (empty when there are none)"));
+        assert_eq!(
+            missing.err().as_deref(),
+            Some("`findings` must be a list (empty when there are none)")
+        );
         let bad_line = parse_review(&json!({"verdict": "approve", "confidence": 3, "summary": "x",
             "findings": [{"path": "a", "line": 0, "severity": "minor", "title": "t", "explanation": "e"}]}));
         assert!(bad_line.is_err());
-        assert!(parse_review(&json!({"verdict": "ship it", "confidence": 3, "summary": "x", "findings": []})).is_err());
+        assert!(
+            parse_review(
+                &json!({"verdict": "ship it", "confidence": 3, "summary": "x", "findings": []})
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -18,9 +18,7 @@ use crate::settings::{Provider, ReviewSettings};
 pub fn resolve(settings: &ReviewSettings) -> Provider {
     match settings.provider {
         Provider::Auto if settings.anthropic.api_key.is_some() => Provider::Anthropic,
-        Provider::Auto
-            if settings.openai.base_url.is_some() && settings.openai.model.is_some() =>
-        {
+        Provider::Auto if settings.openai.base_url.is_some() && settings.openai.model.is_some() => {
             Provider::Openai
         }
         Provider::Auto => Provider::Offline,

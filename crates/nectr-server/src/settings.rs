@@ -564,7 +564,9 @@ fn legacy_value(
         Kind::Bool => match value.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(figment::value::Value::from(true)),
             "false" | "0" | "no" | "off" => Ok(figment::value::Value::from(false)),
-            _ => Err(SettingsError::Invalid(format!("{name} must be true or false, not {value:?}"))),
+            _ => {
+                Err(SettingsError::Invalid(format!("{name} must be true or false, not {value:?}")))
+            }
         },
     }
 }

@@ -24,6 +24,7 @@ pub struct TestApp {
     /// Its store, to inspect or take away the database.
     pub store: Arc<SeaOrmStore>,
     handle: ServerHandle,
+    running: std::sync::Mutex<Option<tokio::task::JoinHandle<anyhow::Result<()>>>>,
 }
 
 impl TestApp {
@@ -40,9 +41,15 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("the request is sent")
     }
 
-    /// Stops the server gracefully and waits for it.
+    /// Stops the server gracefully and waits until the application has stopped: workers
+    /// drained and the database pool closed, so that no connection is left half open when the
+    /// test database is dropped.
     pub async fn stop(&self) {
         self.handle.stop(true).await;
+        let running = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(running) = running {
+            drop(running.await);
+        }
     }
 }
 
@@ -144,10 +151,18 @@ async fn start_with(
     let port = application.port();
     let handle = application.handle();
     let store = application.store();
-    tokio::spawn(application.run_until_stopped());
+    let running = tokio::spawn(application.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client");
-    TestApp { address: format!("http://127.0.0.1:{port}"), port, client, database, store, handle }
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client,
+        database,
+        store,
+        handle,
+        running: std::sync::Mutex::new(Some(running)),
+    }
 }

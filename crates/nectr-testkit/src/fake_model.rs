@@ -185,7 +185,12 @@ fn tokens(text: &str) -> u64 {
 fn cache_prefix(body: &Value) -> Option<String> {
     let mut prefix = String::new();
     let mut marked = None;
-    for block in body["tools"].as_array().into_iter().flatten().chain(body["system"].as_array().into_iter().flatten()) {
+    for block in body["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(body["system"].as_array().into_iter().flatten())
+    {
         prefix.push_str(&block.to_string());
         if block.get("cache_control").is_some() {
             marked = Some(prefix.len());
@@ -250,11 +255,10 @@ fn raw(status: u16, headers: Vec<(String, String)>, body: String) -> HttpRespons
 
 fn openai_reply(state: &mut State, request: &ModelRequest, reply: FakeReply) -> HttpResponse {
     state.replies += 1;
-    let schema_name = request.body.pointer("/response_format/json_schema/name").and_then(Value::as_str);
+    let schema_name =
+        request.body.pointer("/response_format/json_schema/name").and_then(Value::as_str);
     let (message, finish) = match reply {
-        FakeReply::Tools(calls)
-            if calls.len() == 1 && schema_name == Some(calls[0].0.as_str()) =>
-        {
+        FakeReply::Tools(calls) if calls.len() == 1 && schema_name == Some(calls[0].0.as_str()) => {
             (json!({"role": "assistant", "content": calls[0].1.to_string()}), "stop")
         }
         FakeReply::Tools(calls) => (
@@ -289,7 +293,9 @@ async fn handle(
     let headers = request
         .headers()
         .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()))
+        .map(|(name, value)| {
+            (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned())
+        })
         .collect();
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return HttpResponse::BadRequest().json(json!({"type": "error", "error": {"type": "invalid_request_error", "message": "the body is not JSON"}}));
@@ -347,12 +353,16 @@ impl FakeModel {
     }
 
     /// A fake Anthropic API.
-    pub async fn anthropic(responder: impl Fn(&ModelRequest) -> FakeReply + Send + Sync + 'static) -> Self {
+    pub async fn anthropic(
+        responder: impl Fn(&ModelRequest) -> FakeReply + Send + Sync + 'static,
+    ) -> Self {
         Self::start(Dialect::Anthropic, Arc::new(responder)).await
     }
 
     /// A fake OpenAI-compatible server.
-    pub async fn openai(responder: impl Fn(&ModelRequest) -> FakeReply + Send + Sync + 'static) -> Self {
+    pub async fn openai(
+        responder: impl Fn(&ModelRequest) -> FakeReply + Send + Sync + 'static,
+    ) -> Self {
         Self::start(Dialect::OpenAi, Arc::new(responder)).await
     }
 

@@ -56,7 +56,10 @@ impl LanguageModel for ScriptedModel {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(request.clone());
+        self.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(request.clone());
         if let Some(script) = &self.script {
             return Ok(script(request));
         }
@@ -150,12 +153,19 @@ async fn tools_run_concurrently_and_their_results_come_back_truncated_and_fenced
             call("t2", "file_history", json!({"path": "src/login.py"})),
             call("t3", "issue_details", json!({"number": 99})),
         ]),
-        turn(vec![call("t4", "submit_review", review(json!([sql_finding("security", "critical")])))]),
+        turn(vec![call(
+            "t4",
+            "submit_review",
+            review(json!([sql_finding("security", "critical")])),
+        )]),
     ]);
     let tools = Arc::new(Tools::default());
     let mut asked = request("Fixes #7.");
     asked.tools = Some(tools.clone());
-    let answer = AgentReviewer::new(model.clone(), config()).review(&asked).await.unwrap_or_else(|error| panic!("{error}"));
+    let answer = AgentReviewer::new(model.clone(), config())
+        .review(&asked)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(answer.review.verdict, Verdict::RequestChanges);
     assert_eq!(answer.review.findings.len(), 1);
     assert_eq!(answer.usage.input_tokens, 2_000, "usage adds up over both turns");
@@ -176,10 +186,17 @@ async fn tools_run_concurrently_and_their_results_come_back_truncated_and_fenced
         })
         .collect();
     assert_eq!(results.len(), 3);
-    assert!(results[0].0.starts_with("<untrusted-tool-result tool=\"read_file\">"), "{}", results[0].0);
+    assert!(
+        results[0].0.starts_with("<untrusted-tool-result tool=\"read_file\">"),
+        "{}",
+        results[0].0
+    );
     assert!(results[0].0.contains("[truncated: 1000 of 30000 bytes shown]"), "{}", results[0].0);
     assert!(results[0].0.len() < 1_200);
-    assert!(!results[1].1 && results[2].1, "a failed lookup is an error result, not a failed review");
+    assert!(
+        !results[1].1 && results[2].1,
+        "a failed lookup is an error result, not a failed review"
+    );
     assert!(requests[0].tools.iter().any(|tool| tool.name == "search_open_issues"));
 }
 
@@ -189,11 +206,15 @@ async fn a_malformed_review_is_sent_back_once_with_what_was_wrong() {
         turn(vec![call("t1", "submit_review", json!({"verdict": "approve", "confidence": 9}))]),
         turn(vec![call("t2", "submit_review", review(json!([])))]),
     ]);
-    let answer = AgentReviewer::new(model.clone(), config()).review(&request("")).await.unwrap_or_else(|error| panic!("{error}"));
+    let answer = AgentReviewer::new(model.clone(), config())
+        .review(&request(""))
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
     assert!(answer.review.findings.is_empty());
     let requests = model.requests();
     assert_eq!(requests[1].tool_choice, ToolChoice::Tool("submit_review".to_owned()));
-    let repair = requests[1].messages.last().map(|message| message.content.clone()).unwrap_or_default();
+    let repair =
+        requests[1].messages.last().map(|message| message.content.clone()).unwrap_or_default();
     assert!(repair.iter().any(|block| matches!(block, Block::ToolResult { is_error: true, content, .. } if content.contains("confidence"))), "{repair:?}");
 }
 
@@ -201,16 +222,26 @@ async fn a_malformed_review_is_sent_back_once_with_what_was_wrong() {
 async fn a_second_malformed_answer_fails_the_review_instead_of_posting_part_of_it() {
     let model = ScriptedModel::turns(vec![
         turn(vec![Block::Text("Looks good to me!".to_owned())]),
-        turn(vec![call("t2", "submit_review", json!({"verdict": "approve", "confidence": 4, "summary": "ok"}))]),
+        turn(vec![call(
+            "t2",
+            "submit_review",
+            json!({"verdict": "approve", "confidence": 4, "summary": "ok"}),
+        )]),
     ]);
     match AgentReviewer::new(model, config()).review(&request("")).await {
         Err(ModelError::Malformed(message)) => assert!(message.contains("findings"), "{message}"),
         other => panic!("expected a malformed-answer error, got {other:?}"),
     }
     // A cut-off answer is not used either.
-    let cut = ChatResponse { stop: Stop::MaxTokens, ..turn(vec![call("t1", "submit_review", review(json!([])))]) };
+    let cut = ChatResponse {
+        stop: Stop::MaxTokens,
+        ..turn(vec![call("t1", "submit_review", review(json!([])))])
+    };
     let model = ScriptedModel::turns(vec![cut.clone(), cut]);
-    assert!(matches!(AgentReviewer::new(model, config()).review(&request("")).await, Err(ModelError::Malformed(_))));
+    assert!(matches!(
+        AgentReviewer::new(model, config()).review(&request("")).await,
+        Err(ModelError::Malformed(_))
+    ));
 }
 
 #[tokio::test]
@@ -246,12 +277,30 @@ async fn parallel_specialists_are_merged_by_the_synthesis_without_duplicates() {
         };
         turn(vec![call("s", "submit_review", review(findings))])
     });
-    let answer = ParallelReviewer::new(model.clone(), config()).review(&request("")).await.unwrap_or_else(|error| panic!("{error}"));
+    let answer = ParallelReviewer::new(model.clone(), config())
+        .review(&request(""))
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
     let requests = model.requests();
     assert_eq!(requests.len(), 4, "three specialists and one synthesis");
-    let synthesis = requests.iter().find(|request| request.system.iter().any(|part| part.text.contains("merge the reports"))).unwrap_or_else(|| panic!("no synthesis"));
-    let prompt: String = synthesis.messages.iter().flat_map(|message| message.content.iter()).filter_map(|block| match block { Block::Text(text) => Some(text.as_str()), _ => None }).collect();
-    assert!(prompt.contains("\"specialist\": \"security\"") && prompt.contains("\"specialist\": \"style-and-tests\""), "{prompt}");
+    let synthesis = requests
+        .iter()
+        .find(|request| request.system.iter().any(|part| part.text.contains("merge the reports")))
+        .unwrap_or_else(|| panic!("no synthesis"));
+    let prompt: String = synthesis
+        .messages
+        .iter()
+        .flat_map(|message| message.content.iter())
+        .filter_map(|block| match block {
+            Block::Text(text) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        prompt.contains("\"specialist\": \"security\"")
+            && prompt.contains("\"specialist\": \"style-and-tests\""),
+        "{prompt}"
+    );
     assert_eq!(answer.review.findings.len(), 2, "{:?}", answer.review.findings);
     assert_eq!(answer.usage.input_tokens, 4_000);
 }

@@ -3,11 +3,11 @@
 
 use nectr_agents::prompt::{SYSTEM, render_request};
 use nectr_agents::{StructuredOutput, anthropic, openai};
+use nectr_domain::RepoFullName;
 use nectr_domain::code_host::{PullRequest, State};
 use nectr_domain::diff::parse_unified_diff;
 use nectr_domain::llm::{ChatRequest, Message, SystemPart, ToolChoice, ToolSpec};
 use nectr_domain::pipeline::{FileSummary, ReviewRequest};
-use nectr_domain::RepoFullName;
 use serde_json::json;
 
 pub(crate) fn pull(body: &str) -> PullRequest {
@@ -90,7 +90,10 @@ fn the_system_prompt_is_stable() {
 
 #[test]
 fn anthropic_requests_cache_the_system_prompt_and_tools() {
-    insta::assert_json_snapshot!("anthropic_request", anthropic::request_body("claude-sonnet-4-5", &chat()));
+    insta::assert_json_snapshot!(
+        "anthropic_request",
+        anthropic::request_body("claude-sonnet-4-5", &chat())
+    );
 }
 
 #[test]
