@@ -6,6 +6,7 @@
 mod binary;
 mod errors;
 mod health;
+mod models;
 mod reviews;
 mod webhooks;
 mod workers;
