@@ -18,8 +18,8 @@ use crate::diff::{FileDiff, parse_patch};
 use crate::llm::Usage;
 use crate::queue::{ReviewJob, ReviewRunner, RunError, RunOutcome, StopReason, StopSignal};
 use crate::review::{
-    Coverage, CoverageEntry, PostingPolicy, Severity, StructuredReview, anchor, comment_for,
-    render_body,
+    Anchored, Coverage, CoverageEntry, PostingPolicy, Severity, StructuredReview, anchor,
+    comment_for, render_body,
 };
 use crate::review_run::{RecordedFinding, ReviewRecord, ReviewRunRepository, StepTimings};
 use crate::{InstallationRepository, RepoFullName, UserRepository};
@@ -231,7 +231,7 @@ pub struct PipelineConfig {
 }
 
 /// Files nobody reviews line by line, and why.
-fn skip_reason(path: &str) -> Option<&'static str> {
+pub fn skip_reason(path: &str) -> Option<&'static str> {
     let name = path.rsplit('/').next().unwrap_or(path);
     const LOCKFILES: [&str; 9] = [
         "Cargo.lock",
@@ -341,6 +341,32 @@ fn stopped(stop: &dyn StopSignal) -> Option<RunOutcome> {
     stop.stop_requested().map(RunOutcome::Stopped)
 }
 
+/// Parsed files fitted to `budget_tokens`: those sent, those named only, and the coverage of
+/// every file (the `skipped` entries last).
+pub fn plan(
+    candidates: Vec<FileDiff>,
+    skipped: Vec<CoverageEntry>,
+    budget_tokens: usize,
+) -> (Vec<FileDiff>, Vec<FileSummary>, Vec<CoverageEntry>) {
+    let sizes: BTreeMap<String, usize> = candidates
+        .iter()
+        .map(|file| (file.path.clone(), file.additions() + file.deletions()))
+        .collect();
+    let (files, mut coverage) = fit(candidates, budget_tokens);
+    let sent: std::collections::BTreeSet<&str> =
+        files.iter().map(|file| file.path.as_str()).collect();
+    let summarised = coverage
+        .iter()
+        .filter(|entry| !sent.contains(entry.path.as_str()))
+        .map(|entry| FileSummary {
+            path: entry.path.clone(),
+            changed_lines: sizes.get(&entry.path).copied().unwrap_or_default(),
+        })
+        .collect();
+    coverage.extend(skipped);
+    (files, summarised, coverage)
+}
+
 /// The files of a pull request, and how each will be treated.
 fn select_files(
     listed: &crate::code_host::FileList,
@@ -369,22 +395,7 @@ fn select_files(
             });
         }
     }
-    let sizes: BTreeMap<String, usize> = candidates
-        .iter()
-        .map(|file| (file.path.clone(), file.additions() + file.deletions()))
-        .collect();
-    let (files, mut coverage) = fit(candidates, budget_tokens);
-    let sent: std::collections::BTreeSet<&str> =
-        files.iter().map(|file| file.path.as_str()).collect();
-    let summarised = coverage
-        .iter()
-        .filter(|entry| !sent.contains(entry.path.as_str()))
-        .map(|entry| FileSummary {
-            path: entry.path.clone(),
-            changed_lines: sizes.get(&entry.path).copied().unwrap_or_default(),
-        })
-        .collect();
-    coverage.extend(skipped);
+    let (files, summarised, mut coverage) = plan(candidates, skipped, budget_tokens);
     if listed.capped {
         coverage.push(CoverageEntry {
             path: "(further files)".to_owned(),
@@ -394,6 +405,64 @@ fn select_files(
         });
     }
     (files, summarised, coverage)
+}
+
+/// The review request for a pull request: its files fetched, skipped or fitted to `budget`
+/// tokens, and lookup tools at its head; with the coverage of every file.
+///
+/// # Errors
+/// When the code host fails.
+pub async fn gather(
+    code_host: &Arc<dyn CodeHost>,
+    who: &Identity,
+    repo: &RepoFullName,
+    pull: PullRequest,
+    budget: usize,
+) -> Result<(ReviewRequest, Vec<CoverageEntry>), RunError> {
+    let listed = code_host.pull_request_files(who, repo, pull.number).await.map_err(classify)?;
+    let (files, summarised, coverage) = select_files(&listed, budget);
+    let tools: Arc<dyn ReviewTools> = Arc::new(HostTools::new(
+        code_host.clone(),
+        who.clone(),
+        repo.clone(),
+        pull.head_sha.clone(),
+    ));
+    let request = ReviewRequest { repo: repo.clone(), pull, files, summarised, tools: Some(tools) };
+    Ok((request, coverage))
+}
+
+/// Asks the reviewer; an unavailable model is worth retrying later, anything else is not.
+///
+/// # Errors
+/// [`RunError`].
+pub async fn ask(model: &dyn ReviewModel, request: &ReviewRequest) -> Result<ModelReview, RunError> {
+    model.review(request).await.map_err(|error| match error {
+        ModelError::Unavailable(message) => RunError::Transient(message),
+        other => RunError::Permanent(other.to_string()),
+    })
+}
+
+/// The review to post: findings anchored on the diff (the rest go into the body), the body in
+/// the original's markdown contract with the coverage table, and the event the policy allows.
+pub fn compose(
+    policy: PostingPolicy,
+    pull: &PullRequest,
+    request: &ReviewRequest,
+    review: &StructuredReview,
+    coverage: &[CoverageEntry],
+) -> (Anchored, NewReview) {
+    let anchored = anchor(&review.findings, &request.files);
+    let mut by_size: Vec<&FileDiff> = request.files.iter().collect();
+    by_size.sort_by_key(|file| std::cmp::Reverse(file.additions() + file.deletions()));
+    let important: Vec<String> = by_size.iter().take(5).map(|file| file.path.clone()).collect();
+    let body = render_body(review, &anchored, &important, coverage);
+    let new_review = NewReview {
+        commit_id: pull.head_sha.clone(),
+        event: policy.event_for(review.verdict),
+        body,
+        comments: anchored.inline.iter().map(comment_for).collect(),
+    };
+    (anchored, new_review)
 }
 
 fn millis(since: Instant) -> u64 {
@@ -417,50 +486,27 @@ impl ReviewRunner for ReviewPipeline {
         if let Some(outcome) = stopped(stop) {
             return Ok(outcome);
         }
-        let listed = self
-            .code_host
-            .pull_request_files(&who, &job.repo, job.pr_number)
-            .await
-            .map_err(classify)?;
-        let (files, summarised, coverage) = select_files(&listed, self.model.diff_budget_tokens());
+        let (request, coverage) = gather(
+            &self.code_host,
+            &who,
+            &job.repo,
+            pull.clone(),
+            self.model.diff_budget_tokens(),
+        )
+        .await?;
         let fetch_ms = millis(started);
         if let Some(outcome) = stopped(stop) {
             return Ok(outcome);
         }
-        let tools: Arc<dyn ReviewTools> = Arc::new(HostTools::new(
-            self.code_host.clone(),
-            who.clone(),
-            job.repo.clone(),
-            pull.head_sha.clone(),
-        ));
-        let request = ReviewRequest {
-            repo: job.repo.clone(),
-            pull: pull.clone(),
-            files,
-            summarised,
-            tools: Some(tools),
-        };
         let model_started = Instant::now();
-        let answer = self.model.review(&request).await.map_err(|error| match error {
-            ModelError::Unavailable(message) => RunError::Transient(message),
-            other => RunError::Permanent(other.to_string()),
-        })?;
+        let answer = ask(self.model.as_ref(), &request).await?;
         let model_ms = millis(model_started);
         if let Some(outcome) = stopped(stop) {
             return Ok(outcome);
         }
         let review = &answer.review;
-        let anchored = anchor(&review.findings, &request.files);
-        let mut by_size: Vec<&FileDiff> = request.files.iter().collect();
-        by_size.sort_by_key(|file| std::cmp::Reverse(file.additions() + file.deletions()));
-        let important: Vec<String> = by_size.iter().take(5).map(|file| file.path.clone()).collect();
-        let body = render_body(review, &anchored, &important, &coverage);
-        let new_review = NewReview {
-            commit_id: pull.head_sha.clone(),
-            event: self.config.policy.event_for(review.verdict),
-            body: body.clone(),
-            comments: anchored.inline.iter().map(comment_for).collect(),
-        };
+        let (anchored, new_review) = compose(self.config.policy, &pull, &request, review, &coverage);
+        let body = new_review.body.clone();
         let post_started = Instant::now();
         let posted = self
             .code_host

@@ -37,12 +37,22 @@ pub enum Command {
     },
     /// Print the effective configuration as TOML, with every secret redacted, and exit.
     PrintConfig,
-    /// Review a local unified diff with the offline reviewer and print the review; for CI steps
-    /// and git hooks (`git diff main | nectr review --diff -`).
+    /// Review a local unified diff (`git diff main | nectr review --diff -`) or a live pull
+    /// request (`--repo OWNER/NAME --pr N`) with the configured reviewer, and print the review;
+    /// `--post` posts it on the pull request. For CI steps and git hooks.
     Review {
         /// The diff file, or `-` for standard input.
-        #[arg(long, value_name = "FILE")]
-        diff: PathBuf,
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["repo", "pr"], required_unless_present = "repo")]
+        diff: Option<PathBuf>,
+        /// The repository of the pull request to review.
+        #[arg(long, value_name = "OWNER/NAME", requires = "pr")]
+        repo: Option<String>,
+        /// The pull request's number.
+        #[arg(long, value_name = "N", requires = "repo")]
+        pr: Option<u64>,
+        /// Post the review on the pull request (as the posting policy allows).
+        #[arg(long, requires = "repo")]
+        post: bool,
         /// `markdown` (the review body) or `json` (the structured review).
         #[arg(long, default_value = "markdown", value_parser = ["markdown", "json"])]
         format: String,

@@ -30,8 +30,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", settings.to_redacted_toml());
         return Ok(());
     }
-    if let Command::Review { diff, format, fail_on } = &command {
-        let (output, failed) = review_cli::review_diff(diff, format == "json", fail_on.as_deref())?;
+    if let Command::Review { diff, repo, pr, post, format, fail_on } = &command {
+        let args = review_cli::ReviewArgs {
+            diff: diff.clone(),
+            repo: repo.clone(),
+            pr: *pr,
+            post: *post,
+            json: format == "json",
+            fail_on: fail_on.clone(),
+        };
+        let (output, failed) = review_cli::review(&settings, &args).await?;
         print!("{output}");
         if failed {
             std::process::exit(1);

@@ -1,48 +1,77 @@
-//! `nectr review --diff FILE`: the offline reviewer on a local diff, for CI and git hooks.
+//! `nectr review`: the configured reviewer (the offline rules by default) on a local unified
+//! diff (`--diff FILE`, `-` for standard input), for CI steps and git hooks, or on a live pull
+//! request (`--repo OWNER/NAME --pr N`), printed, and posted with `--post`.
 
 use std::io::Read as _;
-use std::path::Path;
+use std::path::PathBuf;
 
-use anyhow::Context as _;
-use nectr_agents::OfflineReviewer;
+use anyhow::{Context as _, bail};
+use nectr_domain::code_host::{CodeHost, Identity, PullRequest, State};
 use nectr_domain::diff::parse_unified_diff;
-use nectr_domain::review::{Anchored, Severity, StructuredReview, anchor, render_body};
+use nectr_domain::pipeline::{ModelReview, ReviewRequest, ask, compose, gather, plan, skip_reason};
+use nectr_domain::review::{Coverage, CoverageEntry, PostingPolicy, Severity, StructuredReview};
+use nectr_domain::{AccessToken, RepoFullName};
+use nectr_github::OctocrabHost;
+use secrecy::ExposeSecret;
 
-/// The review of a diff, rendered, and whether it reaches `fail_on`.
-///
-/// # Errors
-/// When the diff cannot be read or parsed.
-pub fn review_diff(
-    diff: &Path,
-    json: bool,
-    fail_on: Option<&str>,
-) -> anyhow::Result<(String, bool)> {
+use crate::Settings;
+use crate::models::build_reviewer;
+
+/// What to review and how to report it.
+#[derive(Clone, Debug)]
+pub struct ReviewArgs {
+    /// A unified diff file, or `-`.
+    pub diff: Option<PathBuf>,
+    /// A repository, with `pr`.
+    pub repo: Option<String>,
+    /// A pull request number, with `repo`.
+    pub pr: Option<u64>,
+    /// Post the review on the pull request.
+    pub post: bool,
+    /// Print the structured review as JSON instead of the markdown body.
+    pub json: bool,
+    /// Fail (exit status 1) when a finding reaches this severity.
+    pub fail_on: Option<String>,
+}
+
+fn local_pull(title: &str) -> PullRequest {
+    PullRequest {
+        number: 0,
+        title: title.to_owned(),
+        body: None,
+        state: State::Open,
+        merged: false,
+        draft: false,
+        author: "local".to_owned(),
+        head_sha: String::new(),
+        head_ref: "HEAD".to_owned(),
+        base_sha: String::new(),
+        base_ref: "base".to_owned(),
+        html_url: String::new(),
+        additions: 0,
+        deletions: 0,
+        changed_files: 0,
+        commits: 0,
+        created_at: None,
+        merged_at: None,
+    }
+}
+
+fn read_diff(path: &PathBuf) -> anyhow::Result<String> {
     let mut text = String::new();
-    if diff == Path::new("-") {
+    if path.as_os_str() == "-" {
         std::io::stdin()
             .read_to_string(&mut text)
             .context("cannot read the diff from standard input")?;
     } else {
-        text = std::fs::read_to_string(diff)
-            .with_context(|| format!("cannot read {}", diff.display()))?;
+        text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
     }
-    let files = parse_unified_diff(&text).context("the input is not a unified diff")?;
-    let review = OfflineReviewer.review(&files);
-    let threshold = fail_on.and_then(Severity::parse);
-    let failed = threshold.is_some_and(|threshold| {
-        review.findings.iter().any(|finding| finding.severity >= threshold)
-    });
-    let output = if json {
-        serde_json::to_string_pretty(&to_json(&review))? + "\n"
-    } else {
-        let anchored: Anchored = anchor(&review.findings, &files);
-        let important: Vec<String> = files.iter().take(5).map(|file| file.path.clone()).collect();
-        render_body(&review, &anchored, &important, &[])
-    };
-    Ok((output, failed))
+    Ok(text)
 }
 
-fn to_json(review: &StructuredReview) -> serde_json::Value {
+fn to_json(answer: &ModelReview, coverage: &[CoverageEntry]) -> serde_json::Value {
+    let review: &StructuredReview = &answer.review;
     serde_json::json!({
         "verdict": review.verdict.as_str().to_ascii_lowercase(),
         "confidence": review.confidence,
@@ -59,5 +88,104 @@ fn to_json(review: &StructuredReview) -> serde_json::Value {
             "suggestion": finding.suggestion,
         })).collect::<Vec<_>>(),
         "semantic_issues": review.semantic_issues,
+        "model": answer.model,
+        "usage": answer.usage,
+        "cost_usd": answer.cost_usd,
+        "coverage": coverage.iter().map(|entry| {
+            let (status, reason) = match &entry.coverage {
+                Coverage::Reviewed => ("reviewed", None),
+                Coverage::Summarised(why) => ("summarised", Some(why.as_str())),
+                Coverage::Skipped(why) => ("skipped", Some(why.as_str())),
+            };
+            serde_json::json!({"path": entry.path, "status": status, "reason": reason})
+        }).collect::<Vec<_>>(),
     })
+}
+
+/// Runs the review; answers what to print and whether a finding reached `fail_on`.
+///
+/// # Errors
+/// When the input cannot be read, the reviewer is misconfigured or unavailable, or GitHub
+/// refuses.
+pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(String, bool)> {
+    let model = build_reviewer(&settings.review)?;
+    let policy = PostingPolicy {
+        allow_approve: settings.review.allow_approve,
+        allow_request_changes: settings.review.allow_request_changes,
+    };
+    let mut posted = None;
+    let (pull, request, coverage) = match (&args.diff, &args.repo, args.pr) {
+        (Some(diff), None, None) => {
+            if args.post {
+                bail!("--post needs --repo and --pr: a local diff has nowhere to be posted");
+            }
+            let files = parse_unified_diff(&read_diff(diff)?)
+                .context("the input is not a unified diff")?;
+            let (candidates, skipped): (Vec<_>, Vec<_>) =
+                files.into_iter().partition(|file| skip_reason(&file.path).is_none());
+            let skipped = skipped
+                .into_iter()
+                .map(|file| CoverageEntry {
+                    coverage: Coverage::Skipped(
+                        skip_reason(&file.path).unwrap_or_default().to_owned(),
+                    ),
+                    path: file.path,
+                })
+                .collect();
+            let (files, summarised, coverage) =
+                plan(candidates, skipped, model.diff_budget_tokens());
+            let pull = local_pull(&format!("Local diff {}", diff.display()));
+            let request = ReviewRequest {
+                repo: RepoFullName::parse("local/diff").context("the local repository name")?,
+                pull: pull.clone(),
+                files,
+                summarised,
+                tools: None,
+            };
+            (pull, request, coverage)
+        }
+        (None, Some(repo), Some(number)) => {
+            let repo = RepoFullName::parse(repo)
+                .with_context(|| format!("{repo:?} is not OWNER/NAME"))?;
+            let Some(pat) = &settings.github.pat else {
+                bail!("set GITHUB_PAT to a token that can read {repo} (and write reviews, with --post)");
+            };
+            let who = Identity::Token(AccessToken::new(pat.expose_secret()));
+            let host: std::sync::Arc<dyn CodeHost> =
+                std::sync::Arc::new(OctocrabHost::new(settings.github.clone())?);
+            let pull = host
+                .pull_request(&who, &repo, number)
+                .await
+                .with_context(|| format!("cannot read {repo}#{number}"))?;
+            let (request, coverage) =
+                gather(&host, &who, &repo, pull.clone(), model.diff_budget_tokens())
+                    .await
+                    .map_err(|error| anyhow::anyhow!("cannot read {repo}#{number}: {error}"))?;
+            posted = Some((host, who, repo, number));
+            (pull, request, coverage)
+        }
+        _ => bail!("review either --diff FILE, or --repo OWNER/NAME with --pr N"),
+    };
+    let answer = ask(model.as_ref(), &request)
+        .await
+        .map_err(|error| anyhow::anyhow!("the review failed: {error}"))?;
+    let (_, new_review) = compose(policy, &pull, &request, &answer.review, &coverage);
+    if args.post
+        && let Some((host, who, repo, number)) = posted
+    {
+        host.post_review(&who, &repo, number, &new_review)
+            .await
+            .with_context(|| format!("cannot post the review on {repo}#{number}"))?;
+        eprintln!("posted a {} review on {repo}#{number}", new_review.event.as_str());
+    }
+    let threshold = args.fail_on.as_deref().and_then(Severity::parse);
+    let failed = threshold.is_some_and(|threshold| {
+        answer.review.findings.iter().any(|finding| finding.severity >= threshold)
+    });
+    let output = if args.json {
+        serde_json::to_string_pretty(&to_json(&answer, &coverage))? + "\n"
+    } else {
+        new_review.body
+    };
+    Ok((output, failed))
 }

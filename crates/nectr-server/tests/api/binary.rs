@@ -241,3 +241,60 @@ fn review_checks_a_local_diff_and_fails_on_the_chosen_severity() {
     assert!(output.status.success(), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stdout).contains("No issues found ✅"));
 }
+
+#[tokio::test]
+async fn review_prints_then_posts_a_live_pull_request_with_the_configured_model() {
+    use nectr_testkit::fake_github::{FakeFile, FakeGitHub, FakePull};
+    use nectr_testkit::fake_model::{FakeModel, FakeReply, review_json};
+
+    let token = "ghp_clitesttoken0000000000000000000000000000";
+    let github = FakeGitHub::start(token).await;
+    let mut pull = FakePull::new(
+        7,
+        vec![FakeFile {
+            filename: "app/db.py".to_owned(),
+            status: "modified".to_owned(),
+            patch: "@@ -1,2 +1,3 @@\n import db\n+rows = db.query(\"SELECT * FROM t WHERE id=\" + user_id)\n print(rows)".to_owned(),
+        }],
+    );
+    pull.head_sha = "c".repeat(40);
+    github.state().repo("octo-org/app").pulls.insert(7, pull);
+    let model = FakeModel::anthropic(|_| FakeReply::review(review_json("request_changes", "app/db.py", 2))).await;
+    let directory = tempfile::tempdir().unwrap();
+    let run = |post: bool| {
+        let mut command = nectr(directory.path());
+        command
+            .env("GITHUB_API_URL", &github.url)
+            .env("GITHUB_WEB_URL", &github.url)
+            .env("GITHUB_PAT", token)
+            .env("ANTHROPIC_API_KEY", "sk-ant-cli")
+            .env("NECTR__REVIEW__ANTHROPIC__BASE_URL", &model.base_url)
+            .args(["review", "--repo", "octo-org/app", "--pr", "7", "--format", "json"]);
+        if post {
+            command.arg("--post");
+        }
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+    };
+    let printed = run(false).await.unwrap();
+    assert!(printed.status.success(), "{printed:?}");
+    let review: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(review["verdict"], "request_changes");
+    assert_eq!(review["model"], "claude-sonnet-4-5");
+    assert_eq!(review["findings"][0]["line"], 2);
+    assert!(review["usage"]["input_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(review["coverage"][0]["status"], "reviewed");
+    assert!(github.state().repos["octo-org/app"].reviews.get(&7).is_none(), "printing posts nothing");
+    let posted = run(true).await.unwrap();
+    assert!(posted.status.success(), "{posted:?}");
+    assert!(String::from_utf8_lossy(&posted.stderr).contains("posted a COMMENT review on octo-org/app#7"));
+    let reviews = github.state().repos["octo-org/app"].reviews[&7].clone();
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0].comments.len(), 1);
+    assert_eq!(reviews[0].event, "COMMENT");
+    let unconfigured = nectr(directory.path())
+        .args(["review", "--repo", "octo-org/app", "--pr", "7"])
+        .output()
+        .unwrap();
+    assert!(!unconfigured.status.success());
+    assert!(String::from_utf8_lossy(&unconfigured.stderr).contains("set GITHUB_PAT"), "{unconfigured:?}");
+}
