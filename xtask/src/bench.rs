@@ -14,12 +14,18 @@ use std::time::{Duration, Instant};
 const RUNS: usize = 10;
 
 pub(crate) fn run(root: &Path, what: Option<&str>) -> Result<(), String> {
+    if what == Some("pipeline") {
+        // criterion, in-process: the fake GitHub and the fake model on 127.0.0.1.
+        return crate::run("cargo", &["bench", "-p", "nectr-testkit", "--bench", "pipeline"]);
+    }
     crate::run("cargo", &["build", "--release", "--quiet", "-p", "nectr-server"])?;
     let binary = root.join("target/release/nectr");
     match what {
         Some("intake") => return crate::intake::run(root, &binary),
         Some("startup") | None => {}
-        Some(other) => return Err(format!("unknown benchmark {other}: use startup or intake")),
+        Some(other) => {
+            return Err(format!("unknown benchmark {other}: use startup, intake or pipeline"));
+        }
     }
     let size = std::fs::metadata(&binary).map_err(|error| error.to_string())?.len();
 

@@ -226,8 +226,69 @@ pub struct PipelineConfig {
     pub policy: PostingPolicy,
     /// A GitHub App is configured, so App installations can be acted as.
     pub app_configured: bool,
+    /// Files not reviewed line by line.
+    pub exclusions: Exclusions,
     /// The identity for repositories with no token of their own (`GITHUB_PAT`).
     pub fallback: Option<Identity>,
+}
+
+/// `*` (any characters but `/`), `**` (any characters), `?` (one character but `/`); a pattern
+/// without `/` matches a file name in any folder, as in `.gitignore`.
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    fn matches(pattern: &[u8], text: &[u8]) -> bool {
+        match pattern.split_first() {
+            None => text.is_empty(),
+            Some((b'*', rest)) if rest.first() == Some(&b'*') => {
+                let rest = rest.get(1..).unwrap_or_default();
+                let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+                (0..=text.len()).any(|skip| matches(rest, &text[skip..]))
+            }
+            Some((b'*', rest)) => {
+                let limit = text.iter().position(|byte| *byte == b'/').unwrap_or(text.len());
+                (0..=limit).any(|skip| matches(rest, &text[skip..]))
+            }
+            Some((b'?', rest)) => {
+                text.first().is_some_and(|byte| *byte != b'/') && matches(rest, &text[1..])
+            }
+            Some((byte, rest)) => text.first() == Some(byte) && matches(rest, &text[1..]),
+        }
+    }
+    if pattern.contains('/') {
+        matches(pattern.trim_start_matches('/').as_bytes(), path.as_bytes())
+    } else {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        matches(pattern.as_bytes(), name.as_bytes())
+    }
+}
+
+/// Which files are not reviewed line by line.
+#[derive(Clone, Debug)]
+pub struct Exclusions {
+    /// Skip lockfiles, vendored, generated and minified files.
+    pub defaults: bool,
+    /// More patterns to skip ([`glob_match`]).
+    pub globs: Vec<String>,
+}
+
+impl Default for Exclusions {
+    fn default() -> Self {
+        Self { defaults: true, globs: Vec::new() }
+    }
+}
+
+impl Exclusions {
+    /// Why `path` is skipped, when it is.
+    pub fn reason(&self, path: &str) -> Option<String> {
+        if self.defaults
+            && let Some(reason) = skip_reason(path)
+        {
+            return Some(reason.to_owned());
+        }
+        self.globs
+            .iter()
+            .find(|glob| glob_match(glob, path))
+            .map(|glob| format!("excluded by the pattern `{glob}`"))
+    }
 }
 
 /// Files nobody reviews line by line, and why.
@@ -370,13 +431,14 @@ pub fn plan(
 /// The files of a pull request, and how each will be treated.
 fn select_files(
     listed: &crate::code_host::FileList,
+    exclusions: &Exclusions,
     budget_tokens: usize,
 ) -> (Vec<FileDiff>, Vec<FileSummary>, Vec<CoverageEntry>) {
     let mut candidates = Vec::new();
     let mut skipped = Vec::new();
     for file in &listed.files {
-        let skip = match (skip_reason(&file.path), &file.patch) {
-            (Some(reason), _) => Some(reason.to_owned()),
+        let skip = match (exclusions.reason(&file.path), &file.patch) {
+            (Some(reason), _) => Some(reason),
             (None, None) => {
                 Some("no textual diff (binary, or too large for GitHub to show)".to_owned())
             }
@@ -417,10 +479,11 @@ pub async fn gather(
     who: &Identity,
     repo: &RepoFullName,
     pull: PullRequest,
+    exclusions: &Exclusions,
     budget: usize,
 ) -> Result<(ReviewRequest, Vec<CoverageEntry>), RunError> {
     let listed = code_host.pull_request_files(who, repo, pull.number).await.map_err(classify)?;
-    let (files, summarised, coverage) = select_files(&listed, budget);
+    let (files, summarised, coverage) = select_files(&listed, exclusions, budget);
     let tools: Arc<dyn ReviewTools> = Arc::new(HostTools::new(
         code_host.clone(),
         who.clone(),
@@ -435,7 +498,10 @@ pub async fn gather(
 ///
 /// # Errors
 /// [`RunError`].
-pub async fn ask(model: &dyn ReviewModel, request: &ReviewRequest) -> Result<ModelReview, RunError> {
+pub async fn ask(
+    model: &dyn ReviewModel,
+    request: &ReviewRequest,
+) -> Result<ModelReview, RunError> {
     model.review(request).await.map_err(|error| match error {
         ModelError::Unavailable(message) => RunError::Transient(message),
         other => RunError::Permanent(other.to_string()),
@@ -491,6 +557,7 @@ impl ReviewRunner for ReviewPipeline {
             &who,
             &job.repo,
             pull.clone(),
+            &self.config.exclusions,
             self.model.diff_budget_tokens(),
         )
         .await?;
@@ -505,7 +572,8 @@ impl ReviewRunner for ReviewPipeline {
             return Ok(outcome);
         }
         let review = &answer.review;
-        let (anchored, new_review) = compose(self.config.policy, &pull, &request, review, &coverage);
+        let (anchored, new_review) =
+            compose(self.config.policy, &pull, &request, review, &coverage);
         let body = new_review.body.clone();
         let post_started = Instant::now();
         let posted = self
@@ -581,7 +649,26 @@ impl ReviewRunner for ReviewPipeline {
 
 #[cfg(test)]
 mod tests {
-    use super::skip_reason;
+    use super::{Exclusions, glob_match, skip_reason};
+
+    #[test]
+    fn globs_match_like_gitignore() {
+        assert!(glob_match("*.snap", "tests/snapshots/a.snap"));
+        assert!(glob_match("docs/**", "docs/guide/intro.md"));
+        assert!(glob_match("**/fixtures/*.json", "crates/x/fixtures/a.json"));
+        assert!(!glob_match("**/fixtures/*.json", "crates/x/fixtures/deep/a.json"));
+        assert!(glob_match("src/?.rs", "src/a.rs"));
+        assert!(!glob_match("src/*.rs", "src/a/b.rs"));
+        assert!(!glob_match("*.snap", "src/snap.rs"));
+        let exclusions = Exclusions { defaults: true, globs: vec!["*.snap".to_owned()] };
+        assert_eq!(
+            exclusions.reason("a/b.snap").as_deref(),
+            Some("excluded by the pattern `*.snap`")
+        );
+        assert_eq!(exclusions.reason("Cargo.lock").as_deref(), Some("lockfile"));
+        let none = Exclusions { defaults: false, globs: Vec::new() };
+        assert_eq!(none.reason("Cargo.lock"), None);
+    }
 
     #[test]
     fn lockfiles_vendored_generated_and_minified_files_are_skipped() {

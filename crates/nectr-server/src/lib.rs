@@ -22,7 +22,7 @@ use nectr_domain::AccessToken;
 use nectr_domain::HealthService;
 use nectr_domain::WebhookSecret;
 use nectr_domain::code_host::{CodeHost, Identity};
-use nectr_domain::pipeline::{PipelineConfig, ReviewPipeline};
+use nectr_domain::pipeline::{Exclusions, PipelineConfig, ReviewPipeline};
 use nectr_domain::queue::ReviewRunner;
 use nectr_domain::review::PostingPolicy;
 use nectr_domain::webhook::{IntakeConfig, WebhookIntake};
@@ -87,6 +87,10 @@ impl Application {
                         allow_request_changes: settings.review.allow_request_changes,
                     },
                     app_configured: settings.github.app.is_some(),
+                    exclusions: Exclusions {
+                        defaults: settings.review.default_exclusions,
+                        globs: settings.review.exclude.clone(),
+                    },
                     fallback,
                 },
             );

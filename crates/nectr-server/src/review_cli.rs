@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use nectr_domain::code_host::{CodeHost, Identity, PullRequest, State};
 use nectr_domain::diff::parse_unified_diff;
-use nectr_domain::pipeline::{ModelReview, ReviewRequest, ask, compose, gather, plan, skip_reason};
+use nectr_domain::pipeline::{Exclusions, ModelReview, ReviewRequest, ask, compose, gather, plan};
 use nectr_domain::review::{Coverage, CoverageEntry, PostingPolicy, Severity, StructuredReview};
 use nectr_domain::{AccessToken, RepoFullName};
 use nectr_github::OctocrabHost;
@@ -113,25 +113,29 @@ pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(S
         allow_approve: settings.review.allow_approve,
         allow_request_changes: settings.review.allow_request_changes,
     };
+    let exclusions = Exclusions {
+        defaults: settings.review.default_exclusions,
+        globs: settings.review.exclude.clone(),
+    };
     let mut posted = None;
     let (pull, request, coverage) = match (&args.diff, &args.repo, args.pr) {
         (Some(diff), None, None) => {
             if args.post {
                 bail!("--post needs --repo and --pr: a local diff has nowhere to be posted");
             }
-            let files = parse_unified_diff(&read_diff(diff)?)
-                .context("the input is not a unified diff")?;
-            let (candidates, skipped): (Vec<_>, Vec<_>) =
-                files.into_iter().partition(|file| skip_reason(&file.path).is_none());
-            let skipped = skipped
-                .into_iter()
-                .map(|file| CoverageEntry {
-                    coverage: Coverage::Skipped(
-                        skip_reason(&file.path).unwrap_or_default().to_owned(),
-                    ),
-                    path: file.path,
-                })
-                .collect();
+            let files =
+                parse_unified_diff(&read_diff(diff)?).context("the input is not a unified diff")?;
+            let mut candidates = Vec::new();
+            let mut skipped = Vec::new();
+            for file in files {
+                match exclusions.reason(&file.path) {
+                    Some(reason) => skipped.push(CoverageEntry {
+                        path: file.path,
+                        coverage: Coverage::Skipped(reason),
+                    }),
+                    None => candidates.push(file),
+                }
+            }
             let (files, summarised, coverage) =
                 plan(candidates, skipped, model.diff_budget_tokens());
             let pull = local_pull(&format!("Local diff {}", diff.display()));
@@ -145,10 +149,12 @@ pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(S
             (pull, request, coverage)
         }
         (None, Some(repo), Some(number)) => {
-            let repo = RepoFullName::parse(repo)
-                .with_context(|| format!("{repo:?} is not OWNER/NAME"))?;
+            let repo =
+                RepoFullName::parse(repo).with_context(|| format!("{repo:?} is not OWNER/NAME"))?;
             let Some(pat) = &settings.github.pat else {
-                bail!("set GITHUB_PAT to a token that can read {repo} (and write reviews, with --post)");
+                bail!(
+                    "set GITHUB_PAT to a token that can read {repo} (and write reviews, with --post)"
+                );
             };
             let who = Identity::Token(AccessToken::new(pat.expose_secret()));
             let host: std::sync::Arc<dyn CodeHost> =
@@ -158,7 +164,7 @@ pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(S
                 .await
                 .with_context(|| format!("cannot read {repo}#{number}"))?;
             let (request, coverage) =
-                gather(&host, &who, &repo, pull.clone(), model.diff_budget_tokens())
+                gather(&host, &who, &repo, pull.clone(), &exclusions, model.diff_budget_tokens())
                     .await
                     .map_err(|error| anyhow::anyhow!("cannot read {repo}#{number}: {error}"))?;
             posted = Some((host, who, repo, number));

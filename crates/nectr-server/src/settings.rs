@@ -155,6 +155,10 @@ pub struct ReviewSettings {
     pub openai: OpenAiSettings,
     /// Dollars per million tokens, by model id (a model id matches its longest key prefix).
     pub prices: std::collections::BTreeMap<String, nectr_domain::llm::Price>,
+    /// Skip lockfiles, vendored, generated and minified files.
+    pub default_exclusions: bool,
+    /// More files to skip: `*`, `**` and `?` patterns (a pattern without `/` matches file names).
+    pub exclude: Vec<String>,
 }
 
 impl Default for ReviewSettings {
@@ -175,6 +179,8 @@ impl Default for ReviewSettings {
             anthropic: AnthropicSettings::default(),
             openai: OpenAiSettings::default(),
             prices: std::collections::BTreeMap::new(),
+            default_exclusions: true,
+            exclude: Vec::new(),
         }
     }
 }

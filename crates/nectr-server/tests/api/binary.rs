@@ -259,7 +259,9 @@ async fn review_prints_then_posts_a_live_pull_request_with_the_configured_model(
     );
     pull.head_sha = "c".repeat(40);
     github.state().repo("octo-org/app").pulls.insert(7, pull);
-    let model = FakeModel::anthropic(|_| FakeReply::review(review_json("request_changes", "app/db.py", 2))).await;
+    let model =
+        FakeModel::anthropic(|_| FakeReply::review(review_json("request_changes", "app/db.py", 2)))
+            .await;
     let directory = tempfile::tempdir().unwrap();
     let run = |post: bool| {
         let mut command = nectr(directory.path());
@@ -283,10 +285,16 @@ async fn review_prints_then_posts_a_live_pull_request_with_the_configured_model(
     assert_eq!(review["findings"][0]["line"], 2);
     assert!(review["usage"]["input_tokens"].as_u64().unwrap() > 0);
     assert_eq!(review["coverage"][0]["status"], "reviewed");
-    assert!(github.state().repos["octo-org/app"].reviews.get(&7).is_none(), "printing posts nothing");
+    assert!(
+        !github.state().repos["octo-org/app"].reviews.contains_key(&7),
+        "printing posts nothing"
+    );
     let posted = run(true).await.unwrap();
     assert!(posted.status.success(), "{posted:?}");
-    assert!(String::from_utf8_lossy(&posted.stderr).contains("posted a COMMENT review on octo-org/app#7"));
+    assert!(
+        String::from_utf8_lossy(&posted.stderr)
+            .contains("posted a COMMENT review on octo-org/app#7")
+    );
     let reviews = github.state().repos["octo-org/app"].reviews[&7].clone();
     assert_eq!(reviews.len(), 1);
     assert_eq!(reviews[0].comments.len(), 1);
@@ -296,5 +304,8 @@ async fn review_prints_then_posts_a_live_pull_request_with_the_configured_model(
         .output()
         .unwrap();
     assert!(!unconfigured.status.success());
-    assert!(String::from_utf8_lossy(&unconfigured.stderr).contains("set GITHUB_PAT"), "{unconfigured:?}");
+    assert!(
+        String::from_utf8_lossy(&unconfigured.stderr).contains("set GITHUB_PAT"),
+        "{unconfigured:?}"
+    );
 }

@@ -15,11 +15,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 fn quick(retries: u32) -> RetryPolicy {
-    RetryPolicy {
-        retries,
-        base_delay: Duration::from_millis(5),
-        max_wait: Duration::from_secs(5),
-    }
+    RetryPolicy { retries, base_delay: Duration::from_millis(5), max_wait: Duration::from_secs(5) }
 }
 
 fn anthropic(fake: &FakeModel, retry: RetryPolicy) -> AnthropicModel {
@@ -109,7 +105,11 @@ async fn anthropic_errors_that_retrying_cannot_fix_are_reported_at_once() {
         Err(LlmError::Rejected { status: 403, .. })
     ));
     assert_eq!(fake.requests().len(), 3, "no retries");
-    fake.fail_next(FakeReply::Raw { status: 200, headers: Vec::new(), body: "{\"oops\": true}".to_owned() });
+    fake.fail_next(FakeReply::Raw {
+        status: 200,
+        headers: Vec::new(),
+        body: "{\"oops\": true}".to_owned(),
+    });
     assert!(matches!(model.chat(&chat(ToolChoice::Auto)).await, Err(LlmError::Malformed(_))));
 }
 
@@ -138,7 +138,8 @@ async fn openai_compatible_servers_get_a_key_only_when_configured() {
     let forced = chat(ToolChoice::Tool("submit_review".to_owned()));
     let answer = openai(&fake, None, StructuredOutput::JsonSchema).chat(&forced).await.unwrap();
     assert_eq!(submitted(&answer.content), Some(json!({"verdict": "approve"})));
-    let answer = openai(&fake, Some("sk-or-test"), StructuredOutput::Tools).chat(&forced).await.unwrap();
+    let answer =
+        openai(&fake, Some("sk-or-test"), StructuredOutput::Tools).chat(&forced).await.unwrap();
     assert_eq!(submitted(&answer.content), Some(json!({"verdict": "approve"})));
     let requests = fake.requests();
     assert!(!requests[0].headers.contains_key("authorization"));
@@ -151,7 +152,10 @@ async fn openai_compatible_servers_get_a_key_only_when_configured() {
 #[tokio::test]
 async fn servers_without_structured_output_are_parsed_tolerantly() {
     let fake = FakeModel::openai(|_| {
-        FakeReply::Text("Sure! Here is my review:\n```json\n{\"verdict\": \"needs_discussion\"}\n```\nThanks.".to_owned())
+        FakeReply::Text(
+            "Sure! Here is my review:\n```json\n{\"verdict\": \"needs_discussion\"}\n```\nThanks."
+                .to_owned(),
+        )
     })
     .await;
     let forced = chat(ToolChoice::Tool("submit_review".to_owned()));
@@ -160,4 +164,34 @@ async fn servers_without_structured_output_are_parsed_tolerantly() {
     let request = &fake.requests()[0];
     assert!(request.body.get("response_format").is_none());
     assert!(request.system().contains("matching this JSON schema"), "{}", request.system());
+}
+
+#[tokio::test]
+async fn a_fallback_model_answers_while_the_primary_is_unavailable() {
+    use std::sync::Arc;
+
+    let primary = FakeModel::anthropic(|_| FakeReply::overloaded()).await;
+    let fallback = FakeModel::openai(|_| FakeReply::review(json!({"verdict": "approve"}))).await;
+    let model = nectr_agents::FallbackModel::new(
+        Arc::new(anthropic(&primary, quick(1))),
+        Arc::new(openai(&fallback, None, StructuredOutput::JsonSchema)),
+    );
+    let answer = model.chat(&chat(ToolChoice::Tool("submit_review".to_owned()))).await.unwrap();
+    assert_eq!(submitted(&answer.content), Some(json!({"verdict": "approve"})));
+    assert_eq!(answer.model, "llama3.1", "the record names the model that answered");
+    assert_eq!((primary.requests().len(), fallback.requests().len()), (2, 1));
+    // A refusal is not an outage: the fallback does not paper over a bad key.
+    let refusing = FakeModel::anthropic(|_| {
+        FakeReply::error(401, "authentication_error", "invalid x-api-key")
+    })
+    .await;
+    let model = nectr_agents::FallbackModel::new(
+        Arc::new(anthropic(&refusing, quick(1))),
+        Arc::new(openai(&fallback, None, StructuredOutput::JsonSchema)),
+    );
+    assert!(matches!(
+        model.chat(&chat(ToolChoice::Auto)).await,
+        Err(LlmError::Rejected { status: 401, .. })
+    ));
+    assert_eq!(fallback.requests().len(), 1);
 }

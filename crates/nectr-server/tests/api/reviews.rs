@@ -108,7 +108,7 @@ async fn review_end_to_end(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let job = settled.expect("the job ended");
+    let job = settled.unwrap_or_else(|| panic!("the job did not end"));
     assert_eq!(job.status, JobStatus::Completed, "{:?}", job.last_error);
     let reviews = fake.state().repos[&repo].reviews.get(&number).cloned().unwrap_or_default();
     assert_eq!(reviews.len(), 1, "exactly one review: {reviews:?}");
@@ -121,7 +121,7 @@ async fn review_end_to_end(
     );
     let run_id = job.review_run_id.unwrap();
     let run = ReviewRunRepository::find_by_id(app.store.as_ref(), run_id).await.unwrap().unwrap();
-    let record = app.store.record(run_id).await.unwrap().expect("the review was recorded");
+    let record = app.store.record(run_id).await.unwrap().unwrap_or_else(|| panic!("no record"));
     Reviewed { app, review, job, run: run.result.unwrap(), record }
 }
 
