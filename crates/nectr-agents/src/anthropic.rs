@@ -11,7 +11,7 @@ use nectr_domain::llm::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use crate::http::{RetryPolicy, post_json};
+use crate::http::{RetryPolicy, client, post_json};
 
 /// The API version Nectr speaks.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -45,12 +45,7 @@ impl AnthropicModel {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(config: AnthropicConfig) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("nectr/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self { client, config })
+        Ok(Self { client: client(config.timeout)?, config })
     }
 }
 

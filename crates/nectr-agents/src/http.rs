@@ -25,6 +25,18 @@ impl Default for RetryPolicy {
     }
 }
 
+/// A provider's HTTP client: this timeout per request, ten seconds to connect.
+///
+/// # Errors
+/// When the TLS back end cannot be set up.
+pub fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("nectr/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
 fn retryable(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504 | 529)
 }

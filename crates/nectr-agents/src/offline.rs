@@ -4,6 +4,7 @@
 
 use std::sync::LazyLock;
 
+use nectr_domain::budget::is_test_path;
 use nectr_domain::diff::{FileChange, FileDiff, LineKind};
 use nectr_domain::llm::Usage;
 use nectr_domain::pipeline::{ModelError, ModelReview, ReviewModel, ReviewRequest};
@@ -85,23 +86,6 @@ fn file_name(path: &str) -> &str {
 fn extension(path: &str) -> &str {
     let name = file_name(path);
     name.rsplit_once('.').map_or("", |(_, extension)| extension)
-}
-
-/// Test code by its path.
-fn is_test_path(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    let name = file_name(&lower);
-    lower.contains("/tests/")
-        || lower.starts_with("tests/")
-        || lower.contains("/test/")
-        || lower.starts_with("test/")
-        || lower.contains("__tests__")
-        || name.starts_with("test_")
-        || name.ends_with("_test.go")
-        || name.ends_with("_test.py")
-        || name.ends_with("tests.rs")
-        || name.contains(".test.")
-        || name.contains(".spec.")
 }
 
 fn is_source(path: &str) -> bool {

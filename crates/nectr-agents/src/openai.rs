@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{RetryPolicy, post_json};
+use crate::http::{RetryPolicy, client, post_json};
 use crate::structured::extract_json;
 
 /// How the server takes structured output.
@@ -60,12 +60,7 @@ impl OpenAiModel {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(config: OpenAiConfig) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("nectr/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self { client, config })
+        Ok(Self { client: client(config.timeout)?, config })
     }
 }
 

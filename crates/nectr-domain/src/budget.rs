@@ -30,6 +30,23 @@ const RISKY: [&str; 12] = [
     "webhook",
 ];
 
+/// Test code, by its path.
+pub fn is_test_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    lower.contains("/tests/")
+        || lower.starts_with("tests/")
+        || lower.contains("/test/")
+        || lower.starts_with("test/")
+        || lower.contains("__tests__")
+        || name.starts_with("test_")
+        || name.ends_with("_test.go")
+        || name.ends_with("_test.py")
+        || name.ends_with("tests.rs")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+}
+
 /// What kind of file a path is, in review order.
 fn kind(path: &str) -> u8 {
     let lower = path.to_ascii_lowercase();
@@ -37,17 +54,9 @@ fn kind(path: &str) -> u8 {
     let is_doc = [".md", ".rst", ".txt", ".adoc"].iter().any(|suffix| name.ends_with(suffix))
         || lower.starts_with("docs/")
         || lower.contains("/docs/");
-    let is_test = lower.starts_with("tests/")
-        || lower.contains("/tests/")
-        || lower.contains("/test/")
-        || lower.contains("__tests__")
-        || name.starts_with("test_")
-        || name.contains("_test.")
-        || name.contains(".test.")
-        || name.contains(".spec.");
     if is_doc {
         3
-    } else if is_test {
+    } else if is_test_path(path) {
         2
     } else if RISKY.iter().any(|word| lower.contains(word)) {
         0

@@ -6,12 +6,11 @@
 //! was posted and how many requests arrived.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
@@ -348,22 +347,9 @@ impl FakeGitHub {
     pub async fn start(token: &str) -> Self {
         let state = Arc::new(Mutex::new(FakeState::default()));
         state.lock().unwrap().tokens.insert(token.to_owned());
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let (url, handle) = crate::serve_fake(state.clone(), handle);
+        // Nobody knows the address before this returns, so no request misses it.
         state.lock().unwrap().base_url = url.clone();
-        let shared = web::Data::from(state.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(shared.clone())
-                .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
-                .default_service(web::to(handle))
-        })
-        .workers(1)
-        .listen(listener)
-        .expect("the fake listens")
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
         Self { url, state, handle }
     }
 

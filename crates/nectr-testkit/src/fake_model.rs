@@ -5,12 +5,11 @@
 //! request with its headers. A responder decides each answer from the request.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 /// Which wire format the fake speaks.
@@ -330,21 +329,7 @@ impl FakeModel {
             cached_prefixes: HashSet::new(),
             replies: 0,
         }));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-        let root = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let shared = web::Data::from(state.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(shared.clone())
-                .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
-                .default_service(web::to(handle))
-        })
-        .workers(1)
-        .listen(listener)
-        .expect("the fake listens")
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
+        let (root, handle) = crate::serve_fake(state.clone(), handle);
         let base_url = match dialect {
             Dialect::Anthropic => root,
             Dialect::OpenAi => format!("{root}/v1"),

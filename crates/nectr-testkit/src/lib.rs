@@ -20,12 +20,44 @@ pub mod fakes;
 pub mod runners;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub use app::{
     TestApp, spawn_app, spawn_app_on, spawn_app_reviewing, spawn_app_with, spawn_app_with_runner,
     test_settings,
 };
 pub use database::{Engine, TestDatabase};
+
+/// Serves `handler` for every route on a free port of 127.0.0.1, with `state` as app data and
+/// bodies up to 64 MB; answers the base URL and the server's handle. For the fake servers.
+pub(crate) fn serve_fake<T, F, Args>(
+    state: Arc<T>,
+    handler: F,
+) -> (String, actix_web::dev::ServerHandle)
+where
+    T: Send + Sync + 'static,
+    F: actix_web::Handler<Args> + Clone + Send + 'static,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    use actix_web::{App, HttpServer, web};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let shared = web::Data::from(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(shared.clone())
+            .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
+            .default_service(web::to(handler.clone()))
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("the fake listens")
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    (url, handle)
+}
 
 /// The shared fixtures folder (`../shared/fixtures` beside the checkout).
 pub fn shared_fixtures() -> PathBuf {
