@@ -290,6 +290,7 @@ impl SeaOrmStore {
         let sql = format!(
             "SELECT * FROM review_jobs WHERE status = 'running' AND lease_expires_at < $1 ORDER BY id LIMIT 100{lock}"
         );
+        let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
         let rows = txn
             .query_all_raw(statement(backend, &sql, vec![now.into()]))
@@ -337,6 +338,7 @@ impl ReviewQueue for SeaOrmStore {
         if self.connection.get_database_backend() == DbBackend::Postgres {
             return self.accept_in_one_statement(event, job).await;
         }
+        let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
         let delivery_id = event.delivery_id.clone();
         let inserted = events::Entity::insert(new_event_row(event))
@@ -429,6 +431,7 @@ impl ReviewQueue for SeaOrmStore {
                ORDER BY j.available_at, j.id LIMIT 1{lock}) \
              RETURNING *"
         );
+        let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
         let values = vec![worker.into(), lease_until(now, lease).into(), now.into()];
         let row = match txn.query_one_raw(statement(backend, &sql, values)).await {
@@ -500,6 +503,7 @@ impl ReviewQueue for SeaOrmStore {
         worker: &str,
         result: Option<serde_json::Value>,
     ) -> Result<(), QueueError> {
+        let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
         let job = self.held(&txn, id, worker).await?;
         finish(&txn, job, JobStatus::Completed, result, None).await?;
@@ -513,6 +517,7 @@ impl ReviewQueue for SeaOrmStore {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<JobStatus, QueueError> {
+        let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
         let job = self.held(&txn, id, worker).await?;
         let status = match retry_at {
@@ -542,6 +547,7 @@ impl ReviewQueue for SeaOrmStore {
             StopReason::Cancelled => JobStatus::Cancelled,
             StopReason::LeaseLost => return Ok(()),
         };
+        let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
         let job = self.held(&txn, id, worker).await?;
         finish(&txn, job, status, None, None).await?;
@@ -549,6 +555,7 @@ impl ReviewQueue for SeaOrmStore {
     }
 
     async fn release(&self, id: JobId, worker: &str) -> Result<(), QueueError> {
+        let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
         let job = self.held(&txn, id, worker).await?;
         let attempts = job.attempts;
@@ -571,6 +578,7 @@ impl ReviewQueue for SeaOrmStore {
     }
 
     async fn cancel_pull_request(&self, repo_id: i64, number: u64) -> Result<u64, QueueError> {
+        let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
         let open = review_jobs::Entity::find()
             .filter(review_jobs::Column::RepoId.eq(repo_id))

@@ -244,6 +244,7 @@ mod records {
             let Ok(run_id) = i32::try_from(id.get()) else {
                 return Err(ReviewRunRepositoryError::NotFound(id));
             };
+            let _turn = self.write_turn().await;
             let txn =
                 self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
             let exists = txn

@@ -53,6 +53,9 @@ pub struct SeaOrmStore {
     pub(crate) connection: DatabaseConnection,
     pub(crate) cipher: TokenCipher,
     probe_timeout: Duration,
+    /// SQLite has one writer: write transactions of this process take turns here, in order,
+    /// instead of colliding and sleeping in SQLite's busy handler (which made the tail latency).
+    writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl SeaOrmStore {
@@ -80,7 +83,17 @@ impl SeaOrmStore {
             url: config.redacted_url(),
             source: anyhow::Error::new(error),
         })?;
-        Ok(Self { connection, cipher, probe_timeout: config.acquire_timeout() })
+        let writer = (connection.get_database_backend() == DbBackend::Sqlite)
+            .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self { connection, cipher, probe_timeout: config.acquire_timeout(), writer })
+    }
+
+    /// The turn to write, on SQLite; hold it until the transaction ends.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.writer {
+            Some(writer) => Some(writer.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     /// `postgres` or `sqlite`.
