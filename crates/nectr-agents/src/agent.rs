@@ -46,7 +46,9 @@ impl Default for AgentConfig {
 
 fn unavailable(error: LlmError) -> ModelError {
     match error {
-        LlmError::Unavailable { message, .. } => ModelError::Unavailable(message),
+        LlmError::Unavailable { message, retry_after } => {
+            ModelError::Unavailable { message, retry_after }
+        }
         LlmError::Rejected { .. } => ModelError::Unexpected(anyhow::Error::new(error)),
         LlmError::Malformed(message) => ModelError::Malformed(message),
     }

@@ -192,8 +192,13 @@ impl ReviewTools for HostTools {
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// Worth retrying later (rate limit, overload, network).
-    #[error("the model is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the model is unavailable: {message}")]
+    Unavailable {
+        /// What happened.
+        message: String,
+        /// When the provider said to try again.
+        retry_after: Option<std::time::Duration>,
+    },
     /// The model's answer could not be used, even after repair.
     #[error("the model's answer is unusable: {0}")]
     Malformed(String),
@@ -332,7 +337,11 @@ pub fn skip_reason(path: &str) -> Option<&'static str> {
 
 fn classify(error: CodeHostError) -> RunError {
     match error {
-        CodeHostError::RateLimited { .. }
+        CodeHostError::RateLimited { reset_at: Some(reset_at) } => RunError::RetryLater {
+            message: error.to_string(),
+            after: (reset_at - chrono::Utc::now()).to_std().unwrap_or_default(),
+        },
+        CodeHostError::RateLimited { reset_at: None }
         | CodeHostError::Unavailable(_)
         | CodeHostError::Unexpected(_) => RunError::Transient(error.to_string()),
         other => RunError::Permanent(other.to_string()),
@@ -503,7 +512,10 @@ pub async fn ask(
     request: &ReviewRequest,
 ) -> Result<ModelReview, RunError> {
     model.review(request).await.map_err(|error| match error {
-        ModelError::Unavailable(message) => RunError::Transient(message),
+        ModelError::Unavailable { message, retry_after: Some(after) } => {
+            RunError::RetryLater { message, after }
+        }
+        ModelError::Unavailable { message, retry_after: None } => RunError::Transient(message),
         other => RunError::Permanent(other.to_string()),
     })
 }

@@ -270,6 +270,14 @@ pub enum RunError {
     /// Worth another attempt (GitHub or the model was unavailable).
     #[error("{0}")]
     Transient(String),
+    /// Worth another attempt, not before `after` has passed (a rate limit said when).
+    #[error("{message}")]
+    RetryLater {
+        /// What happened.
+        message: String,
+        /// The least wait before the next attempt.
+        after: std::time::Duration,
+    },
     /// Another attempt would fail the same way.
     #[error("{0}")]
     Permanent(String),

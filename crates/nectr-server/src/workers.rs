@@ -243,18 +243,25 @@ impl Worker {
                 tracing::info!(job = %id, reason = ?reason, "review stopped");
                 return;
             }
-            Some(Ok(Err(RunError::Permanent(message)))) => (message, false),
-            Some(Ok(Err(RunError::Transient(message)))) => (message, true),
-            Some(Err(joined)) if joined.is_panic() => ("the review panicked".to_owned(), true),
-            Some(Err(_)) => ("the review was aborted".to_owned(), true),
-            None => (format!("the review exceeded {} s", self.settings.job_timeout_seconds), true),
+            Some(Ok(Err(RunError::Permanent(message)))) => (message, None),
+            Some(Ok(Err(RunError::Transient(message)))) => (message, Some(Duration::ZERO)),
+            Some(Ok(Err(RunError::RetryLater { message, after }))) => (message, Some(after)),
+            Some(Err(joined)) if joined.is_panic() => {
+                ("the review panicked".to_owned(), Some(Duration::ZERO))
+            }
+            Some(Err(_)) => ("the review was aborted".to_owned(), Some(Duration::ZERO)),
+            None => (
+                format!("the review exceeded {} s", self.settings.job_timeout_seconds),
+                Some(Duration::ZERO),
+            ),
         };
-        let (message, retry) = attempt_error;
-        // Exponential backoff: base, 2·base, 4·base, …
-        let retry_at = retry.then(|| {
+        let (message, least_wait) = attempt_error;
+        // Exponential backoff: base, 2·base, 4·base, …; never sooner than a rate limit allows.
+        let retry_at = least_wait.map(|least| {
             let factor = 1_u64 << attempts.saturating_sub(1).min(16);
-            let wait = Duration::from_secs(self.settings.retry_base_seconds.saturating_mul(factor));
-            Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()
+            let backoff =
+                Duration::from_secs(self.settings.retry_base_seconds.saturating_mul(factor));
+            Utc::now() + chrono::Duration::from_std(backoff.max(least)).unwrap_or_default()
         });
         match self.queue.fail(id, &self.id, &message, retry_at).await {
             Ok(status) => {

@@ -16,6 +16,8 @@ pub enum Behaviour {
     Succeed(Duration),
     /// Fails with a transient error.
     Fail,
+    /// Fails as rate-limited, not to be retried before this long.
+    RateLimited(Duration),
     /// Never returns.
     Hang,
     /// Panics.
@@ -98,6 +100,9 @@ impl ReviewRunner for ScriptedRunner {
                 }))))
             }
             Behaviour::Fail => Err(RunError::Transient("GitHub answered 502".to_owned())),
+            Behaviour::RateLimited(after) => {
+                Err(RunError::RetryLater { message: "the model answered 429".to_owned(), after })
+            }
             Behaviour::Hang => std::future::pending().await,
             Behaviour::Panic => panic!("the runner panicked on purpose"),
             Behaviour::UntilStopped => loop {

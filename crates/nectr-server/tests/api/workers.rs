@@ -103,6 +103,34 @@ async fn failures_retry_until_the_attempts_run_out_then_fail_with_the_error() {
 }
 
 #[tokio::test]
+async fn a_rate_limited_review_waits_as_long_as_the_limit_says() {
+    for database in TestDatabase::every_engine().await {
+        let store = Arc::new(database.migrated_store().await);
+        let id = one_job(&store, 3).await;
+        let runner =
+            Arc::new(ScriptedRunner::new(Behaviour::RateLimited(Duration::from_secs(3_600))));
+        // No backoff of its own: only the limit keeps the job from running again at once.
+        let pool = WorkerPool::start(store.clone(), runner.clone(), &settings(3), "limited");
+        runner.wait_for_starts(1).await;
+        let mut job = store.find(id).await.unwrap().unwrap();
+        for _ in 0..100 {
+            if job.status == JobStatus::Queued {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            job = store.find(id).await.unwrap().unwrap();
+        }
+        // Workers poll every 20 ms: a job due now would have been claimed again by now.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        pool.shutdown().await;
+        let job = store.find(id).await.unwrap().unwrap();
+        assert_eq!((job.status, job.attempts), (JobStatus::Queued, 1), "{:?}", database.engine);
+        assert_eq!(job.last_error.as_deref(), Some("the model answered 429"));
+        assert_eq!(runner.started().len(), 1);
+    }
+}
+
+#[tokio::test]
 async fn a_panicking_review_is_a_failed_attempt_not_a_dead_worker() {
     let (jobs, starts) = run_until_final(Behaviour::Panic, settings(2)).await;
     for (job, started) in jobs.iter().zip(starts) {
