@@ -5,23 +5,24 @@
 //! is never posted. [`ParallelReviewer`] runs security, performance and style/tests specialists
 //! concurrently and merges their findings in a synthesis step.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::future::join_all;
 use nectr_domain::llm::{
     Block, ChatRequest, ChatResponse, LanguageModel, LlmError, Message, Price, Role, Stop,
-    SystemPart, ToolChoice, ToolSpec, Usage,
+    SystemPart, ToolChoice, ToolSpec, Usage, price_for,
 };
 use nectr_domain::pipeline::{ModelError, ModelReview, ReviewModel, ReviewRequest, ReviewTools};
 use nectr_domain::review::{Finding, StructuredReview, Verdict};
 use serde_json::{Value, json};
 
-use crate::prompt::{SPECIALISTS, SYNTHESIS, SYSTEM, defuse, render_request};
+use crate::prompt::{SPECIALISTS, SYNTHESIS, SYSTEM, attribute, defuse, render_request};
 use crate::structured::{SUBMIT_REVIEW, extract_json, parse_review, review_schema};
 
 /// How an agent works.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct AgentConfig {
     /// Most model turns per review (the last one must hand in the review).
     pub max_rounds: u32,
@@ -29,8 +30,9 @@ pub struct AgentConfig {
     pub max_tokens: u32,
     /// Longest tool result sent back, in characters.
     pub max_tool_result_chars: usize,
-    /// The model's price, for the cost estimate.
-    pub price: Price,
+    /// Prices by model id, for the cost estimate of each answer (a fallback model's answers are
+    /// priced as that model).
+    pub prices: BTreeMap<String, Price>,
 }
 
 impl Default for AgentConfig {
@@ -39,7 +41,7 @@ impl Default for AgentConfig {
             max_rounds: 6,
             max_tokens: 8_192,
             max_tool_result_chars: 8_000,
-            price: Price::default(),
+            prices: BTreeMap::new(),
         }
     }
 }
@@ -132,7 +134,8 @@ async fn call_tool(
     }
     (
         format!(
-            "<untrusted-tool-result tool=\"{name}\">\n{}\n</untrusted-tool-result>",
+            "<untrusted-tool-result tool=\"{}\">\n{}\n</untrusted-tool-result>",
+            attribute(name),
             defuse(&text)
         ),
         failed,
@@ -146,13 +149,32 @@ struct Conversation<'a> {
     system: Vec<SystemPart>,
     tools: Option<Arc<dyn ReviewTools>>,
     usage: Usage,
+    cost_usd: f64,
     model_name: String,
 }
 
-impl Conversation<'_> {
+impl<'a> Conversation<'a> {
+    fn new(
+        model: &'a dyn LanguageModel,
+        config: &AgentConfig,
+        system: Vec<SystemPart>,
+        tools: Option<Arc<dyn ReviewTools>>,
+    ) -> Self {
+        Self {
+            model,
+            config: config.clone(),
+            system,
+            tools,
+            usage: Usage::default(),
+            cost_usd: 0.0,
+            model_name: model.model().to_owned(),
+        }
+    }
+
     async fn chat(&mut self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         let response = self.model.chat(request).await.map_err(unavailable)?;
         self.usage += response.usage;
+        self.cost_usd += price_for(&self.config.prices, &response.model).cost(&response.usage);
         self.model_name.clone_from(&response.model);
         Ok(response)
     }
@@ -217,7 +239,12 @@ impl Conversation<'_> {
             } else {
                 None
             };
-            messages.push(Message { role: Role::Assistant, content: response.content.clone() });
+            let mut said = response.content.clone();
+            if said.is_empty() {
+                // Providers refuse empty turns in the history.
+                said.push(Block::Text("(no answer)".to_owned()));
+            }
+            messages.push(Message { role: Role::Assistant, content: said });
             if let Some(problem) = problem {
                 if repaired {
                     return Err(ModelError::Malformed(problem));
@@ -307,19 +334,17 @@ impl ReviewModel for AgentReviewer {
     }
 
     async fn review(&self, request: &ReviewRequest) -> Result<ModelReview, ModelError> {
-        let mut conversation = Conversation {
-            model: self.model.as_ref(),
-            config: self.config,
-            system: system(None),
-            tools: request.tools.clone(),
-            usage: Usage::default(),
-            model_name: self.model.model().to_owned(),
-        };
+        let mut conversation = Conversation::new(
+            self.model.as_ref(),
+            &self.config,
+            system(None),
+            request.tools.clone(),
+        );
         let review = conversation.run(render_request(request), self.config.max_rounds).await?;
         Ok(ModelReview {
             review,
             usage: conversation.usage,
-            cost_usd: self.config.price.cost(&conversation.usage),
+            cost_usd: conversation.cost_usd,
             model: conversation.model_name,
         })
     }
@@ -338,12 +363,13 @@ impl ParallelReviewer {
     }
 }
 
-/// Same place, same problem: a duplicate.
+/// Same place, same problem: a duplicate. The same start line and category, or the same title
+/// on overlapping lines; a long finding does not swallow others of its category.
 fn same_problem(a: &Finding, b: &Finding) -> bool {
     let overlaps = a.line <= b.end_line.unwrap_or(b.line) && b.line <= a.end_line.unwrap_or(a.line);
     a.path == b.path
-        && overlaps
-        && (a.category.eq_ignore_ascii_case(&b.category) || a.title.eq_ignore_ascii_case(&b.title))
+        && ((a.line == b.line && a.category.eq_ignore_ascii_case(&b.category))
+            || (overlaps && a.title.trim().eq_ignore_ascii_case(b.title.trim())))
 }
 
 /// Findings with duplicates merged: the most severe of each group is kept.
@@ -375,25 +401,36 @@ impl ReviewModel for ParallelReviewer {
         let runs = join_all(SPECIALISTS.iter().map(|(name, focus)| {
             let prompt = prompt.clone();
             async move {
-                let mut conversation = Conversation {
-                    model: self.model.as_ref(),
-                    config: self.config,
-                    system: system(Some(focus)),
-                    tools: request.tools.clone(),
-                    usage: Usage::default(),
-                    model_name: self.model.model().to_owned(),
-                };
+                let mut conversation = Conversation::new(
+                    self.model.as_ref(),
+                    &self.config,
+                    system(Some(focus)),
+                    request.tools.clone(),
+                );
                 let review = conversation.run(prompt, rounds).await;
-                (*name, review, conversation.usage)
+                (*name, review, conversation.usage, conversation.cost_usd)
             }
         }))
         .await;
         let mut usage = Usage::default();
+        let mut cost_usd = 0.0;
         let mut reports = Vec::new();
         let mut merged = Vec::new();
-        for (name, review, spent) in runs {
+        let mut missing = Vec::new();
+        for (name, review, spent, cost) in runs {
             usage += spent;
-            let review = review?;
+            cost_usd += cost;
+            let review = match review {
+                Ok(review) => review,
+                // An outage retries the whole review later; one specialist's unusable answer
+                // leaves the other two to stand.
+                Err(error @ ModelError::Unavailable { .. }) => return Err(error),
+                Err(error) => {
+                    tracing::warn!(specialist = name, %error, "a specialist's review is missing");
+                    missing.push(name);
+                    continue;
+                }
+            };
             merged.extend(review.findings.iter().cloned());
             reports.push(json!({
                 "specialist": name,
@@ -408,27 +445,33 @@ impl ReviewModel for ParallelReviewer {
                 "semantic_issues": review.semantic_issues,
             }));
         }
+        if reports.is_empty() {
+            return Err(ModelError::Malformed(
+                "no specialist handed in a usable review".to_owned(),
+            ));
+        }
         let synthesis_prompt = format!(
             "{prompt}\n\nThe specialists reported:\n<untrusted-specialist-reports>\n{}\n</untrusted-specialist-reports>\n\nMerge them into one review and call `submit_review`.",
             defuse(&serde_json::to_string_pretty(&reports).unwrap_or_default())
         );
-        let mut conversation = Conversation {
-            model: self.model.as_ref(),
-            config: self.config,
-            system: vec![SystemPart { text: SYNTHESIS.to_owned(), cacheable: true }],
-            tools: None,
-            usage: Usage::default(),
-            model_name: self.model.model().to_owned(),
-        };
+        let mut conversation = Conversation::new(
+            self.model.as_ref(),
+            &self.config,
+            vec![SystemPart { text: SYNTHESIS.to_owned(), cacheable: true }],
+            None,
+        );
         let synthesised = conversation.run(synthesis_prompt, 1).await;
         usage += conversation.usage;
+        cost_usd += conversation.cost_usd;
         let review = match synthesised {
             Ok(mut review) => {
                 review.findings = deduplicate(review.findings);
                 review
             }
-            Err(ModelError::Malformed(_)) => {
+            Err(error @ ModelError::Unavailable { .. }) => return Err(error),
+            Err(error) => {
                 // The specialists' findings stand on their own: merge them without the model.
+                tracing::warn!(%error, "the synthesis failed; merging the specialists' findings");
                 let findings = deduplicate(merged);
                 let verdict = if findings
                     .iter()
@@ -453,13 +496,14 @@ impl ReviewModel for ParallelReviewer {
                     semantic_issues: Vec::new(),
                 }
             }
-            Err(other) => return Err(other),
         };
-        Ok(ModelReview {
-            review,
-            usage,
-            cost_usd: self.config.price.cost(&usage),
-            model: conversation.model_name,
-        })
+        let mut review = review;
+        if !missing.is_empty() {
+            review.summary.push_str(&format!(
+                "\n\n(The {} review could not be used; this review covers the others.)",
+                missing.join(" and ")
+            ));
+        }
+        Ok(ModelReview { review, usage, cost_usd, model: conversation.model_name })
     }
 }

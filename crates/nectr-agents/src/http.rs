@@ -43,7 +43,7 @@ fn retryable(status: u16) -> bool {
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get("retry-after")?.to_str().ok()?;
-    value.trim().parse::<f64>().ok().filter(|seconds| *seconds >= 0.0).map(Duration::from_secs_f64)
+    value.trim().parse::<f64>().ok().and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
 }
 
 /// The provider's error message in a JSON error body (Anthropic's `error.message`, OpenAI's

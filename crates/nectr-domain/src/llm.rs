@@ -163,6 +163,17 @@ impl Price {
     }
 }
 
+/// The price of `model` in a price table: its own entry, else the longest key it starts with
+/// (`claude-sonnet-4-5-20250929` is priced as `claude-sonnet-4-5`), else nothing.
+pub fn price_for(prices: &std::collections::BTreeMap<String, Price>, model: &str) -> Price {
+    prices
+        .iter()
+        .filter(|(key, _)| model.starts_with(key.as_str()))
+        .max_by_key(|(key, _)| key.len())
+        .map(|(_, price)| *price)
+        .unwrap_or_default()
+}
+
 /// One answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChatResponse {

@@ -24,13 +24,15 @@ use crate::review::{
 use crate::review_run::{RecordedFinding, ReviewRecord, ReviewRunRepository, StepTimings};
 use crate::{InstallationRepository, RepoFullName, UserRepository};
 
-/// A file the model sees only by name and size.
+/// A file cut to fit the model's context.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileSummary {
     /// Path.
     pub path: String,
     /// Added plus deleted lines.
     pub changed_lines: usize,
+    /// Its first hunks are in the request; else only its name and size.
+    pub clipped: bool,
 }
 
 /// What a model is asked to review.
@@ -245,8 +247,13 @@ pub fn glob_match(pattern: &str, path: &str) -> bool {
             None => text.is_empty(),
             Some((b'*', rest)) if rest.first() == Some(&b'*') => {
                 let rest = rest.get(1..).unwrap_or_default();
-                let rest = rest.strip_prefix(b"/").unwrap_or(rest);
-                (0..=text.len()).any(|skip| matches(rest, &text[skip..]))
+                match rest.strip_prefix(b"/") {
+                    // `**/x`: x at the start or just after a `/`, never inside a name.
+                    Some(after) => (0..=text.len())
+                        .filter(|skip| *skip == 0 || text[skip - 1] == b'/')
+                        .any(|skip| matches(after, &text[skip..])),
+                    None => (0..=text.len()).any(|skip| matches(rest, &text[skip..])),
+                }
             }
             Some((b'*', rest)) => {
                 let limit = text.iter().position(|byte| *byte == b'/').unwrap_or(text.len());
@@ -257,6 +264,12 @@ pub fn glob_match(pattern: &str, path: &str) -> bool {
             }
             Some((byte, rest)) => text.first() == Some(byte) && matches(rest, &text[1..]),
         }
+    }
+    if let Some(folder) = pattern.strip_suffix('/') {
+        // `vendor/`: everything below a folder of that name.
+        let folder = folder.trim_start_matches('/');
+        let anywhere = if folder.contains('/') { String::new() } else { "**/".to_owned() };
+        return glob_match(&format!("{anywhere}{folder}/**"), path);
     }
     if pattern.contains('/') {
         matches(pattern.trim_start_matches('/').as_bytes(), path.as_bytes())
@@ -427,10 +440,11 @@ pub fn plan(
         files.iter().map(|file| file.path.as_str()).collect();
     let summarised = coverage
         .iter()
-        .filter(|entry| !sent.contains(entry.path.as_str()))
+        .filter(|entry| matches!(entry.coverage, Coverage::Summarised(_)))
         .map(|entry| FileSummary {
             path: entry.path.clone(),
             changed_lines: sizes.get(&entry.path).copied().unwrap_or_default(),
+            clipped: sent.contains(entry.path.as_str()),
         })
         .collect();
     coverage.extend(skipped);
@@ -672,6 +686,12 @@ mod tests {
         assert!(glob_match("src/?.rs", "src/a.rs"));
         assert!(!glob_match("src/*.rs", "src/a/b.rs"));
         assert!(!glob_match("*.snap", "src/snap.rs"));
+        assert!(!glob_match("**/fixtures/*.json", "myfixtures/a.json"));
+        assert!(!glob_match("a/**/b", "a/xb"));
+        assert!(glob_match("a/**/b", "a/b"));
+        assert!(glob_match("vendor/", "third/vendor/lib.go"));
+        assert!(glob_match("vendor/", "vendor/lib.go"));
+        assert!(!glob_match("vendor/", "vendors/lib.go"));
         let exclusions = Exclusions { defaults: true, globs: vec!["*.snap".to_owned()] };
         assert_eq!(
             exclusions.reason("a/b.snap").as_deref(),

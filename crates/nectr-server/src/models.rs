@@ -9,7 +9,7 @@ use nectr_agents::{
     AgentConfig, AgentReviewer, AnthropicConfig, AnthropicModel, FallbackModel, OfflineReviewer,
     OpenAiConfig, OpenAiModel, ParallelReviewer, RetryPolicy,
 };
-use nectr_domain::llm::{LanguageModel, Price};
+use nectr_domain::llm::{LanguageModel, Price, price_for};
 use nectr_domain::pipeline::ReviewModel;
 
 use crate::settings::{Provider, ReviewSettings};
@@ -28,13 +28,7 @@ pub fn resolve(settings: &ReviewSettings) -> Provider {
 
 /// The price of `model`: its own entry, else the longest key it starts with.
 pub fn price_of(settings: &ReviewSettings, model: &str) -> Price {
-    settings
-        .prices
-        .iter()
-        .filter(|(key, _)| model.starts_with(key.as_str()))
-        .max_by_key(|(key, _)| key.len())
-        .map(|(_, price)| *price)
-        .unwrap_or_default()
+    price_for(&settings.prices, model)
 }
 
 fn retry(settings: &ReviewSettings) -> RetryPolicy {
@@ -107,9 +101,15 @@ pub fn build_reviewer(settings: &ReviewSettings) -> anyhow::Result<Arc<dyn Revie
         max_rounds: settings.max_rounds.max(1),
         max_tokens: settings.max_tokens.max(256),
         max_tool_result_chars: settings.max_tool_result_chars.max(500),
-        price: price_of(settings, model.model()),
+        prices: settings.prices.clone(),
     };
     tracing::info!(provider = ?provider, model = model.model(), parallel = settings.parallel_agents, "reviewer configured");
+    if price_of(settings, model.model()) == Price::default() {
+        tracing::info!(
+            model = model.model(),
+            "no price is configured for the model: costs are recorded as 0"
+        );
+    }
     Ok(if settings.parallel_agents {
         Arc::new(ParallelReviewer::new(model, config))
     } else {

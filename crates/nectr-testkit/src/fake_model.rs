@@ -175,6 +175,66 @@ impl Drop for FakeModel {
     }
 }
 
+/// What the real APIs refuse with 400: a tool call without its result in the next message
+/// (Anthropic: `tool_result` blocks of the following user turn; OpenAI: `tool` messages after
+/// the assistant message), or an empty message.
+fn conversation_error(dialect: Dialect, body: &Value) -> Option<String> {
+    let messages = body["messages"].as_array()?;
+    for (index, message) in messages.iter().enumerate() {
+        match dialect {
+            Dialect::Anthropic => {
+                let blocks = message["content"].as_array();
+                if blocks.is_some_and(Vec::is_empty) {
+                    return Some(format!(
+                        "messages.{index}: all messages must have non-empty content"
+                    ));
+                }
+                if message["role"] != "assistant" {
+                    continue;
+                }
+                let answered: HashSet<&str> = messages
+                    .get(index + 1)
+                    .and_then(|next| next["content"].as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter(|block| block["type"] == "tool_result")
+                    .filter_map(|block| block["tool_use_id"].as_str())
+                    .collect();
+                for block in blocks.into_iter().flatten() {
+                    if block["type"] == "tool_use"
+                        && let Some(id) = block["id"].as_str()
+                        && index + 1 < messages.len()
+                        && !answered.contains(id)
+                    {
+                        return Some(format!(
+                            "messages.{index}: tool_use ids were found without tool_result blocks immediately after: {id}"
+                        ));
+                    }
+                }
+            }
+            Dialect::OpenAi => {
+                let calls = message["tool_calls"].as_array();
+                let answered: HashSet<&str> = messages[index + 1..]
+                    .iter()
+                    .take_while(|next| next["role"] == "tool")
+                    .filter_map(|next| next["tool_call_id"].as_str())
+                    .collect();
+                for call in calls.into_iter().flatten() {
+                    if let Some(id) = call["id"].as_str()
+                        && index + 1 < messages.len()
+                        && !answered.contains(id)
+                    {
+                        return Some(format!(
+                            "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. Missing: {id}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
 fn tokens(text: &str) -> u64 {
     (text.len() as u64).div_ceil(4)
 }
@@ -307,6 +367,14 @@ async fn handle(
     };
     if recorded.path != expected {
         return HttpResponse::NotFound().json(json!({"error": {"message": "no such route"}}));
+    }
+    if let Some(problem) = conversation_error(state.dialect, &recorded.body) {
+        return raw(
+            400,
+            Vec::new(),
+            json!({"type": "error", "error": {"type": "invalid_request_error", "message": problem}})
+                .to_string(),
+        );
     }
     let reply = match state.faults.pop_front() {
         Some(fault) => fault,

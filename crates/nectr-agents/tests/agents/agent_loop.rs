@@ -140,7 +140,11 @@ fn config() -> AgentConfig {
         max_rounds: 4,
         max_tokens: 2_048,
         max_tool_result_chars: 1_000,
-        price: Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 },
+        prices: [(
+            "scripted".to_owned(),
+            Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 },
+        )]
+        .into(),
     }
 }
 
@@ -303,4 +307,27 @@ async fn parallel_specialists_are_merged_by_the_synthesis_without_duplicates() {
     );
     assert_eq!(answer.review.findings.len(), 2, "{:?}", answer.review.findings);
     assert_eq!(answer.usage.input_tokens, 4_000);
+}
+
+#[tokio::test]
+async fn one_unusable_specialist_leaves_the_others_to_stand_and_the_synthesis_can_fail_too() {
+    let model = ScriptedModel::script(|request| {
+        let system: String = request.system.iter().map(|part| part.text.as_str()).collect();
+        if system.contains("performance specialist") || system.contains("merge the reports") {
+            return turn(vec![Block::Text("I cannot do that.".to_owned())]);
+        }
+        turn(vec![call("s", "submit_review", review(json!([sql_finding("security", "critical")])))])
+    });
+    let answer = ParallelReviewer::new(model.clone(), config())
+        .review(&request(""))
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(answer.review.verdict, Verdict::RequestChanges, "merged without the synthesis");
+    assert_eq!(answer.review.findings.len(), 1, "the two reports of one problem are merged");
+    assert!(
+        answer.review.summary.contains("The performance review could not be used"),
+        "{}",
+        answer.review.summary
+    );
+    assert!(answer.cost_usd > 0.0);
 }

@@ -341,7 +341,10 @@ async fn three_hundred_files_and_a_lockfile_are_all_accounted_for() {
     assert_eq!(reviewed + summarised + 1, 301);
     assert!(body.contains(&format!("Coverage: {reviewed} of 301 files reviewed")));
     let prompt = model.requests()[0].user_text();
-    assert!(prompt.contains("Also changed, not shown"), "summarised files are named to the model");
+    assert!(
+        prompt.contains("Files cut to fit the context"),
+        "summarised files are named to the model"
+    );
     assert_eq!(done.job.status, JobStatus::Completed);
     done.app.stop().await;
 }
