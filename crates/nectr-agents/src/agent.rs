@@ -312,7 +312,8 @@ impl AgentReviewer {
 fn diff_budget(model: &dyn LanguageModel, config: &AgentConfig) -> usize {
     let context = model.context_tokens() as usize;
     let reserved = config.max_tokens as usize + 12_000;
-    (context.saturating_sub(reserved) * 3 / 4).max(2_000)
+    // Three fifths: the rest is for tool results, which every later round sends again.
+    (context.saturating_sub(reserved) * 3 / 5).max(2_000)
 }
 
 fn system(focus: Option<&str>) -> Vec<SystemPart> {

@@ -42,6 +42,9 @@ pub struct OpenAiConfig {
     pub context_tokens: u32,
     /// Structured-output support.
     pub structured_output: StructuredOutput,
+    /// The name of the answer-length field: `max_tokens` (most servers) or
+    /// `max_completion_tokens` (OpenAI's reasoning models, which refuse `max_tokens`).
+    pub max_tokens_field: String,
     /// One request's timeout.
     pub timeout: Duration,
     /// Retries.
@@ -65,7 +68,12 @@ impl OpenAiModel {
 }
 
 /// The request body in the chat-completions format.
-pub fn request_body(model: &str, mode: StructuredOutput, request: &ChatRequest) -> Value {
+pub fn request_body(
+    model: &str,
+    mode: StructuredOutput,
+    max_tokens_field: &str,
+    request: &ChatRequest,
+) -> Value {
     let forced = match &request.tool_choice {
         ToolChoice::Tool(name) => request.tools.iter().find(|tool| &tool.name == name),
         ToolChoice::Auto => None,
@@ -108,7 +116,8 @@ pub fn request_body(model: &str, mode: StructuredOutput, request: &ChatRequest) 
             Role::User => {}
         }
     }
-    let mut body = json!({"model": model, "max_tokens": request.max_tokens, "messages": messages});
+    let mut body = json!({"model": model, "messages": messages});
+    body[max_tokens_field] = json!(request.max_tokens);
     let function = |tool: &nectr_domain::llm::ToolSpec| {
         json!({"type": "function", "function": {
             "name": tool.name, "description": tool.description, "parameters": tool.input_schema
@@ -234,7 +243,12 @@ impl LanguageModel for OpenAiModel {
             .iter()
             .map(|key| ("authorization", format!("Bearer {}", key.expose_secret())))
             .collect();
-        let body = request_body(&self.config.model, self.config.structured_output, request);
+        let body = request_body(
+            &self.config.model,
+            self.config.structured_output,
+            &self.config.max_tokens_field,
+            request,
+        );
         let answer = post_json(&self.client, &url, &headers, &body, self.config.retry).await?;
         parse_response(&answer, request, &self.config.model)
     }

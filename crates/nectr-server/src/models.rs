@@ -72,6 +72,7 @@ fn language_model(
                 model,
                 context_tokens: settings.openai.context_tokens,
                 structured_output: settings.openai.structured_output,
+                max_tokens_field: settings.openai.max_tokens_field.clone(),
                 timeout,
                 retry: retry(settings),
             })?))

@@ -240,6 +240,8 @@ pub struct OpenAiSettings {
     pub context_tokens: u32,
     /// `json_schema`, `tools` or `prompt`.
     pub structured_output: nectr_agents::StructuredOutput,
+    /// `max_tokens`, or `max_completion_tokens` for OpenAI's reasoning models.
+    pub max_tokens_field: String,
 }
 
 impl Default for OpenAiSettings {
@@ -250,6 +252,7 @@ impl Default for OpenAiSettings {
             model: None,
             context_tokens: 32_768,
             structured_output: nectr_agents::StructuredOutput::JsonSchema,
+            max_tokens_field: "max_tokens".to_owned(),
         }
     }
 }

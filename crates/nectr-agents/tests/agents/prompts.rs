@@ -91,6 +91,18 @@ fn the_review_prompt_fences_everything_the_pull_request_wrote() {
 }
 
 #[test]
+fn openai_reasoning_models_get_max_completion_tokens() {
+    let body = openai::request_body(
+        "o4-mini",
+        StructuredOutput::JsonSchema,
+        "max_completion_tokens",
+        &chat(),
+    );
+    assert_eq!(body["max_completion_tokens"], 1024);
+    assert!(body.get("max_tokens").is_none());
+}
+
+#[test]
 fn the_system_prompt_is_stable() {
     insta::assert_snapshot!("system_prompt", SYSTEM);
 }
@@ -110,6 +122,9 @@ fn openai_requests_ask_for_structured_output_as_the_server_supports_it() {
         (StructuredOutput::Tools, "openai_request_tools"),
         (StructuredOutput::Prompt, "openai_request_prompt"),
     ] {
-        insta::assert_json_snapshot!(name, openai::request_body("qwen2.5-coder", mode, &chat()));
+        insta::assert_json_snapshot!(
+            name,
+            openai::request_body("qwen2.5-coder", mode, "max_tokens", &chat())
+        );
     }
 }

@@ -37,6 +37,7 @@ fn openai(fake: &FakeModel, key: Option<&str>, mode: StructuredOutput) -> OpenAi
         model: "llama3.1".to_owned(),
         context_tokens: 32_768,
         structured_output: mode,
+        max_tokens_field: "max_tokens".to_owned(),
         timeout: Duration::from_secs(10),
         retry: quick(2),
     })
