@@ -86,6 +86,15 @@ pub fn request_body(
             tool.input_schema
         ));
     }
+    // A tool asked for as structured output is not offered as a function now: earlier calls of
+    // it stay in the history as plain text, so that no tool call refers to an unknown tool.
+    let as_text = match (forced, mode) {
+        (Some(tool), StructuredOutput::JsonSchema | StructuredOutput::Prompt) => {
+            Some(tool.name.as_str())
+        }
+        _ => None,
+    };
+    let mut texted = std::collections::HashSet::new();
     let mut messages = vec![json!({"role": "system", "content": system})];
     for message in &request.messages {
         let mut text = String::new();
@@ -93,10 +102,17 @@ pub fn request_body(
         for block in &message.content {
             match block {
                 Block::Text(part) => text.push_str(part),
+                Block::ToolUse { id, name, input } if Some(name.as_str()) == as_text => {
+                    texted.insert(id.as_str());
+                    text.push_str(&input.to_string());
+                }
                 Block::ToolUse { id, name, input } => calls.push(json!({
                     "id": id, "type": "function",
                     "function": {"name": name, "arguments": input.to_string()}
                 })),
+                Block::ToolResult { id, content, .. } if texted.contains(id.as_str()) => {
+                    text.push_str(content);
+                }
                 Block::ToolResult { id, content, .. } => messages.push(json!({
                     "role": "tool", "tool_call_id": id, "content": content
                 })),

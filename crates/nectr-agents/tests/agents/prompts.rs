@@ -128,3 +128,39 @@ fn openai_requests_ask_for_structured_output_as_the_server_supports_it() {
         );
     }
 }
+
+#[test]
+fn a_repaired_structured_answer_stays_in_an_openai_history_as_text() {
+    use nectr_domain::llm::{Block, Role};
+    let mut repaired = chat();
+    repaired.messages.push(Message {
+        role: Role::Assistant,
+        content: vec![Block::ToolUse {
+            id: "structured_output".to_owned(),
+            name: "submit_review".to_owned(),
+            input: json!({"verdict": "approve"}),
+        }],
+    });
+    repaired.messages.push(Message {
+        role: Role::User,
+        content: vec![
+            Block::ToolResult {
+                id: "structured_output".to_owned(),
+                content: "not accepted: `confidence` is missing".to_owned(),
+                is_error: true,
+            },
+            Block::Text(" Try again.".to_owned()),
+        ],
+    });
+    let body =
+        openai::request_body("llama3.1", StructuredOutput::JsonSchema, "max_tokens", &repaired);
+    let messages = body["messages"].as_array().unwrap_or_else(|| panic!("no messages"));
+    assert!(
+        messages
+            .iter()
+            .all(|message| message.get("tool_calls").is_none() && message["role"] != "tool"),
+        "{messages:#?}"
+    );
+    assert_eq!(messages[2]["content"], "{\"verdict\":\"approve\"}");
+    assert_eq!(messages[3]["content"], "not accepted: `confidence` is missing Try again.");
+}
