@@ -22,9 +22,8 @@ use nectr_domain::AccessToken;
 use nectr_domain::HealthService;
 use nectr_domain::WebhookSecret;
 use nectr_domain::code_host::{CodeHost, Identity};
-use nectr_domain::pipeline::{Exclusions, PipelineConfig, ReviewPipeline};
+use nectr_domain::pipeline::{PipelineConfig, ReviewPipeline};
 use nectr_domain::queue::ReviewRunner;
-use nectr_domain::review::PostingPolicy;
 use nectr_domain::webhook::{IntakeConfig, WebhookIntake};
 use nectr_github::{GitHubSignature, OctocrabHost};
 use nectr_persistence::{SeaOrmStore, TokenCipher};
@@ -82,15 +81,9 @@ impl Application {
                 store.clone(),
                 reviewer,
                 PipelineConfig {
-                    policy: PostingPolicy {
-                        allow_approve: settings.review.allow_approve,
-                        allow_request_changes: settings.review.allow_request_changes,
-                    },
+                    policy: settings.review.policy(),
                     app_configured: settings.github.app.is_some(),
-                    exclusions: Exclusions {
-                        defaults: settings.review.default_exclusions,
-                        globs: settings.review.exclude.clone(),
-                    },
+                    exclusions: settings.review.exclusions(),
                     fallback,
                 },
             );

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use nectr_domain::code_host::{CodeHost, Identity, PullRequest, State};
 use nectr_domain::diff::parse_unified_diff;
-use nectr_domain::pipeline::{Exclusions, ModelReview, ReviewRequest, ask, compose, gather, plan};
-use nectr_domain::review::{Coverage, CoverageEntry, PostingPolicy, Severity, StructuredReview};
+use nectr_domain::pipeline::{ModelReview, ReviewRequest, ask, compose, gather, plan};
+use nectr_domain::review::{Coverage, CoverageEntry, Severity, StructuredReview};
 use nectr_domain::{AccessToken, RepoFullName};
 use nectr_github::OctocrabHost;
 use secrecy::ExposeSecret;
@@ -109,14 +109,8 @@ fn to_json(answer: &ModelReview, coverage: &[CoverageEntry]) -> serde_json::Valu
 /// refuses.
 pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(String, bool)> {
     let model = build_reviewer(&settings.review)?;
-    let policy = PostingPolicy {
-        allow_approve: settings.review.allow_approve,
-        allow_request_changes: settings.review.allow_request_changes,
-    };
-    let exclusions = Exclusions {
-        defaults: settings.review.default_exclusions,
-        globs: settings.review.exclude.clone(),
-    };
+    let policy = settings.review.policy();
+    let exclusions = settings.review.exclusions();
     let mut posted = None;
     let (pull, request, coverage) = match (&args.diff, &args.repo, args.pr) {
         (Some(diff), None, None) => {

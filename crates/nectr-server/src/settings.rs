@@ -185,6 +185,24 @@ impl Default for ReviewSettings {
     }
 }
 
+impl ReviewSettings {
+    /// Which review events may be posted.
+    pub fn policy(&self) -> nectr_domain::review::PostingPolicy {
+        nectr_domain::review::PostingPolicy {
+            allow_approve: self.allow_approve,
+            allow_request_changes: self.allow_request_changes,
+        }
+    }
+
+    /// Which files are not reviewed line by line.
+    pub fn exclusions(&self) -> nectr_domain::pipeline::Exclusions {
+        nectr_domain::pipeline::Exclusions {
+            defaults: self.default_exclusions,
+            globs: self.exclude.clone(),
+        }
+    }
+}
+
 /// Which reviewer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
