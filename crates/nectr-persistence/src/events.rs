@@ -49,6 +49,20 @@ pub(crate) fn new_event_row(event: NewEvent) -> events::ActiveModel {
     }
 }
 
+/// The event stored first for a delivery id that just conflicted.
+pub(crate) async fn stored_delivery<C: ConnectionTrait>(
+    connection: &C,
+    delivery_id: Option<String>,
+) -> anyhow::Result<EventId> {
+    events::Entity::find()
+        .filter(Column::DeliveryId.eq(delivery_id))
+        .one(connection)
+        .await
+        .map_err(db_error("reading a duplicate delivery"))?
+        .map(|existing| EventId::new(i64::from(existing.id)))
+        .ok_or_else(|| anyhow::anyhow!("a duplicate delivery vanished"))
+}
+
 /// Inserts an event on any connection or transaction; a known delivery id is a duplicate.
 pub(crate) async fn insert_event<C: ConnectionTrait>(
     connection: &C,
@@ -59,13 +73,9 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
         Ok(row) => event_from_row(row),
         Err(error) => match (error.sql_err(), delivery_id) {
             (Some(SqlErr::UniqueConstraintViolation(_)), Some(delivery_id)) => {
-                let existing = events::Entity::find()
-                    .filter(Column::DeliveryId.eq(delivery_id))
-                    .one(connection)
-                    .await
-                    .map_err(db_error("reading a duplicate delivery"))?
-                    .ok_or_else(|| anyhow::anyhow!("a duplicate delivery vanished"))?;
-                Err(EventRepositoryError::DuplicateDelivery(EventId::new(i64::from(existing.id))))
+                Err(EventRepositoryError::DuplicateDelivery(
+                    stored_delivery(connection, Some(delivery_id)).await?,
+                ))
             }
             (_, _) => Err(db_error("storing an event")(error).into()),
         },

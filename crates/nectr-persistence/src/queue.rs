@@ -24,7 +24,7 @@ use sea_orm::{
 
 use crate::SeaOrmStore;
 use crate::entities::{events, review_jobs, workflow_runs};
-use crate::events::{event_from_row, new_event_row};
+use crate::events::{event_from_row, new_event_row, stored_delivery};
 use crate::store::db_error;
 
 fn unexpected(doing: &'static str) -> impl Fn(DbErr) -> QueueError {
@@ -235,13 +235,8 @@ impl SeaOrmStore {
             .await
             .map_err(unexpected("storing a delivery"))?;
         let Some(row) = row else {
-            let existing = events::Entity::find()
-                .filter(events::Column::DeliveryId.eq(delivery_id))
-                .one(&self.connection)
-                .await
-                .map_err(unexpected("reading a duplicate delivery"))?
-                .ok_or_else(|| anyhow::anyhow!("a duplicate delivery vanished"))?;
-            return Err(QueueError::DuplicateDelivery(EventId::new(i64::from(existing.id))));
+            let first = stored_delivery(&self.connection, delivery_id).await?;
+            return Err(QueueError::DuplicateDelivery(first));
         };
         let mut stored =
             events::Model::from_query_result(&row, "").map_err(unexpected("reading an event"))?;
@@ -349,13 +344,8 @@ impl ReviewQueue for SeaOrmStore {
         let event_id = match inserted {
             TryInsertResult::Inserted(result) => result.last_insert_id,
             TryInsertResult::Conflicted | TryInsertResult::Empty => {
-                let existing = events::Entity::find()
-                    .filter(events::Column::DeliveryId.eq(delivery_id))
-                    .one(&txn)
-                    .await
-                    .map_err(unexpected("reading a duplicate delivery"))?
-                    .ok_or_else(|| anyhow::anyhow!("a duplicate delivery vanished"))?;
-                return Err(QueueError::DuplicateDelivery(EventId::new(i64::from(existing.id))));
+                let first = stored_delivery(&txn, delivery_id).await?;
+                return Err(QueueError::DuplicateDelivery(first));
             }
         };
         let mut job_id = None;
