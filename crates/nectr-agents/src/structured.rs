@@ -43,6 +43,27 @@ pub fn review_schema() -> Value {
     })
 }
 
+/// A review as the JSON its schema describes: what `parse_review` reads back.
+pub fn review_to_json(review: &StructuredReview) -> Value {
+    json!({
+        "verdict": review.verdict.as_str().to_ascii_lowercase(),
+        "confidence": review.confidence,
+        "summary": review.summary,
+        "key_changes": review.key_changes,
+        "findings": review.findings.iter().map(|finding| json!({
+            "path": finding.path,
+            "line": finding.line,
+            "end_line": finding.end_line,
+            "severity": finding.severity.as_str(),
+            "category": finding.category,
+            "title": finding.title,
+            "explanation": finding.explanation,
+            "suggestion": finding.suggestion,
+        })).collect::<Vec<_>>(),
+        "semantic_issues": review.semantic_issues,
+    })
+}
+
 fn text(value: &Value, field: &str) -> Result<String, String> {
     match value.get(field) {
         Some(Value::String(text)) => Ok(text.clone()),
@@ -163,7 +184,7 @@ pub fn extract_json(text: &str) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
-    use super::{extract_json, parse_review};
+    use super::{extract_json, parse_review, review_to_json};
     use nectr_domain::review::{Severity, Verdict};
     use serde_json::json;
 
@@ -183,6 +204,7 @@ mod tests {
             (review.findings[0].end_line, review.findings[0].suggestion.as_ref()),
             (None, None)
         );
+        assert_eq!(parse_review(&review_to_json(&review)), Ok(review), "the JSON reads back");
         let missing = parse_review(&json!({"verdict": "approve", "confidence": 3, "summary": "x"}));
         assert_eq!(
             missing.err().as_deref(),

@@ -6,10 +6,11 @@ use std::io::Read as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
+use nectr_agents::structured::review_to_json;
 use nectr_domain::code_host::{CodeHost, Identity, PullRequest, State};
 use nectr_domain::diff::parse_unified_diff;
 use nectr_domain::pipeline::{ModelReview, ReviewRequest, ask, compose, gather, plan};
-use nectr_domain::review::{Coverage, CoverageEntry, Severity, StructuredReview};
+use nectr_domain::review::{Coverage, CoverageEntry, Severity};
 use nectr_domain::{AccessToken, RepoFullName};
 use nectr_github::OctocrabHost;
 use secrecy::ExposeSecret;
@@ -71,35 +72,23 @@ fn read_diff(path: &PathBuf) -> anyhow::Result<String> {
 }
 
 fn to_json(answer: &ModelReview, coverage: &[CoverageEntry]) -> serde_json::Value {
-    let review: &StructuredReview = &answer.review;
-    serde_json::json!({
-        "verdict": review.verdict.as_str().to_ascii_lowercase(),
-        "confidence": review.confidence,
-        "summary": review.summary,
-        "key_changes": review.key_changes,
-        "findings": review.findings.iter().map(|finding| serde_json::json!({
-            "path": finding.path,
-            "line": finding.line,
-            "end_line": finding.end_line,
-            "severity": finding.severity.as_str(),
-            "category": finding.category,
-            "title": finding.title,
-            "explanation": finding.explanation,
-            "suggestion": finding.suggestion,
-        })).collect::<Vec<_>>(),
-        "semantic_issues": review.semantic_issues,
-        "model": answer.model,
-        "usage": answer.usage,
-        "cost_usd": answer.cost_usd,
-        "coverage": coverage.iter().map(|entry| {
+    let coverage: Vec<serde_json::Value> = coverage
+        .iter()
+        .map(|entry| {
             let (status, reason) = match &entry.coverage {
                 Coverage::Reviewed => ("reviewed", None),
                 Coverage::Summarised(why) => ("summarised", Some(why.as_str())),
                 Coverage::Skipped(why) => ("skipped", Some(why.as_str())),
             };
             serde_json::json!({"path": entry.path, "status": status, "reason": reason})
-        }).collect::<Vec<_>>(),
-    })
+        })
+        .collect();
+    let mut json = review_to_json(&answer.review);
+    json["model"] = serde_json::json!(answer.model);
+    json["usage"] = serde_json::json!(answer.usage);
+    json["cost_usd"] = serde_json::json!(answer.cost_usd);
+    json["coverage"] = serde_json::Value::Array(coverage);
+    json
 }
 
 /// Runs the review; answers what to print and whether a finding reached `fail_on`.
