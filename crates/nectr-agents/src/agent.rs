@@ -19,7 +19,7 @@ use nectr_domain::review::{Finding, StructuredReview, Verdict};
 use serde_json::{Value, json};
 
 use crate::prompt::{SPECIALISTS, SYNTHESIS, SYSTEM, attribute, defuse, render_request};
-use crate::structured::{SUBMIT_REVIEW, extract_json, parse_review, review_schema};
+use crate::structured::{SUBMIT_REVIEW, extract_json, parse_review, review_schema, review_to_json};
 
 /// How an agent works.
 #[derive(Clone, Debug)]
@@ -145,7 +145,7 @@ async fn call_tool(
 /// One conversation that ends in a validated review.
 struct Conversation<'a> {
     model: &'a dyn LanguageModel,
-    config: AgentConfig,
+    config: &'a AgentConfig,
     system: Vec<SystemPart>,
     tools: Option<Arc<dyn ReviewTools>>,
     usage: Usage,
@@ -156,13 +156,13 @@ struct Conversation<'a> {
 impl<'a> Conversation<'a> {
     fn new(
         model: &'a dyn LanguageModel,
-        config: &AgentConfig,
+        config: &'a AgentConfig,
         system: Vec<SystemPart>,
         tools: Option<Arc<dyn ReviewTools>>,
     ) -> Self {
         Self {
             model,
-            config: config.clone(),
+            config,
             system,
             tools,
             usage: Usage::default(),
@@ -433,18 +433,9 @@ impl ReviewModel for ParallelReviewer {
                 }
             };
             merged.extend(review.findings.iter().cloned());
-            reports.push(json!({
-                "specialist": name,
-                "verdict": review.verdict.as_str(),
-                "summary": review.summary,
-                "key_changes": review.key_changes,
-                "findings": review.findings.iter().map(|f| json!({
-                    "path": f.path, "line": f.line, "end_line": f.end_line,
-                    "severity": f.severity.as_str(), "category": f.category, "title": f.title,
-                    "explanation": f.explanation, "suggestion": f.suggestion,
-                })).collect::<Vec<_>>(),
-                "semantic_issues": review.semantic_issues,
-            }));
+            let mut report = review_to_json(&review);
+            report["specialist"] = json!(name);
+            reports.push(report);
         }
         if reports.is_empty() {
             return Err(ModelError::Malformed(

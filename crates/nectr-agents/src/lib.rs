@@ -10,6 +10,7 @@
 
 pub mod agent;
 pub mod anthropic;
+mod fallback;
 pub mod http;
 mod offline;
 pub mod openai;
@@ -18,6 +19,7 @@ pub mod structured;
 
 pub use agent::{AgentConfig, AgentReviewer, ParallelReviewer};
 pub use anthropic::{AnthropicConfig, AnthropicModel};
+pub use fallback::FallbackModel;
 pub use http::RetryPolicy;
 pub use offline::OfflineReviewer;
-pub use openai::{FallbackModel, OpenAiConfig, OpenAiModel, StructuredOutput};
+pub use openai::{OpenAiConfig, OpenAiModel, StructuredOutput};

@@ -240,3 +240,21 @@ pub trait LanguageModel: Send + Sync {
     /// [`LlmError`].
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::{Price, price_for};
+
+    #[test]
+    fn dated_model_ids_use_their_longest_priced_prefix() {
+        let price = |input| Price { input, output: 1.0, cache_read: 0.0, cache_write: 0.0 };
+        let prices: BTreeMap<String, Price> =
+            [("claude".to_owned(), price(1.0)), ("claude-sonnet-4-5".to_owned(), price(3.0))]
+                .into();
+        assert_eq!(price_for(&prices, "claude-sonnet-4-5-20250929").input, 3.0);
+        assert_eq!(price_for(&prices, "claude-haiku-4-5").input, 1.0);
+        assert_eq!(price_for(&prices, "gpt-4o"), Price::default());
+    }
+}

@@ -26,11 +26,6 @@ pub fn resolve(settings: &ReviewSettings) -> Provider {
     }
 }
 
-/// The price of `model`: its own entry, else the longest key it starts with.
-pub fn price_of(settings: &ReviewSettings, model: &str) -> Price {
-    price_for(&settings.prices, model)
-}
-
 fn retry(settings: &ReviewSettings) -> RetryPolicy {
     RetryPolicy {
         retries: settings.retries,
@@ -105,7 +100,7 @@ pub fn build_reviewer(settings: &ReviewSettings) -> anyhow::Result<Arc<dyn Revie
         prices: settings.prices.clone(),
     };
     tracing::info!(provider = ?provider, model = model.model(), parallel = settings.parallel_agents, "reviewer configured");
-    if price_of(settings, model.model()) == Price::default() {
+    if price_for(&settings.prices, model.model()) == Price::default() {
         tracing::info!(
             model = model.model(),
             "no price is configured for the model: costs are recorded as 0"
@@ -120,9 +115,8 @@ pub fn build_reviewer(settings: &ReviewSettings) -> anyhow::Result<Arc<dyn Revie
 
 #[cfg(test)]
 mod tests {
-    use super::{price_of, resolve};
+    use super::resolve;
     use crate::settings::{Provider, ReviewSettings};
-    use nectr_domain::llm::Price;
     use secrecy::SecretString;
 
     #[test]
@@ -136,16 +130,5 @@ mod tests {
         assert_eq!(resolve(&settings), Provider::Anthropic);
         settings.provider = Provider::Offline;
         assert_eq!(resolve(&settings), Provider::Offline);
-    }
-
-    #[test]
-    fn dated_model_ids_use_their_longest_priced_prefix() {
-        let mut settings = ReviewSettings::default();
-        let price = |input| Price { input, output: 1.0, cache_read: 0.0, cache_write: 0.0 };
-        settings.prices.insert("claude".to_owned(), price(1.0));
-        settings.prices.insert("claude-sonnet-4-5".to_owned(), price(3.0));
-        assert_eq!(price_of(&settings, "claude-sonnet-4-5-20250929").input, 3.0);
-        assert_eq!(price_of(&settings, "claude-haiku-4-5").input, 1.0);
-        assert_eq!(price_of(&settings, "gpt-4o"), Price::default());
     }
 }
