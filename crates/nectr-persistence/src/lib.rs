@@ -9,6 +9,7 @@ mod crypto;
 mod entities;
 mod events;
 mod installations;
+mod intake;
 mod oauth_states;
 mod queue;
 mod review_runs;

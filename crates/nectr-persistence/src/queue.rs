@@ -154,106 +154,7 @@ async fn supersede_older(
     Ok(())
 }
 
-/// PostgreSQL's intake in one atomic statement: the event (already `ignored` when its commit is
-/// queued or reviewed), its job, and the superseding of the pull request's older jobs: queued
-/// ones end `superseded` with their events and runs, running ones are asked to stop.
-const ACCEPT_POSTGRES: &str = "\
-WITH ev AS ( \
-  INSERT INTO events (event_type, source, payload, status, created_at, processed_at, delivery_id, github_event) \
-  SELECT $1, $2, $3, s.status, $5, CASE WHEN s.status = $15 THEN $5 END, $6, $7 \
-  FROM (SELECT CASE WHEN $14 AND EXISTS (SELECT 1 FROM review_jobs k WHERE k.repo_id = $8 \
-      AND k.pr_number = $10 AND k.head_sha = $11) THEN $15 ELSE $4 END AS status) s \
-  ON CONFLICT (delivery_id) DO NOTHING \
-  RETURNING * \
-), job AS ( \
-  INSERT INTO review_jobs (event_id, repo_id, repo_full_name, pr_number, head_sha, installation_id, \
-    status, attempts, max_attempts, available_at, created_at, updated_at) \
-  SELECT ev.id, $8, $9, $10, $11, $12, 'queued', 0, $13, $5, $5, $5 FROM ev WHERE $14 \
-  ON CONFLICT (repo_id, pr_number, head_sha) DO NOTHING \
-  RETURNING id \
-), older AS ( \
-  SELECT o.id, o.status FROM review_jobs o \
-  WHERE $14 AND EXISTS (SELECT 1 FROM ev) AND o.repo_id = $8 AND o.pr_number = $10 \
-    AND o.head_sha <> $11 AND o.status IN ('queued', 'running') \
-  FOR UPDATE \
-), superseded AS ( \
-  UPDATE review_jobs j SET status = 'superseded', lease_owner = NULL, lease_expires_at = NULL, \
-    updated_at = $5 \
-  FROM older WHERE j.id = older.id AND older.status = 'queued' \
-  RETURNING j.event_id, j.review_run_id \
-), superseded_events AS ( \
-  UPDATE events SET status = $16, processed_at = $5 \
-  WHERE id = ANY (ARRAY (SELECT event_id FROM superseded)) \
-), superseded_runs AS ( \
-  UPDATE workflow_runs SET status = $17, result = NULL, error = NULL, completed_at = $5 \
-  WHERE id = ANY (ARRAY (SELECT review_run_id FROM superseded)) \
-), stopped AS ( \
-  UPDATE review_jobs j SET stop_requested = 'superseded' \
-  FROM older WHERE j.id = older.id AND older.status = 'running' \
-) \
-SELECT ev.*, (SELECT id FROM job) AS job_id FROM ev";
-
 impl SeaOrmStore {
-    /// `accept` on PostgreSQL: one round trip for every delivery but a redelivery (which reads
-    /// the first event's id) and two deliveries of one new commit racing each other (the loser's
-    /// event is then marked `ignored`).
-    async fn accept_in_one_statement(
-        &self,
-        event: NewEvent,
-        job: Option<NewReviewJob>,
-    ) -> Result<Accepted, QueueError> {
-        let now = Utc::now();
-        let delivery_id = event.delivery_id.clone();
-        let values: Vec<Value> = vec![
-            event.event_type.into(),
-            event.source.into(),
-            event.payload.into(),
-            event.status.as_str().into(),
-            now.into(),
-            event.delivery_id.into(),
-            event.github_event.into(),
-            job.as_ref().map(|job| job.repo_id).into(),
-            job.as_ref().map(|job| job.repo.to_string()).into(),
-            job.as_ref().map(|job| pr_number(job.pr_number)).into(),
-            job.as_ref().map(|job| job.head_sha.clone()).into(),
-            job.as_ref().and_then(|job| job.installation_id).into(),
-            job.as_ref()
-                .map(|job| i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX))
-                .into(),
-            job.is_some().into(),
-            EventStatus::Ignored.as_str().into(),
-            JobStatus::Superseded.event_status().as_str().into(),
-            JobStatus::Superseded.run_status().as_str().into(),
-        ];
-        let row = self
-            .connection
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                ACCEPT_POSTGRES,
-                values,
-            ))
-            .await
-            .map_err(unexpected("storing a delivery"))?;
-        let Some(row) = row else {
-            let first = stored_delivery(&self.connection, delivery_id).await?;
-            return Err(QueueError::DuplicateDelivery(first));
-        };
-        let mut stored =
-            events::Model::from_query_result(&row, "").map_err(unexpected("reading an event"))?;
-        let job_id: Option<i64> = row.try_get("", "job_id").map_err(unexpected("reading a job"))?;
-        if job.is_some() && job_id.is_none() && stored.status != EventStatus::Ignored.as_str() {
-            // Another delivery queued this commit a moment ago.
-            let mut active = events::ActiveModel::from(stored);
-            active.status = Set(EventStatus::Ignored.as_str().to_owned());
-            active.processed_at = Set(Some(now));
-            stored =
-                active.update(&self.connection).await.map_err(unexpected("ignoring a commit"))?;
-        }
-        let event = event_from_row(stored)
-            .map_err(|error| QueueError::Unexpected(anyhow::Error::new(error)))?;
-        Ok(Accepted { event, job: job_id.map(JobId::new) })
-    }
-
     /// The running job this worker holds, locked for update on PostgreSQL.
     async fn held(
         &self,
@@ -330,8 +231,9 @@ impl ReviewQueue for SeaOrmStore {
         event: NewEvent,
         job: Option<NewReviewJob>,
     ) -> Result<Accepted, QueueError> {
-        if self.connection.get_database_backend() == DbBackend::Postgres {
-            return self.accept_in_one_statement(event, job).await;
+        if let Some(writer) = &self.intake {
+            // PostgreSQL: one statement for the deliveries arriving together.
+            return writer.accept(event, job).await;
         }
         let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;

@@ -13,6 +13,7 @@ use sea_orm::{
 
 use crate::crypto::Stored;
 use crate::entities::installations;
+use crate::intake::IntakeWriter;
 use crate::{DatabaseConfig, DatabaseUrlError, TokenCipher};
 
 /// Why the store could not be set up.
@@ -56,6 +57,8 @@ pub struct SeaOrmStore {
     /// SQLite has one writer: write transactions of this process take turns here, in order,
     /// instead of colliding and sleeping in SQLite's busy handler (which made the tail latency).
     writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// PostgreSQL: deliveries arriving together are stored in one statement (see `intake`).
+    pub(crate) intake: Option<std::sync::Arc<IntakeWriter>>,
 }
 
 impl SeaOrmStore {
@@ -85,7 +88,14 @@ impl SeaOrmStore {
         })?;
         let writer = (connection.get_database_backend() == DbBackend::Sqlite)
             .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
-        Ok(Self { connection, cipher, probe_timeout: config.acquire_timeout(), writer })
+        let intake = match connection.get_database_backend() {
+            DbBackend::Postgres => Some(std::sync::Arc::new(
+                IntakeWriter::start(&connection)
+                    .ok_or_else(|| anyhow::anyhow!("the store needs a Tokio runtime"))?,
+            )),
+            _ => None,
+        };
+        Ok(Self { connection, cipher, probe_timeout: config.acquire_timeout(), writer, intake })
     }
 
     /// The turn to write, on SQLite; hold it until the transaction ends.
@@ -160,6 +170,9 @@ impl SeaOrmStore {
     /// # Errors
     /// [`StoreError::Unexpected`] when closing fails.
     pub async fn close(&self) -> Result<(), StoreError> {
+        if let Some(intake) = &self.intake {
+            intake.close().await;
+        }
         self.connection
             .close_by_ref()
             .await
