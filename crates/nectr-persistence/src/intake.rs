@@ -164,6 +164,24 @@ impl IntakeWriter {
         outcome.await.map_err(|_| stopped())?
     }
 
+    /// The plan PostgreSQL keeps for the intake statement on the lanes' connections, as
+    /// `EXPLAIN` prints it.
+    pub(crate) async fn plan(&self) -> Result<String, sqlx::Error> {
+        let mut connection = self.pool.acquire().await?;
+        let prepare = format!(
+            "PREPARE nectr_intake_plan (text[], text[], text[], text[], text[], text[], int8[], \
+             text[], int8[], text[], int8[], int4[], timestamptz, text, text, text) AS {ACCEPT_BATCH}"
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)).execute(&mut *connection).await?;
+        let nulls = vec!["NULL"; 16].join(", ");
+        let explain = format!("EXPLAIN EXECUTE nectr_intake_plan ({nulls})");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(explain)).fetch_all(&mut *connection).await;
+        sqlx::raw_sql("DEALLOCATE nectr_intake_plan").execute(&mut *connection).await?;
+        let lines =
+            rows?.iter().map(|row| row.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?;
+        Ok(lines.join("\n"))
+    }
+
     /// Closes the lanes' connections; later deliveries fail.
     pub(crate) async fn close(&self) {
         self.pool.close().await;

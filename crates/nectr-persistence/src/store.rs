@@ -165,6 +165,19 @@ impl SeaOrmStore {
         Ok(report)
     }
 
+    /// PostgreSQL's plan for the statement that stores deliveries, as `EXPLAIN` prints it (the
+    /// generic plan its writers keep); `None` on SQLite. For diagnosing a slow intake.
+    ///
+    /// # Errors
+    /// [`StoreError::Unexpected`] when the database fails.
+    pub async fn intake_plan(&self) -> Result<Option<String>, StoreError> {
+        let Some(intake) = &self.intake else { return Ok(None) };
+        let plan = intake.plan().await.map_err(|error| {
+            StoreError::Unexpected(anyhow::Error::new(error).context("explaining the intake"))
+        })?;
+        Ok(Some(plan))
+    }
+
     /// Closes the pool; later calls fail.
     ///
     /// # Errors

@@ -64,6 +64,7 @@ pub async fn run_all(stores: &Stores) {
     review_runs(stores).await;
     oauth_states(stores).await;
     review_queue(stores).await;
+    concurrent_deliveries(stores).await;
 }
 
 fn upsert(github_id: i64, login: &str, token: &str) -> UserUpsert {
@@ -590,4 +591,62 @@ pub async fn review_queue(stores: &Stores) {
     let resumed = queue.claim("worker-alive", LEASE).await.unwrap().unwrap();
     assert_eq!(resumed.id, orphan_job);
     queue.complete(orphan_job, "worker-alive", None).await.unwrap();
+}
+
+/// The `ReviewQueue` contract when many deliveries arrive at once (stores may batch them): the
+/// pushes of each pull request, even when they arrive together, leave exactly one queued job and
+/// supersede the others; redeliveries and repeated commits are recognised as such.
+pub async fn concurrent_deliveries(stores: &Stores) {
+    const REPO_ID: i64 = 44_000_000;
+    const PULL_REQUESTS: u64 = 40;
+    let job = |pr_number: u64, push: u64| NewReviewJob {
+        repo_id: REPO_ID,
+        head_sha: format!("{pr_number:020}{push:020}"),
+        ..review_job(pr_number, "", 3)
+    };
+    let bursts =
+        (1..=PULL_REQUESTS).map(|pr_number| {
+            let queue = stores.queue.clone();
+            tokio::spawn(async move {
+                let pushes =
+                    (1..=3).map(|push| {
+                        let id = format!("burst-{pr_number}-{push}");
+                        let queue = queue.clone();
+                        async move {
+                            queue.accept(delivery(&id), Some(job(pr_number, push))).await.unwrap()
+                        }
+                    });
+                (pr_number, futures_util::future::join_all(pushes).await)
+            })
+        });
+    let outcomes: Vec<_> = futures_util::future::join_all(bursts).await;
+    assert_eq!(outcomes.len(), usize::try_from(PULL_REQUESTS).unwrap());
+    for outcome in outcomes {
+        let (pr_number, accepted) = outcome.unwrap();
+        let jobs = stores.queue.jobs_of_pull_request(REPO_ID, pr_number).await.unwrap();
+        assert_eq!(jobs.len(), 3, "pull request {pr_number}: one job per commit");
+        let queued: Vec<_> = jobs.iter().filter(|job| job.status == JobStatus::Queued).collect();
+        assert_eq!(queued.len(), 1, "pull request {pr_number}: {jobs:?}");
+        for job in &jobs {
+            let event = stores.events.find_by_id(job.event_id).await.unwrap().unwrap();
+            let expected = if job.status == JobStatus::Queued {
+                EventStatus::Pending
+            } else {
+                assert_eq!(job.status, JobStatus::Superseded, "pull request {pr_number}");
+                EventStatus::Superseded
+            };
+            assert_eq!(event.status, expected, "pull request {pr_number}");
+            let stored = accepted.iter().find(|accepted| accepted.event.id == event.id).unwrap();
+            assert_eq!((stored.job, &event.payload), (Some(job.id), &stored.event.payload));
+        }
+        let first = format!("burst-{pr_number}-1");
+        match stores.queue.accept(delivery(&first), Some(job(pr_number, 1))).await {
+            Err(QueueError::DuplicateDelivery(id)) => assert_eq!(id, accepted[0].event.id),
+            other => panic!("pull request {pr_number}: expected a duplicate, got {other:?}"),
+        }
+        let repeat = NewReviewJob { head_sha: queued[0].head_sha.clone(), ..job(pr_number, 0) };
+        let repeated = format!("burst-{pr_number}-repeat");
+        let repeat = stores.queue.accept(delivery(&repeated), Some(repeat)).await.unwrap();
+        assert_eq!((repeat.job, repeat.event.status), (None, EventStatus::Ignored));
+    }
 }

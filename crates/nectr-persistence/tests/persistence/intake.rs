@@ -1,0 +1,72 @@
+//! PostgreSQL's intake: the plan its writers keep, and batches that fail one delivery at a time.
+
+use std::sync::Arc;
+
+use nectr_domain::queue::{NewReviewJob, QueueError, ReviewQueue};
+use nectr_domain::{EventFilter, EventRepository, EventStatus, NewEvent, RepoFullName};
+use nectr_testkit::TestDatabase;
+
+fn delivery(id: &str, event_type: &str) -> NewEvent {
+    NewEvent {
+        event_type: event_type.to_owned(),
+        source: "github".to_owned(),
+        payload: format!("{{\"delivery\":\"{id}\"}}"),
+        status: EventStatus::Pending,
+        delivery_id: Some(id.to_owned()),
+        github_event: Some("pull_request".to_owned()),
+    }
+}
+
+fn job(pr_number: u64) -> NewReviewJob {
+    NewReviewJob {
+        repo_id: 9,
+        repo: RepoFullName::parse("octocat/Hello-World").unwrap(),
+        pr_number,
+        head_sha: format!("{pr_number:040x}"),
+        installation_id: None,
+        max_attempts: 3,
+    }
+}
+
+#[tokio::test]
+async fn the_intake_reaches_every_table_by_key_even_on_an_empty_database() {
+    let sqlite = TestDatabase::sqlite().migrated_store().await;
+    assert_eq!(sqlite.intake_plan().await.unwrap(), None, "SQLite has no batched intake");
+    let Some(database) = TestDatabase::postgres().await else { return };
+    let store = database.migrated_store().await;
+    // The generic plan is made once per connection, here while every table is empty, and kept
+    // while the tables grow: a sequential or bitmap scan in it would cost more each delivery.
+    let plan = store.intake_plan().await.unwrap().unwrap();
+    assert!(plan.contains("Index Scan using events_pkey"), "{plan}");
+    assert!(plan.contains("Index Only Scan using ux_review_jobs_commit"), "{plan}");
+    for scan in ["Seq Scan", "Bitmap"] {
+        assert!(!plan.contains(scan), "{scan} in the intake's plan:\n{plan}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_delivery_fails_alone_among_deliveries_stored_together() {
+    let Some(database) = TestDatabase::postgres().await else { return };
+    let store = Arc::new(database.migrated_store().await);
+    // `events.event_type` holds 50 characters: PostgreSQL refuses the whole statement.
+    let too_long = "x".repeat(60);
+    let deliveries = (1..=40_u64).map(|number| {
+        let store = store.clone();
+        let event_type = if number == 17 { too_long.clone() } else { "opened_pull_request".into() };
+        tokio::spawn(async move {
+            let event = delivery(&format!("together-{number}"), &event_type);
+            (number, store.accept(event, Some(job(number))).await)
+        })
+    });
+    for outcome in futures_util::future::join_all(deliveries).await {
+        let (number, outcome) = outcome.unwrap();
+        match (number, outcome) {
+            (17, Err(QueueError::Unexpected(_))) => {}
+            (17, other) => panic!("the bad delivery: {other:?}"),
+            (_, outcome) => assert!(outcome.unwrap().job.is_some(), "delivery {number}"),
+        }
+    }
+    let stored = store.list(&EventFilter::default()).await.unwrap();
+    assert_eq!(stored.len(), 39);
+    assert!(stored.iter().all(|event| event.delivery_id.as_deref() != Some("together-17")));
+}
