@@ -36,7 +36,7 @@ async fn receive(
         delivery_id: header(&request, "x-github-delivery"),
         hook_id: header(&request, "x-github-hook-id").and_then(|value| value.parse().ok()),
         signature: header(&request, "x-hub-signature-256"),
-        body: body.to_vec(),
+        body: Vec::from(body),
     };
     match state.webhooks.receive(delivery).await {
         Ok(IntakeOutcome::Received { event_id, event_type, job }) => {

@@ -54,9 +54,12 @@ pub struct IntakeConfig {
     pub fallback_secret: Option<WebhookSecret>,
     /// The GitHub App's webhook secret, for deliveries that carry an `installation`.
     pub app_secret: Option<WebhookSecret>,
-    /// How long the installations found for a hook or repository id are reused before they are
-    /// read again; zero reads them for every delivery. A deactivated repository's secret stays
-    /// valid for at most this long in a process that used it recently.
+    /// How long the installations found (or not found) for a hook or repository id are reused
+    /// before they are read again; zero reads them for every delivery. A delivery that a reused
+    /// lookup would refuse is checked again against a fresh one, so a repository connected or a
+    /// secret rotated a moment ago is never refused. A deactivated repository's secret (or, for
+    /// a repository connected a moment ago, the fallback secret) stays valid for at most this
+    /// long in a process that used it recently.
     pub secret_cache_ttl: Duration,
 }
 
@@ -67,7 +70,22 @@ enum LookupKey {
     Repository(i64),
 }
 
-/// Recently found installations, by hook or repository id; only hits are kept.
+/// Whether an installation lookup may use the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Read {
+    Cached,
+    Fresh,
+}
+
+/// The secrets that may have signed a delivery, and where they came from.
+struct Lookup {
+    secrets: Vec<WebhookSecret>,
+    installations: Vec<Installation>,
+    /// A cached lookup was used: it may be stale.
+    cached: bool,
+}
+
+/// Recently found installations (or none), by hook or repository id.
 #[derive(Default)]
 struct SecretCache {
     entries: Mutex<HashMap<LookupKey, (Instant, Vec<Installation>)>>,
@@ -172,6 +190,12 @@ struct PayloadHead {
     sha: String,
 }
 
+/// A delivery's body as stored: its text, not copied when it is UTF-8 (as GitHub sends it).
+fn body_text(body: Vec<u8>) -> String {
+    String::from_utf8(body)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+}
+
 /// The original's `event_type` naming.
 pub fn event_type(event: &str, action: Option<&str>) -> String {
     match (event, action) {
@@ -217,14 +241,22 @@ impl WebhookIntake {
         let parsed = serde_json::from_slice::<Payload>(&delivery.body);
         let payload = parsed.as_ref().ok();
 
-        let (secrets, hooked) = self.candidate_secrets(delivery.hook_id, payload).await?;
+        let verified = |secrets: &[WebhookSecret]| {
+            secrets.iter().any(|secret| {
+                self.verifier.verify(secret.expose().as_bytes(), &delivery.body, signature)
+            })
+        };
+        let mut lookup = self.candidate_secrets(delivery.hook_id, payload, Read::Cached).await?;
+        if lookup.cached && !verified(&lookup.secrets) {
+            // The cached lookup may predate a new repository or a rotated secret: read again
+            // before refusing.
+            lookup = self.candidate_secrets(delivery.hook_id, payload, Read::Fresh).await?;
+        }
+        let Lookup { secrets, installations: hooked, .. } = lookup;
         if secrets.is_empty() {
             return Err(IntakeError::NoSecret);
         }
-        let verified = secrets.iter().any(|secret| {
-            self.verifier.verify(secret.expose().as_bytes(), &delivery.body, signature)
-        });
-        if !verified {
+        if !verified(&secrets) {
             return Err(IntakeError::BadSignature);
         }
 
@@ -236,7 +268,7 @@ impl WebhookIntake {
                         NewEvent {
                             event_type: "unknown".to_owned(),
                             source: "github".to_owned(),
-                            payload: String::from_utf8_lossy(&delivery.body).into_owned(),
+                            payload: body_text(delivery.body),
                             status: EventStatus::Rejected,
                             delivery_id: Some(delivery_id.clone()),
                             github_event: Some(event),
@@ -261,7 +293,7 @@ impl WebhookIntake {
         let new_event = NewEvent {
             event_type: event_type.clone(),
             source: "github".to_owned(),
-            payload: String::from_utf8_lossy(&delivery.body).into_owned(),
+            payload: body_text(delivery.body),
             status,
             delivery_id: Some(delivery_id.clone()),
             github_event: Some(event),
@@ -279,15 +311,20 @@ impl WebhookIntake {
         &self,
         hook_id: Option<i64>,
         payload: Option<&Payload>,
-    ) -> Result<(Vec<WebhookSecret>, Vec<Installation>), IntakeError> {
+        read: Read,
+    ) -> Result<Lookup, IntakeError> {
+        let mut cached = false;
         let mut installations = match hook_id {
-            Some(hook_id) => self.installations_for(LookupKey::Hook(hook_id)).await?,
+            Some(hook_id) => {
+                self.installations_for(LookupKey::Hook(hook_id), read, &mut cached).await?
+            }
             None => Vec::new(),
         };
         if installations.is_empty()
             && let Some(repository) = payload.and_then(|payload| payload.repository.as_ref())
         {
-            installations = self.installations_for(LookupKey::Repository(repository.id)).await?;
+            let key = LookupKey::Repository(repository.id);
+            installations = self.installations_for(key, read, &mut cached).await?;
         }
         let mut secrets: Vec<WebhookSecret> = installations
             .iter()
@@ -304,26 +341,38 @@ impl WebhookIntake {
         {
             secrets.push(fallback.clone());
         }
-        Ok((secrets, installations))
+        Ok(Lookup { secrets, installations, cached })
     }
 
-    /// The active installations of a hook or repository id, from the cache when fresh.
-    async fn installations_for(&self, key: LookupKey) -> Result<Vec<Installation>, IntakeError> {
+    /// The active installations of a hook or repository id, from the cache when fresh and
+    /// allowed (then `cached` is set), else from the repository.
+    async fn installations_for(
+        &self,
+        key: LookupKey,
+        read: Read,
+        cached: &mut bool,
+    ) -> Result<Vec<Installation>, IntakeError> {
         let ttl = self.config.secret_cache_ttl;
-        if !ttl.is_zero()
+        if ttl.is_zero() {
+            return self.read_installations(key).await;
+        }
+        if read == Read::Cached
             && let Some(found) = self.cache.get(key, ttl)
         {
+            *cached = true;
             return Ok(found);
         }
-        let found = match key {
+        let found = self.read_installations(key).await?;
+        self.cache.put(key, &found);
+        Ok(found)
+    }
+
+    async fn read_installations(&self, key: LookupKey) -> Result<Vec<Installation>, IntakeError> {
+        match key {
             LookupKey::Hook(id) => self.installations.find_active_by_webhook_id(id).await,
             LookupKey::Repository(id) => self.installations.find_active_by_github_repo_id(id).await,
         }
-        .map_err(|error| IntakeError::Unexpected(anyhow::Error::new(error)))?;
-        if !ttl.is_zero() && !found.is_empty() {
-            self.cache.put(key, &found);
-        }
-        Ok(found)
+        .map_err(|error| IntakeError::Unexpected(anyhow::Error::new(error)))
     }
 
     /// What a verified delivery leads to: its initial status and the job to queue.

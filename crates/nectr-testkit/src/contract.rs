@@ -604,11 +604,10 @@ pub async fn concurrent_deliveries(stores: &Stores) {
         head_sha: format!("{pr_number:020}{push:020}"),
         ..review_job(pr_number, "", 3)
     };
-    let bursts =
-        (1..=PULL_REQUESTS).map(|pr_number| {
-            let queue = stores.queue.clone();
-            tokio::spawn(async move {
-                let pushes =
+    let bursts = (1..=PULL_REQUESTS).map(|pr_number| {
+        let queue = stores.queue.clone();
+        tokio::spawn(async move {
+            let pushes =
                     (1..=3).map(|push| {
                         let id = format!("burst-{pr_number}-{push}");
                         let queue = queue.clone();
@@ -616,9 +615,9 @@ pub async fn concurrent_deliveries(stores: &Stores) {
                             queue.accept(delivery(&id), Some(job(pr_number, push))).await.unwrap()
                         }
                     });
-                (pr_number, futures_util::future::join_all(pushes).await)
-            })
-        });
+            (pr_number, futures_util::future::join_all(pushes).await)
+        })
+    });
     let outcomes: Vec<_> = futures_util::future::join_all(bursts).await;
     assert_eq!(outcomes.len(), usize::try_from(PULL_REQUESTS).unwrap());
     for outcome in outcomes {

@@ -279,6 +279,35 @@ async fn a_deactivated_repositorys_secret_is_refused_once_the_cached_lookup_expi
 }
 
 #[tokio::test]
+async fn a_repository_connected_after_a_cached_lookup_is_verified_at_once() {
+    let app = spawn_app_with(|settings| {
+        with_fallback_secret(settings);
+        settings.workers.webhook_secret_cache_seconds = 3_600;
+    })
+    .await;
+    let mut payload: Value = serde_json::from_slice(&opened_payload("opened", "cafe02")).unwrap();
+    payload["repository"]["id"] = 1_296_269.into(); // owner/first, connected below
+    let body = serde_json::to_vec(&payload).unwrap();
+    let app = &app;
+    let send = |id, secret: &str| {
+        let signature = nectr_github::sign(secret.as_bytes(), &body);
+        let body = body.clone();
+        async move { deliver(app, "pull_request", id, &body, Some(&signature), None).await }
+    };
+    assert_eq!(send("before", SECRET).await.status(), 200, "no installation: the fallback");
+    assert_eq!(send("unknown", "secret-a").await.status(), 401);
+    two_installations(app).await;
+    // The lookup that found nothing is cached for an hour; a delivery it would refuse is
+    // checked against a fresh one.
+    assert_eq!(send("after", "secret-a").await.status(), 200, "the new secret, at once");
+    assert_eq!(send("forged", "secret-b").await.status(), 401, "another repository's secret");
+    let stored = app.store.list(&EventFilter::default()).await.unwrap();
+    let mut ids: Vec<_> = stored.iter().filter_map(|event| event.delivery_id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, ["after", "before"]);
+}
+
+#[tokio::test]
 async fn githubs_test_vector_verifies_over_http_and_malformed_json_is_rejected_and_kept() {
     let app = spawn_app_with(|settings| {
         settings.github.webhook_secret = Some(SecretString::from("It's a Secret to Everybody"));
