@@ -13,6 +13,7 @@ mod m0003_indexes;
 mod m0004_webhooks_and_queue;
 mod m0005_payload_compression;
 mod m0006_review_records;
+mod m0007_inline_payloads;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_webhooks_and_queue::Migration),
             Box::new(m0005_payload_compression::Migration),
             Box::new(m0006_review_records::Migration),
+            Box::new(m0007_inline_payloads::Migration),
         ]
     }
 }

@@ -106,36 +106,68 @@ fn exchange(stream: &mut BufReader<TcpStream>, request: &[u8]) -> Result<u16, St
 }
 
 fn load(port: u16, deliveries: Arc<Vec<Delivery>>) -> Result<(Duration, Vec<Duration>), String> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let threads: Vec<_> = (0..connections())
-        .map(|_| {
-            let next = next.clone();
-            let deliveries = deliveries.clone();
-            std::thread::spawn(move || -> Result<Vec<Duration>, String> {
-                let stream =
-                    TcpStream::connect(("127.0.0.1", port)).map_err(|error| error.to_string())?;
-                stream.set_nodelay(true).map_err(|error| error.to_string())?;
-                let mut stream = BufReader::new(stream);
-                let mut latencies = Vec::new();
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(delivery) = deliveries.get(index) else { return Ok(latencies) };
-                    let sent = Instant::now();
-                    let status = exchange(&mut stream, &delivery.request)?;
-                    latencies.push(sent.elapsed());
-                    if status != 200 {
-                        return Err(format!("delivery {index} answered {status}"));
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut latencies = Vec::with_capacity(deliveries.len());
-    for thread in threads {
-        latencies.extend(thread.join().map_err(|_| "a load thread panicked")??);
+    // One thread drives every connection, so that the generator's own scheduling (sixteen
+    // blocking threads on two cores) does not add to the latencies it measures.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(|error| error.to_string())?;
+    runtime.block_on(async move {
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let connections: Vec<_> = (0..connections())
+            .map(|_| tokio::spawn(connection(port, deliveries.clone(), next.clone())))
+            .collect();
+        let mut latencies = Vec::with_capacity(deliveries.len());
+        for connection in connections {
+            latencies.extend(connection.await.map_err(|_| "a load connection panicked")??);
+        }
+        Ok((started.elapsed(), latencies))
+    })
+}
+
+/// One keep-alive connection sending the next unsent delivery until none is left.
+async fn connection(
+    port: u16,
+    deliveries: Arc<Vec<Delivery>>,
+    next: Arc<AtomicUsize>,
+) -> Result<Vec<Duration>, String> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|error| error.to_string())?;
+    stream.set_nodelay(true).map_err(|error| error.to_string())?;
+    let mut stream = tokio::io::BufReader::new(stream);
+    let mut latencies = Vec::new();
+    let mut line = String::new();
+    loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(delivery) = deliveries.get(index) else { return Ok(latencies) };
+        let sent = Instant::now();
+        stream.get_mut().write_all(&delivery.request).await.map_err(|error| error.to_string())?;
+        line.clear();
+        stream.read_line(&mut line).await.map_err(|error| error.to_string())?;
+        let status: u16 = line.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+        let mut length = 0;
+        loop {
+            line.clear();
+            stream.read_line(&mut line).await.map_err(|error| error.to_string())?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).await.map_err(|error| error.to_string())?;
+        latencies.push(sent.elapsed());
+        if status != 200 {
+            return Err(format!("delivery {index} answered {status}"));
+        }
     }
-    Ok((started.elapsed(), latencies))
 }
 
 fn start(binary: &Path, directory: &Path, database_url: &str) -> Result<(Child, u16), String> {

@@ -36,7 +36,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0003_indexes",
                 "m0004_webhooks_and_queue",
                 "m0005_payload_compression",
-                "m0006_review_records"
+                "m0006_review_records",
+                "m0007_inline_payloads"
             ]
         );
         store.migrate().await.unwrap();

@@ -80,7 +80,7 @@ fn migrate_adopts_the_original_database_and_reports_what_it_applied() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
     assert!(stdout.contains("applied m0001_base_tables"), "{stdout}");
-    assert!(stdout.contains("6 migrations applied"), "{stdout}");
+    assert!(stdout.contains("7 migrations applied"), "{stdout}");
     let output = nectr(directory.path()).args(["migrate", "--status"]).output().unwrap();
     assert!(String::from_utf8_lossy(&output.stdout).contains("0 migrations pending"), "{output:?}");
 }
