@@ -185,7 +185,12 @@ fn start(binary: &Path, directory: &Path, database_url: &str) -> Result<(Child, 
         .env("NECTR__DATABASE__MAX_CONNECTIONS", "16")
         // Intake alone: no review workers competing for the two cores.
         .env("NECTR__WORKERS__WORKERS", "0")
-        .envs(std::env::var("NECTR_WORKERS").ok().map(|workers| ("NECTR_WORKERS", workers)))
+        // Settings to try, e.g. `NECTR_WORKERS=1` or `NECTR__DATABASE__MAX_CONNECTIONS=4`,
+        // override the ones above.
+        .envs(
+            std::env::vars()
+                .filter(|(name, _)| name.starts_with("NECTR__") || name == "NECTR_WORKERS"),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
