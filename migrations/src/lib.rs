@@ -43,6 +43,14 @@ async fn run_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(),
     Ok(())
 }
 
+/// Runs a script on PostgreSQL only; on SQLite the migration does nothing.
+async fn on_postgres(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    match manager.get_database_backend() {
+        sea_orm_migration::sea_orm::DbBackend::Postgres => run_all(manager, statements).await,
+        _ => Ok(()),
+    }
+}
+
 /// Applies every pending migration.
 ///
 /// # Errors

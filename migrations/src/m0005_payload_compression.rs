@@ -3,9 +3,8 @@
 //! ones stay readable as they are. A server built without LZ4 keeps pglz. SQLite: nothing.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::run_all;
+use crate::on_postgres;
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -19,9 +18,6 @@ const POSTGRES: &[&str] = &["DO $$ BEGIN \
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        match manager.get_database_backend() {
-            DbBackend::Postgres => run_all(manager, POSTGRES).await,
-            _ => Ok(()),
-        }
+        on_postgres(manager, POSTGRES).await
     }
 }

@@ -4,9 +4,8 @@
 //! payload exceeds a page still go to TOAST. New rows only. SQLite: nothing.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::run_all;
+use crate::on_postgres;
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -16,9 +15,6 @@ const POSTGRES: &[&str] = &["ALTER TABLE events SET (toast_tuple_target = 8160)"
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        match manager.get_database_backend() {
-            DbBackend::Postgres => run_all(manager, POSTGRES).await,
-            _ => Ok(()),
-        }
+        on_postgres(manager, POSTGRES).await
     }
 }

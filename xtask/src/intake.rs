@@ -8,8 +8,6 @@
 
 #![expect(clippy::print_stdout, reason = "the benchmark table is this task's output")]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -77,20 +75,28 @@ fn deliveries(root: &Path) -> Result<Vec<Delivery>, String> {
         .collect())
 }
 
+type Connection = tokio::io::BufReader<tokio::net::TcpStream>;
+
+async fn connect(port: u16) -> Result<Connection, String> {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|error| error.to_string())?;
+    stream.set_nodelay(true).map_err(|error| error.to_string())?;
+    Ok(tokio::io::BufReader::new(stream))
+}
+
 /// Sends one request on a keep-alive connection and reads the whole response; answers the status.
-fn exchange(stream: &mut BufReader<TcpStream>, request: &[u8]) -> Result<u16, String> {
-    stream.get_mut().write_all(request).map_err(|error| error.to_string())?;
-    let mut status_line = String::new();
-    stream.read_line(&mut status_line).map_err(|error| error.to_string())?;
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or("bad status line")?;
+async fn exchange(stream: &mut Connection, request: &[u8]) -> Result<u16, String> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    stream.get_mut().write_all(request).await.map_err(|error| error.to_string())?;
+    let mut line = String::new();
+    stream.read_line(&mut line).await.map_err(|error| error.to_string())?;
+    let status =
+        line.split(' ').nth(1).and_then(|code| code.parse().ok()).ok_or("bad status line")?;
     let mut length = 0;
     loop {
-        let mut line = String::new();
-        stream.read_line(&mut line).map_err(|error| error.to_string())?;
+        line.clear();
+        stream.read_line(&mut line).await.map_err(|error| error.to_string())?;
         if line == "\r\n" || line.is_empty() {
             break;
         }
@@ -101,18 +107,22 @@ fn exchange(stream: &mut BufReader<TcpStream>, request: &[u8]) -> Result<u16, St
         }
     }
     let mut body = vec![0; length];
-    stream.read_exact(&mut body).map_err(|error| error.to_string())?;
+    stream.read_exact(&mut body).await.map_err(|error| error.to_string())?;
     Ok(status)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|error| error.to_string())
 }
 
 fn load(port: u16, deliveries: Arc<Vec<Delivery>>) -> Result<(Duration, Vec<Duration>), String> {
     // One thread drives every connection, so that the generator's own scheduling (sixteen
     // blocking threads on two cores) does not add to the latencies it measures.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .map_err(|error| error.to_string())?;
-    runtime.block_on(async move {
+    runtime()?.block_on(async move {
         let next = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
         let connections: Vec<_> = (0..connections())
@@ -132,37 +142,13 @@ async fn connection(
     deliveries: Arc<Vec<Delivery>>,
     next: Arc<AtomicUsize>,
 ) -> Result<Vec<Duration>, String> {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .map_err(|error| error.to_string())?;
-    stream.set_nodelay(true).map_err(|error| error.to_string())?;
-    let mut stream = tokio::io::BufReader::new(stream);
+    let mut stream = connect(port).await?;
     let mut latencies = Vec::new();
-    let mut line = String::new();
     loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
         let Some(delivery) = deliveries.get(index) else { return Ok(latencies) };
         let sent = Instant::now();
-        stream.get_mut().write_all(&delivery.request).await.map_err(|error| error.to_string())?;
-        line.clear();
-        stream.read_line(&mut line).await.map_err(|error| error.to_string())?;
-        let status: u16 = line.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
-        let mut length = 0;
-        loop {
-            line.clear();
-            stream.read_line(&mut line).await.map_err(|error| error.to_string())?;
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        stream.read_exact(&mut body).await.map_err(|error| error.to_string())?;
+        let status = exchange(&mut stream, &delivery.request).await?;
         latencies.push(sent.elapsed());
         if status != 200 {
             return Err(format!("delivery {index} answered {status}"));
@@ -195,17 +181,20 @@ fn start(binary: &Path, directory: &Path, database_url: &str) -> Result<(Child, 
         .stderr(Stdio::null())
         .spawn()
         .map_err(|error| format!("cannot start nectr: {error}"))?;
-    let begun = Instant::now();
-    while begun.elapsed() < Duration::from_secs(30) {
-        if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
-            let mut stream = BufReader::new(stream);
-            if exchange(&mut stream, b"GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n") == Ok(200) {
-                return Ok((child, port));
+    let ready = runtime()?.block_on(async {
+        let begun = Instant::now();
+        while begun.elapsed() < Duration::from_secs(30) {
+            if let Ok(mut stream) = connect(port).await
+                && exchange(&mut stream, b"GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n").await
+                    == Ok(200)
+            {
+                return true;
             }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Err("nectr did not become ready".to_owned())
+        false
+    });
+    if ready { Ok((child, port)) } else { Err("nectr did not become ready".to_owned()) }
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
