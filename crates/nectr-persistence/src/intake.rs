@@ -16,7 +16,6 @@ use chrono::{DateTime, Utc};
 use nectr_domain::queue::{Accepted, JobStatus, NewReviewJob, QueueError};
 use nectr_domain::{Event, EventId, EventStatus, JobId, NewEvent};
 use sea_orm::DatabaseConnection;
-use sea_orm::sqlx::postgres::PgPoolOptions;
 use sea_orm::sqlx::{self, PgPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
@@ -132,13 +131,19 @@ impl IntakeWriter {
     /// plan after five runs, which on a new, still empty database would scan tables that grow.
     pub(crate) fn start(connection: &DatabaseConnection) -> Option<Self> {
         let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let options = connection
-            .get_postgres_connection_pool()
+        let shared = connection.get_postgres_connection_pool();
+        let options = shared
             .connect_options()
             .as_ref()
             .clone()
             .options([("enable_seqscan", "off"), ("plan_cache_mode", "force_generic_plan")]);
-        let pool = PgPoolOptions::new().max_connections(LANES as u32).connect_lazy_with(options);
+        // The store's pool settings (acquire timeout, health checks, lifetimes), fewer connections.
+        let pool = shared
+            .options()
+            .clone()
+            .min_connections(0)
+            .max_connections(u32::try_from(LANES).unwrap_or(1))
+            .connect_lazy_with(options);
         let lanes = (0..LANES)
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(LANE_CAPACITY);
