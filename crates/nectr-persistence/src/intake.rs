@@ -1,16 +1,14 @@
 //! PostgreSQL's intake: deliveries that arrive together are stored together.
 //!
-//! Every delivery goes to one of a few writer lanes, chosen by its pull request (or, for other
-//! events, by its delivery id), so that the deliveries of one pull request are stored one after
-//! another in the order they arrived. A lane takes what is waiting for it, up to [`MAX_BATCH`],
-//! and stores it in one autocommitted statement: the events, their jobs, and the superseding of
-//! older jobs, atomically. Under load that turns many statements and commits into few; alone, a
-//! delivery waits for nothing. A batch never holds two deliveries of one pull request or two of
-//! one delivery id (the statement's parts share one snapshot and could not see each other), and
-//! a batch that fails is stored again delivery by delivery, so one bad delivery fails alone.
+//! Deliveries wait in one queue for a free writer; a writer takes what is waiting, up to
+//! [`MAX_BATCH`], and stores it in one autocommitted statement: the events, their jobs, and the
+//! superseding of older jobs, atomically. Under load that turns many statements and commits into
+//! few; alone, a delivery waits for nothing. Deliveries of one pull request (or of one delivery
+//! id) are never stored at the same time, in one batch or in two: the statement's parts share one
+//! snapshot and could not see each other. They are stored in the order they arrived. A batch that
+//! fails is stored again delivery by delivery, so one bad delivery fails alone.
 
-use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use nectr_domain::queue::{Accepted, JobStatus, NewReviewJob, QueueError};
@@ -23,10 +21,10 @@ use crate::events::stored_delivery;
 
 /// The most deliveries one statement stores.
 pub(crate) const MAX_BATCH: usize = 64;
-/// Writer lanes; each stores one batch at a time.
-const LANES: usize = 2;
-/// Deliveries waiting per lane before senders wait too.
-const LANE_CAPACITY: usize = 1024;
+/// Writers; each stores one batch at a time on a connection of its own.
+const WRITERS: usize = 3;
+/// Deliveries waiting before senders wait too.
+const QUEUE_CAPACITY: usize = 1024;
 
 /// The intake statement. Parameters: twelve arrays, one element per delivery (the event's type,
 /// source, payload, status, delivery id and GitHub event name; the job's repository id, name,
@@ -102,30 +100,30 @@ struct Pending {
 }
 
 impl Pending {
-    /// Deliveries with the same key never share a batch and always share a lane.
-    fn pull_request(&self) -> Option<(i64, u64)> {
-        self.job.as_ref().map(|job| (job.repo_id, job.pr_number))
-    }
-
-    fn lane(&self) -> usize {
-        let mut hasher = DefaultHasher::new();
-        match self.pull_request() {
-            Some(key) => key.hash(&mut hasher),
-            None => self.event.delivery_id.hash(&mut hasher),
-        }
-        usize::try_from(hasher.finish() % LANES as u64).unwrap_or_default()
+    /// What two deliveries stored at the same time may not share.
+    fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        let pull_request =
+            self.job.as_ref().map(|job| Key::PullRequest(job.repo_id, job.pr_number));
+        let delivery = self.event.delivery_id.clone().map(Key::Delivery);
+        pull_request.into_iter().chain(delivery)
     }
 }
 
-/// The writer lanes of one store.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    PullRequest(i64, u64),
+    Delivery(String),
+}
+
+/// The intake's writers of one store.
 #[derive(Debug)]
 pub(crate) struct IntakeWriter {
-    lanes: Vec<mpsc::Sender<Pending>>,
+    queue: mpsc::Sender<Pending>,
     pool: PgPool,
 }
 
 impl IntakeWriter {
-    /// Starts the lanes on the current Tokio runtime (`None` outside one), with connections of
+    /// Starts the writers on the current Tokio runtime (`None` outside one), with connections of
     /// their own on which the planner never chooses a sequential scan: every table the intake
     /// statement touches is reached by a primary or unique key, and PostgreSQL caches a generic
     /// plan after five runs, which on a new, still empty database would scan tables that grow.
@@ -142,34 +140,27 @@ impl IntakeWriter {
             .options()
             .clone()
             .min_connections(0)
-            .max_connections(u32::try_from(LANES).unwrap_or(1))
+            .max_connections(u32::try_from(WRITERS).unwrap_or(1))
             .connect_lazy_with(options);
-        let lanes = (0..LANES)
-            .map(|_| {
-                let (sender, receiver) = mpsc::channel(LANE_CAPACITY);
-                let lane = Lane { pool: pool.clone(), connection: connection.clone() };
-                runtime.spawn(lane.run(receiver));
-                sender
-            })
-            .collect();
-        Some(Self { lanes, pool })
+        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let writer = Writer { pool: pool.clone(), connection: connection.clone() };
+        runtime.spawn(dispatch(writer, receiver));
+        Some(Self { queue, pool })
     }
 
-    /// Stores one delivery with the others waiting in its lane.
+    /// Stores one delivery with the others waiting.
     pub(crate) async fn accept(
         &self,
         event: NewEvent,
         job: Option<NewReviewJob>,
     ) -> Result<Accepted, QueueError> {
         let (reply, outcome) = oneshot::channel();
-        let pending = Pending { event, job, reply };
         let stopped = || QueueError::Unexpected(anyhow::anyhow!("the intake writer has stopped"));
-        let lane = self.lanes.get(pending.lane()).ok_or_else(stopped)?;
-        lane.send(pending).await.map_err(|_| stopped())?;
+        self.queue.send(Pending { event, job, reply }).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
     }
 
-    /// The plan PostgreSQL keeps for the intake statement on the lanes' connections, as
+    /// The plan PostgreSQL keeps for the intake statement on the writers' connections, as
     /// `EXPLAIN` prints it.
     pub(crate) async fn plan(&self) -> Result<String, sqlx::Error> {
         let mut connection = self.pool.acquire().await?;
@@ -187,54 +178,89 @@ impl IntakeWriter {
         Ok(lines.join("\n"))
     }
 
-    /// Closes the lanes' connections; later deliveries fail.
+    /// Closes the writers' connections; later deliveries fail.
     pub(crate) async fn close(&self) {
         self.pool.close().await;
     }
 }
 
-/// One writer lane: its connections, and the store's for the rare follow-up reads.
-struct Lane {
+/// Hands waiting deliveries to free writers, never two of one key at the same time, each key's
+/// in the order they arrived; ends when every sender is gone and everything is stored.
+async fn dispatch(writer: Writer, mut receiver: mpsc::Receiver<Pending>) {
+    let mut waiting = VecDeque::new();
+    let mut storing = tokio::task::JoinSet::new();
+    let mut held: HashMap<tokio::task::Id, Vec<Key>> = HashMap::new();
+    let mut busy: HashSet<Key> = HashSet::new();
+    let mut open = true;
+    loop {
+        while storing.len() < WRITERS {
+            let batch = next_batch(&mut waiting, &busy);
+            if batch.is_empty() {
+                break;
+            }
+            let keys: Vec<Key> = batch.iter().flat_map(Pending::keys).collect();
+            busy.extend(keys.iter().cloned());
+            let writer = writer.clone();
+            let task = storing.spawn(async move { writer.store(batch).await });
+            held.insert(task.id(), keys);
+        }
+        if !open && waiting.is_empty() && storing.is_empty() {
+            return;
+        }
+        tokio::select! {
+            received = receiver.recv(), if open && waiting.len() < QUEUE_CAPACITY => match received {
+                Some(pending) => {
+                    waiting.push_back(pending);
+                    while waiting.len() < QUEUE_CAPACITY {
+                        let Ok(pending) = receiver.try_recv() else { break };
+                        waiting.push_back(pending);
+                    }
+                }
+                None => open = false,
+            },
+            Some(stored) = storing.join_next_with_id() => {
+                // A batch that panicked drops its replies: those deliveries fail, not hang.
+                let id = match stored {
+                    Ok((id, ())) => id,
+                    Err(error) => error.id(),
+                };
+                for key in held.remove(&id).unwrap_or_default() {
+                    busy.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+/// The next batch: waiting deliveries, oldest first, whose keys are not being stored, not in the
+/// batch already, and not held by an older delivery that has to wait.
+fn next_batch(waiting: &mut VecDeque<Pending>, busy: &HashSet<Key>) -> Vec<Pending> {
+    let mut batch = Vec::new();
+    let mut taken: HashSet<Key> = HashSet::new();
+    let mut left = VecDeque::with_capacity(waiting.len());
+    for pending in waiting.drain(..) {
+        let free = batch.len() < MAX_BATCH
+            && pending.keys().all(|key| !busy.contains(&key) && !taken.contains(&key));
+        // Taken or left, its keys now block the younger deliveries that share them.
+        taken.extend(pending.keys());
+        if free {
+            batch.push(pending);
+        } else {
+            left.push_back(pending);
+        }
+    }
+    *waiting = left;
+    batch
+}
+
+/// A writer: its connections, and the store's for the rare follow-up reads.
+#[derive(Clone)]
+struct Writer {
     pool: PgPool,
     connection: DatabaseConnection,
 }
 
-impl Lane {
-    async fn run(self, mut receiver: mpsc::Receiver<Pending>) {
-        let mut held_back: Option<Pending> = None;
-        loop {
-            let first = match held_back.take() {
-                Some(pending) => pending,
-                None => match receiver.recv().await {
-                    Some(pending) => pending,
-                    None => return,
-                },
-            };
-            let mut pull_requests = HashSet::new();
-            let mut deliveries = HashSet::new();
-            let mut batch = Vec::new();
-            let mut admit = |pending: Pending, batch: &mut Vec<Pending>| -> Option<Pending> {
-                let repeated = pending.pull_request().is_some_and(|key| !pull_requests.insert(key))
-                    || pending
-                        .event
-                        .delivery_id
-                        .as_ref()
-                        .is_some_and(|id| !deliveries.insert(id.clone()));
-                if repeated {
-                    return Some(pending);
-                }
-                batch.push(pending);
-                None
-            };
-            held_back = admit(first, &mut batch);
-            while held_back.is_none() && batch.len() < MAX_BATCH {
-                let Ok(pending) = receiver.try_recv() else { break };
-                held_back = admit(pending, &mut batch);
-            }
-            self.store(batch).await;
-        }
-    }
-
+impl Writer {
     /// Stores a batch and answers each delivery; a failed batch is stored again one delivery at
     /// a time, so that each delivery gets its own outcome.
     async fn store(&self, batch: Vec<Pending>) {
@@ -388,4 +414,70 @@ async fn execute(
             }))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use nectr_domain::RepoFullName;
+
+    use super::*;
+
+    fn pending(delivery: &str, pr_number: Option<u64>) -> Pending {
+        let (reply, _) = oneshot::channel();
+        let event = NewEvent {
+            event_type: "opened_pull_request".to_owned(),
+            source: "github".to_owned(),
+            payload: "{}".to_owned(),
+            status: EventStatus::Pending,
+            delivery_id: Some(delivery.to_owned()),
+            github_event: Some("pull_request".to_owned()),
+        };
+        let job = pr_number.map(|pr_number| NewReviewJob {
+            repo_id: 1,
+            repo: RepoFullName::parse("octocat/Hello-World")
+                .unwrap_or_else(|error| panic!("{error}")),
+            pr_number,
+            head_sha: delivery.to_owned(),
+            installation_id: None,
+            max_attempts: 3,
+        });
+        Pending { event, job, reply }
+    }
+
+    fn ids(deliveries: &[Pending]) -> Vec<&str> {
+        deliveries.iter().filter_map(|pending| pending.event.delivery_id.as_deref()).collect()
+    }
+
+    #[test]
+    fn a_batch_skips_keys_being_stored_and_keeps_each_keys_order() {
+        let mut waiting: VecDeque<Pending> = [
+            pending("a1", Some(1)),
+            pending("b1", Some(2)),
+            pending("a2", Some(1)),
+            pending("c1", Some(3)),
+            pending("b1", None), // a redelivery of b1, with b1 in this batch
+            pending("d1", Some(4)),
+            pending("e1", None),
+        ]
+        .into_iter()
+        .collect();
+        let busy = HashSet::from([Key::PullRequest(1, 3)]);
+        let batch = next_batch(&mut waiting, &busy);
+        assert_eq!(ids(&batch), ["a1", "b1", "d1", "e1"]);
+        assert_eq!(ids(waiting.make_contiguous()), ["a2", "c1", "b1"]);
+        // Once a1 is stored, a2 goes; c1 waits while pull request 3 is being stored.
+        let next = next_batch(&mut waiting, &busy);
+        assert_eq!(ids(&next), ["a2", "b1"]);
+        assert_eq!(ids(waiting.make_contiguous()), ["c1"]);
+    }
+
+    #[test]
+    fn a_batch_holds_at_most_max_batch_deliveries_in_arrival_order() {
+        let mut waiting: VecDeque<Pending> =
+            (0..MAX_BATCH + 3).map(|n| pending(&format!("d{n}"), Some(n as u64))).collect();
+        let batch = next_batch(&mut waiting, &HashSet::new());
+        assert_eq!(batch.len(), MAX_BATCH);
+        assert_eq!(ids(&batch).first(), Some(&"d0"));
+        assert_eq!(ids(waiting.make_contiguous()), ["d64", "d65", "d66"]);
+    }
 }
