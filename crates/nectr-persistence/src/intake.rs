@@ -207,6 +207,9 @@ async fn dispatch(writer: Writer, mut receiver: mpsc::Receiver<Pending>) {
         if !open && waiting.is_empty() && storing.is_empty() {
             return;
         }
+        // At least one branch is live: with nothing being stored, every waiting delivery is free,
+        // so the loop above has started a batch unless nothing waits, and then the queue is read
+        // (or, closed, ended the task just above).
         tokio::select! {
             received = receiver.recv(), if open && waiting.len() < QUEUE_CAPACITY => match received {
                 Some(pending) => {
