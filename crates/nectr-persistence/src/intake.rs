@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::events::stored_delivery;
 
 /// The most deliveries one statement stores.
-pub(crate) const MAX_BATCH: usize = 64;
+const MAX_BATCH: usize = 64;
 /// Writers; each stores one batch at a time on a connection of its own.
 const WRITERS: usize = 3;
 /// Deliveries waiting before senders wait too.
@@ -37,7 +37,7 @@ const QUEUE_CAPACITY: usize = 1024;
 /// statement (after five runs it keeps a generic plan, which on a new, empty database would
 /// otherwise choose sequential scans that grow with the tables): lookups are correlated to one
 /// delivery, and the updates join the few superseded rows.
-pub(crate) const ACCEPT_BATCH: &str = "\
+const ACCEPT_BATCH: &str = "\
 WITH input AS MATERIALIZED ( \
   SELECT nextval(q.seq) AS event_id, u.* \
   FROM (SELECT pg_get_serial_sequence('events', 'id')::regclass AS seq) q, \
