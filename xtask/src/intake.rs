@@ -1,10 +1,19 @@
 //! `cargo xtask bench intake`: webhook intake under load, from this (second) process.
 //!
 //! Starts the release `nectr` on SQLite and, when `TEST_DATABASE_URL` is set, on a fresh
-//! PostgreSQL database `nectr_bench` on the same server; then keeps `CONNECTIONS` keep-alive
-//! connections busy with signed `pull_request` `opened` deliveries, each for its own pull request
-//! (so each one stores an event and queues a job), and reports deliveries per second and the
-//! latency percentiles seen by the client.
+//! PostgreSQL database `nectr_bench` on the same server, and sends it signed `pull_request`
+//! `opened` deliveries, each for its own pull request (so each one stores an event and queues a
+//! job). Two kinds of load:
+//! - closed (the default): `NECTR_BENCH_CONNECTIONS` keep-alive connections, each sending its next
+//!   delivery as soon as the last is answered: the most the server can take, and the latency
+//!   with that many deliveries always in flight;
+//! - open (`NECTR_BENCH_RATE=N`): deliveries arrive at N per second whatever the server does, as
+//!   GitHub sends them, at random (Poisson) moments or evenly spaced
+//!   (`NECTR_BENCH_ARRIVALS=uniform`); each is sent on an idle connection, a new one if none is
+//!   idle, and its latency counts from the moment it was due, so a server (or generator) that
+//!   falls behind is charged for the wait.
+//!
+//! Reports deliveries per second and the latency percentiles seen by the client.
 
 #![expect(clippy::print_stdout, reason = "the benchmark table is this task's output")]
 
@@ -21,6 +30,20 @@ const SECRET: &str = "bench-webhook-secret";
 /// Concurrent keep-alive connections (`NECTR_BENCH_CONNECTIONS`).
 fn connections() -> usize {
     std::env::var("NECTR_BENCH_CONNECTIONS").ok().and_then(|value| value.parse().ok()).unwrap_or(16)
+}
+
+/// Deliveries per second of the open load (`NECTR_BENCH_RATE`); `None`: the closed load.
+fn rate() -> Option<f64> {
+    std::env::var("NECTR_BENCH_RATE")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .filter(|rate: &f64| rate.is_finite() && *rate > 0.0)
+}
+
+/// Whether the open load's deliveries arrive evenly spaced (`NECTR_BENCH_ARRIVALS=uniform`)
+/// rather than at random.
+fn uniform_arrivals() -> bool {
+    std::env::var("NECTR_BENCH_ARRIVALS").is_ok_and(|value| value == "uniform")
 }
 
 /// Deliveries sent per engine (`NECTR_BENCH_DELIVERIES`).
@@ -119,7 +142,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|error| error.to_string())
 }
 
-fn load(port: u16, deliveries: Arc<Vec<Delivery>>) -> Result<(Duration, Vec<Duration>), String> {
+/// What one run measured.
+struct Measured {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    /// Connections the load used (open load: as many as were ever busy at once, at least the
+    /// ones opened beforehand).
+    connections: usize,
+}
+
+fn load(port: u16, deliveries: Arc<Vec<Delivery>>) -> Result<Measured, String> {
     // One thread drives every connection, so that the generator's own scheduling (sixteen
     // blocking threads on two cores) does not add to the latencies it measures.
     runtime()?.block_on(async move {
@@ -129,10 +161,116 @@ fn load(port: u16, deliveries: Arc<Vec<Delivery>>) -> Result<(Duration, Vec<Dura
             .map(|_| tokio::spawn(connection(port, deliveries.clone(), next.clone())))
             .collect();
         let mut latencies = Vec::with_capacity(deliveries.len());
+        let count = connections.len();
         for connection in connections {
             latencies.extend(connection.await.map_err(|_| "a load connection panicked")??);
         }
-        Ok((started.elapsed(), latencies))
+        Ok(Measured { elapsed: started.elapsed(), latencies, connections: count })
+    })
+}
+
+/// Moments, from the start, at which the open load's deliveries are due: `count` of them at
+/// `rate` per second, at random (exponential gaps from a fixed seed, so that runs compare) or
+/// evenly spaced.
+fn schedule(count: usize, rate: f64, uniform: bool) -> Vec<Duration> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut at = 0.0_f64;
+    (0..count)
+        .map(|_| {
+            let gap = if uniform {
+                1.0 / rate
+            } else {
+                // xorshift64*, then the top 53 bits as a uniform number in (0, 1].
+                state ^= state >> 12;
+                state ^= state << 25;
+                state ^= state >> 27;
+                let bits = state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11;
+                let unit = (bits as f64 + 1.0) / (1_u64 << 53) as f64;
+                -unit.ln() / rate
+            };
+            at += gap;
+            Duration::from_secs_f64(at)
+        })
+        .collect()
+}
+
+/// Connections the open load may have at once before it reports that the server fell behind.
+const MOST_CONNECTIONS: usize = 1024;
+
+/// The open load: each delivery is sent when due on an idle connection (a new one if none is
+/// idle), whether or not earlier ones were answered.
+fn load_at_rate(port: u16, deliveries: Arc<Vec<Delivery>>, rate: f64) -> Result<Measured, String> {
+    use std::sync::Mutex;
+    let due = schedule(deliveries.len(), rate, uniform_arrivals());
+    runtime()?.block_on(async move {
+        let mut idle = Vec::new();
+        for _ in 0..connections() {
+            idle.push(connect(port).await?);
+        }
+        let idle = Arc::new(Mutex::new(idle));
+        let opened = Arc::new(AtomicUsize::new(connections()));
+        // A thread of its own wakes at each due moment (the runtime's timer has a resolution of
+        // a millisecond, as long as two gaps at 2,000/s).
+        let (ready, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
+        let started = Instant::now();
+        let pacer = std::thread::spawn(move || {
+            for (index, offset) in due.into_iter().enumerate() {
+                let moment = started + offset;
+                if let Some(wait) = moment.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                if ready.send((index, moment)).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut sending = tokio::task::JoinSet::new();
+        while let Some((index, moment)) = arrivals.recv().await {
+            let (deliveries, idle, opened) = (deliveries.clone(), idle.clone(), opened.clone());
+            sending.spawn(async move {
+                let reused = idle.lock().map_err(|_| "the connection list is poisoned")?.pop();
+                let request = &deliveries[index].request;
+                let (stream, status) = match reused {
+                    // The server closes a connection left idle past its keep-alive timeout;
+                    // then the delivery goes on a new one, as an HTTP client would send it.
+                    Some(mut stream) => match exchange(&mut stream, request).await {
+                        Ok(status) => (stream, status),
+                        Err(_) => {
+                            let mut stream = connect(port).await?;
+                            let status = exchange(&mut stream, request).await?;
+                            (stream, status)
+                        }
+                    },
+                    None => {
+                        if opened.fetch_add(1, Ordering::Relaxed) >= MOST_CONNECTIONS {
+                            return Err(format!(
+                                "the server fell behind: {MOST_CONNECTIONS} deliveries in flight"
+                            ));
+                        }
+                        let mut stream = connect(port).await?;
+                        let status = exchange(&mut stream, request).await?;
+                        (stream, status)
+                    }
+                };
+                let latency = moment.elapsed();
+                idle.lock().map_err(|_| "the connection list is poisoned")?.push(stream);
+                if status == 200 {
+                    Ok(latency)
+                } else {
+                    Err(format!("delivery {index} answered {status}"))
+                }
+            });
+        }
+        let mut latencies = Vec::with_capacity(deliveries.len());
+        while let Some(sent) = sending.join_next().await {
+            latencies.push(sent.map_err(|_| "a delivery's task panicked")??);
+        }
+        pacer.join().map_err(|_| "the pacer panicked")?;
+        Ok(Measured {
+            elapsed: started.elapsed(),
+            latencies,
+            connections: opened.load(Ordering::Relaxed),
+        })
     })
 }
 
@@ -230,7 +368,8 @@ pub(crate) fn run(root: &Path, binary: &Path) -> Result<(), String> {
             engines.push(("PostgreSQL (extra URL)", socket_url));
         }
     }
-    println!("| engine | deliveries | connections | deliveries/s | p50 | p99 | max |");
+    let rate = rate();
+    println!("| engine | deliveries | load | deliveries/s | p50 | p99 | max |");
     println!("|---|---|---|---|---|---|---|");
     let only = std::env::var("NECTR_BENCH_ONLY").ok();
     for (engine, url) in engines {
@@ -239,20 +378,25 @@ pub(crate) fn run(root: &Path, binary: &Path) -> Result<(), String> {
         }
         eprintln!("intake on {engine}: starting nectr");
         let (mut child, port) = start(binary, &directory, &url)?;
-        eprintln!(
-            "intake on {engine}: sending {} deliveries over {} connections",
-            deliveries.len(),
-            connections()
-        );
-        let outcome = load(port, deliveries.clone());
+        eprintln!("intake on {engine}: sending {} deliveries", deliveries.len());
+        let outcome = match rate {
+            Some(rate) => load_at_rate(port, deliveries.clone(), rate),
+            None => load(port, deliveries.clone()),
+        };
         drop(Command::new("kill").args(["-TERM", &child.id().to_string()]).status());
         drop(child.wait());
-        let (elapsed, mut latencies) = outcome?;
+        let Measured { elapsed, mut latencies, connections } = outcome?;
         latencies.sort_unstable();
+        let load = match rate {
+            Some(rate) => format!(
+                "{rate:.0}/s {} ({connections} connections)",
+                if uniform_arrivals() { "evenly spaced" } else { "at random" }
+            ),
+            None => format!("{connections} connections, closed"),
+        };
         println!(
-            "| {engine} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms |",
+            "| {engine} | {} | {load} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms |",
             latencies.len(),
-            connections(),
             latencies.len() as f64 / elapsed.as_secs_f64(),
             percentile(&latencies, 0.50),
             percentile(&latencies, 0.99),
