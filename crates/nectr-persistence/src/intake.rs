@@ -1,27 +1,35 @@
-//! PostgreSQL's intake: deliveries that arrive together are stored together.
+//! The intake: deliveries that arrive together are stored together.
 //!
 //! Deliveries wait in one queue for a free writer; a writer takes what is waiting, up to
-//! [`MAX_BATCH`], and stores it in one autocommitted statement: the events, their jobs, and the
-//! superseding of older jobs, atomically. Under load that turns many statements and commits into
-//! few; alone, a delivery waits for nothing. Deliveries of one pull request (or of one delivery
-//! id) are never stored at the same time, in one batch or in two: the statement's parts share one
-//! snapshot and could not see each other. They are stored in the order they arrived. A batch that
-//! fails is stored again delivery by delivery, so one bad delivery fails alone.
+//! [`MAX_BATCH`], and stores it with one commit. Under load that turns many statements and
+//! commits into few; alone, a delivery waits for nothing. Deliveries of one pull request (or of
+//! one delivery id) are never stored at the same time, and they are stored in the order they
+//! arrived. One bad delivery fails alone.
+//!
+//! - PostgreSQL: three writers, each with a connection of its own, store a batch in one
+//!   autocommitted statement: the events, their jobs, and the superseding of older jobs. The
+//!   statement's parts share one snapshot and could not see each other, hence the rule above.
+//!   A batch that fails is stored again delivery by delivery.
+//! - SQLite (one writer at a time): one transaction per batch, in the store's turn to write,
+//!   with each delivery in a savepoint of its own, so that one that fails is undone alone. No
+//!   delivery is answered before the batch is committed.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use nectr_domain::queue::{Accepted, JobStatus, NewReviewJob, QueueError};
 use nectr_domain::{Event, EventId, EventStatus, JobId, NewEvent};
-use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::{self, PgPool, Row};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::events::stored_delivery;
+use crate::queue::accept_sqlite;
 
 /// The most deliveries one statement stores.
 const MAX_BATCH: usize = 64;
-/// Writers; each stores one batch at a time on a connection of its own.
+/// PostgreSQL's writers; each stores one batch at a time on a connection of its own.
 const WRITERS: usize = 3;
 /// Deliveries waiting before senders wait too.
 const QUEUE_CAPACITY: usize = 1024;
@@ -119,31 +127,32 @@ enum Key {
 #[derive(Debug)]
 pub(crate) struct IntakeWriter {
     queue: mpsc::Sender<Pending>,
-    pool: PgPool,
+    /// PostgreSQL: the writers' connections.
+    pool: Option<PgPool>,
 }
 
 impl IntakeWriter {
-    /// Starts the writers on the current Tokio runtime (`None` outside one), with connections of
-    /// their own on which the planner never chooses a sequential scan: every table the intake
-    /// statement touches is reached by a primary or unique key, and PostgreSQL caches a generic
-    /// plan after five runs, which on a new, still empty database would scan tables that grow.
-    pub(crate) fn start(connection: &DatabaseConnection) -> Option<Self> {
+    /// Starts the writers on the current Tokio runtime (`None` outside one, or for an engine
+    /// other than PostgreSQL and SQLite). SQLite's writer waits for `turn`, the store's turn to
+    /// write.
+    pub(crate) fn start(
+        connection: &DatabaseConnection,
+        turn: Option<Arc<tokio::sync::Mutex<()>>>,
+    ) -> Option<Self> {
         let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let shared = connection.get_postgres_connection_pool();
-        let options = shared
-            .connect_options()
-            .as_ref()
-            .clone()
-            .options([("enable_seqscan", "off"), ("plan_cache_mode", "force_generic_plan")]);
-        // The store's pool settings (acquire timeout, health checks, lifetimes), fewer connections.
-        let pool = shared
-            .options()
-            .clone()
-            .min_connections(0)
-            .max_connections(u32::try_from(WRITERS).unwrap_or(1))
-            .connect_lazy_with(options);
+        let (writer, pool) = match connection.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = postgres_pool(connection);
+                let writer = PostgresWriter { pool: pool.clone(), connection: connection.clone() };
+                (Writer::Postgres(writer), Some(pool))
+            }
+            DbBackend::Sqlite => {
+                let turn = turn.unwrap_or_default();
+                (Writer::Sqlite(SqliteWriter { connection: connection.clone(), turn }), None)
+            }
+            _ => return None,
+        };
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let writer = Writer { pool: pool.clone(), connection: connection.clone() };
         runtime.spawn(dispatch(writer, receiver));
         Some(Self { queue, pool })
     }
@@ -161,9 +170,10 @@ impl IntakeWriter {
     }
 
     /// The plan PostgreSQL keeps for the intake statement on the writers' connections, as
-    /// `EXPLAIN` prints it.
-    pub(crate) async fn plan(&self) -> Result<String, sqlx::Error> {
-        let mut connection = self.pool.acquire().await?;
+    /// `EXPLAIN` prints it; `None` on SQLite.
+    pub(crate) async fn plan(&self) -> Result<Option<String>, sqlx::Error> {
+        let Some(pool) = &self.pool else { return Ok(None) };
+        let mut connection = pool.acquire().await?;
         let prepare = format!(
             "PREPARE nectr_intake_plan (text[], text[], text[], text[], text[], text[], int8[], \
              text[], int8[], text[], int8[], int4[], timestamptz, text, text, text) AS {ACCEPT_BATCH}"
@@ -175,13 +185,36 @@ impl IntakeWriter {
         sqlx::raw_sql("DEALLOCATE nectr_intake_plan").execute(&mut *connection).await?;
         let lines =
             rows?.iter().map(|row| row.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?;
-        Ok(lines.join("\n"))
+        Ok(Some(lines.join("\n")))
     }
 
-    /// Closes the writers' connections; later deliveries fail.
+    /// Closes PostgreSQL's writers' connections; later deliveries fail (on SQLite, once the
+    /// store's connections are closed).
     pub(crate) async fn close(&self) {
-        self.pool.close().await;
+        if let Some(pool) = &self.pool {
+            pool.close().await;
+        }
     }
+}
+
+/// PostgreSQL's writers' connections: the store's pool settings (acquire timeout, health checks,
+/// lifetimes), fewer connections, and a planner that never chooses a sequential scan: every
+/// table the intake statement touches is reached by a primary or unique key, and PostgreSQL
+/// caches a generic plan after five runs, which on a new, still empty database would scan tables
+/// that grow.
+fn postgres_pool(connection: &DatabaseConnection) -> PgPool {
+    let shared = connection.get_postgres_connection_pool();
+    let options = shared
+        .connect_options()
+        .as_ref()
+        .clone()
+        .options([("enable_seqscan", "off"), ("plan_cache_mode", "force_generic_plan")]);
+    shared
+        .options()
+        .clone()
+        .min_connections(0)
+        .max_connections(u32::try_from(WRITERS).unwrap_or(1))
+        .connect_lazy_with(options)
 }
 
 /// Hands waiting deliveries to free writers, never two of one key at the same time, each key's
@@ -193,7 +226,7 @@ async fn dispatch(writer: Writer, mut receiver: mpsc::Receiver<Pending>) {
     let mut busy: HashSet<Key> = HashSet::new();
     let mut open = true;
     loop {
-        while storing.len() < WRITERS {
+        while storing.len() < writer.count() {
             let batch = next_batch(&mut waiting, &busy);
             if batch.is_empty() {
                 break;
@@ -256,14 +289,107 @@ fn next_batch(waiting: &mut VecDeque<Pending>, busy: &HashSet<Key>) -> Vec<Pendi
     batch
 }
 
-/// A writer: its connections, and the store's for the rare follow-up reads.
+/// The writers of one engine.
 #[derive(Clone)]
-struct Writer {
+enum Writer {
+    Postgres(PostgresWriter),
+    Sqlite(SqliteWriter),
+}
+
+impl Writer {
+    /// How many batches may be stored at the same time.
+    fn count(&self) -> usize {
+        match self {
+            Self::Postgres(_) => WRITERS,
+            Self::Sqlite(_) => 1,
+        }
+    }
+
+    async fn store(&self, batch: Vec<Pending>) {
+        match self {
+            Self::Postgres(writer) => writer.store(batch).await,
+            Self::Sqlite(writer) => writer.store(batch).await,
+        }
+    }
+}
+
+/// SQLite's writer: the store's connections and its turn to write.
+#[derive(Clone)]
+struct SqliteWriter {
+    connection: DatabaseConnection,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl SqliteWriter {
+    /// Stores a batch in one transaction and answers each delivery once it is committed. When a
+    /// delivery fails, the transaction is rolled back and the batch is stored again delivery by
+    /// delivery, so that each one gets its own outcome.
+    async fn store(&self, batch: Vec<Pending>) {
+        let _turn = self.turn.lock().await;
+        let error = match self.transaction(&batch).await {
+            Ok(outcomes) => {
+                for (pending, outcome) in batch.into_iter().zip(outcomes) {
+                    drop(pending.reply.send(outcome));
+                }
+                return;
+            }
+            Err(error) => error,
+        };
+        if batch.len() > 1 {
+            tracing::warn!(
+                deliveries = batch.len(),
+                error = %error,
+                "a batch of deliveries failed; storing them one by one"
+            );
+        }
+        for pending in batch {
+            let outcome = self.store_one(&pending).await;
+            drop(pending.reply.send(outcome));
+        }
+    }
+
+    /// Stores one delivery in a transaction of its own.
+    async fn store_one(&self, pending: &Pending) -> Result<Accepted, QueueError> {
+        let transaction = self.connection.begin().await.map_err(failed("starting a delivery"))?;
+        let accepted = accept_sqlite(&transaction, &pending.event, pending.job.as_ref()).await?;
+        transaction.commit().await.map_err(failed("committing a delivery"))?;
+        Ok(accepted)
+    }
+
+    /// Stores the deliveries in one transaction: the outcome of each, or the first failure
+    /// (and nothing is kept).
+    async fn transaction(
+        &self,
+        batch: &[Pending],
+    ) -> Result<Vec<Result<Accepted, QueueError>>, QueueError> {
+        let transaction = self.connection.begin().await.map_err(failed("starting a batch"))?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for pending in batch {
+            match accept_sqlite(&transaction, &pending.event, pending.job.as_ref()).await {
+                Err(QueueError::DuplicateDelivery(first)) => {
+                    outcomes.push(Err(QueueError::DuplicateDelivery(first)));
+                }
+                Err(error) => return Err(error),
+                Ok(accepted) => outcomes.push(Ok(accepted)),
+            }
+        }
+        transaction.commit().await.map_err(failed("committing a batch"))?;
+        Ok(outcomes)
+    }
+}
+
+fn failed(doing: &'static str) -> impl Fn(DbErr) -> QueueError {
+    move |error| QueueError::Unexpected(anyhow::Error::new(error).context(doing))
+}
+
+/// PostgreSQL's writer: its connections, and the store's for the rare follow-up reads.
+#[derive(Clone)]
+struct PostgresWriter {
     pool: PgPool,
     connection: DatabaseConnection,
 }
 
-impl Writer {
+impl PostgresWriter {
     /// Stores a batch and answers each delivery; a failed batch is stored again one delivery at
     /// a time, so that each delivery gets its own outcome.
     async fn store(&self, batch: Vec<Pending>) {

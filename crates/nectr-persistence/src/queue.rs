@@ -13,7 +13,7 @@ use nectr_domain::queue::{
     Accepted, JobStatus, NewReviewJob, QueueError, ReviewJob, ReviewQueue, StopReason,
 };
 use nectr_domain::{
-    EventId, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunId, ReviewRunStatus,
+    Event, EventId, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunId, ReviewRunStatus,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -24,7 +24,7 @@ use sea_orm::{
 
 use crate::SeaOrmStore;
 use crate::entities::{events, review_jobs, workflow_runs};
-use crate::events::{event_from_row, new_event_row, stored_delivery};
+use crate::events::{new_event_row, stored_delivery};
 use crate::store::db_error;
 
 fn unexpected(doing: &'static str) -> impl Fn(DbErr) -> QueueError {
@@ -224,6 +224,85 @@ impl SeaOrmStore {
     }
 }
 
+/// Stores one delivery on SQLite inside `txn` (the intake's batch): its event, and its job with
+/// the superseding of older ones.
+pub(crate) async fn accept_sqlite(
+    txn: &DatabaseTransaction,
+    event: &NewEvent,
+    job: Option<&NewReviewJob>,
+) -> Result<Accepted, QueueError> {
+    let now = Utc::now();
+    let mut row = new_event_row(event.clone());
+    row.created_at = Set(Some(now));
+    let inserted = events::Entity::insert(row)
+        .on_conflict_do_nothing_on([events::Column::DeliveryId])
+        .exec(txn)
+        .await
+        .map_err(unexpected("storing an event"))?;
+    let event_id = match inserted {
+        TryInsertResult::Inserted(result) => result.last_insert_id,
+        TryInsertResult::Conflicted | TryInsertResult::Empty => {
+            let first = stored_delivery(txn, event.delivery_id.clone()).await?;
+            return Err(QueueError::DuplicateDelivery(first));
+        }
+    };
+    let mut stored = Event {
+        id: EventId::new(i64::from(event_id)),
+        event_type: event.event_type.clone(),
+        source: event.source.clone(),
+        payload: event.payload.clone(),
+        status: event.status,
+        created_at: now,
+        processed_at: None,
+        delivery_id: event.delivery_id.clone(),
+        github_event: event.github_event.clone(),
+    };
+    let Some(job) = job else { return Ok(Accepted { event: stored, job: None }) };
+    let number = pr_number(job.pr_number);
+    supersede_older(txn, job, number).await?;
+    let row = review_jobs::ActiveModel {
+        event_id: Set(event_id),
+        repo_id: Set(job.repo_id),
+        repo_full_name: Set(job.repo.to_string()),
+        pr_number: Set(number),
+        head_sha: Set(job.head_sha.clone()),
+        installation_id: Set(job.installation_id),
+        status: Set(JobStatus::Queued.as_str().to_owned()),
+        attempts: Set(0),
+        max_attempts: Set(i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX)),
+        available_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let inserted = review_jobs::Entity::insert(row)
+        .on_conflict_do_nothing_on([
+            review_jobs::Column::RepoId,
+            review_jobs::Column::PrNumber,
+            review_jobs::Column::HeadSha,
+        ])
+        .exec(txn)
+        .await
+        .map_err(unexpected("queueing a job"))?;
+    let job_id = match inserted {
+        TryInsertResult::Inserted(result) => Some(JobId::new(result.last_insert_id)),
+        TryInsertResult::Conflicted | TryInsertResult::Empty => {
+            // This commit is queued or reviewed already: record the delivery, do nothing.
+            events::Entity::update_many()
+                .col_expr(events::Column::Status, Expr::value(EventStatus::Ignored.as_str()))
+                .col_expr(events::Column::ProcessedAt, Expr::value(Some(now)))
+                .filter(events::Column::Id.eq(event_id))
+                .exec(txn)
+                .await
+                .map_err(unexpected("ignoring a repeated commit"))?;
+            stored.status = EventStatus::Ignored;
+            stored.processed_at = Some(now);
+            None
+        }
+    };
+    Ok(Accepted { event: stored, job: job_id })
+}
+
 #[async_trait]
 impl ReviewQueue for SeaOrmStore {
     async fn accept(
@@ -231,82 +310,7 @@ impl ReviewQueue for SeaOrmStore {
         event: NewEvent,
         job: Option<NewReviewJob>,
     ) -> Result<Accepted, QueueError> {
-        if let Some(writer) = &self.intake {
-            // PostgreSQL: one statement for the deliveries arriving together.
-            return writer.accept(event, job).await;
-        }
-        let _turn = self.write_turn().await;
-        let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
-        let delivery_id = event.delivery_id.clone();
-        let inserted = events::Entity::insert(new_event_row(event))
-            .on_conflict_do_nothing_on([events::Column::DeliveryId])
-            .exec(&txn)
-            .await
-            .map_err(unexpected("storing an event"))?;
-        let event_id = match inserted {
-            TryInsertResult::Inserted(result) => result.last_insert_id,
-            TryInsertResult::Conflicted | TryInsertResult::Empty => {
-                let first = stored_delivery(&txn, delivery_id).await?;
-                return Err(QueueError::DuplicateDelivery(first));
-            }
-        };
-        let mut job_id = None;
-        if let Some(job) = job {
-            let now = Utc::now();
-            let number = pr_number(job.pr_number);
-            supersede_older(&txn, &job, number).await?;
-            let row = review_jobs::ActiveModel {
-                event_id: Set(event_id),
-                repo_id: Set(job.repo_id),
-                repo_full_name: Set(job.repo.to_string()),
-                pr_number: Set(number),
-                head_sha: Set(job.head_sha),
-                installation_id: Set(job.installation_id),
-                status: Set(JobStatus::Queued.as_str().to_owned()),
-                attempts: Set(0),
-                max_attempts: Set(i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX)),
-                available_at: Set(now),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            };
-            let inserted = review_jobs::Entity::insert(row)
-                .on_conflict_do_nothing_on([
-                    review_jobs::Column::RepoId,
-                    review_jobs::Column::PrNumber,
-                    review_jobs::Column::HeadSha,
-                ])
-                .exec(&txn)
-                .await
-                .map_err(unexpected("queueing a job"))?;
-            match inserted {
-                TryInsertResult::Inserted(result) => {
-                    job_id = Some(JobId::new(result.last_insert_id))
-                }
-                TryInsertResult::Conflicted | TryInsertResult::Empty => {
-                    // This commit is queued or reviewed already: record the delivery, do nothing.
-                    events::Entity::update_many()
-                        .col_expr(
-                            events::Column::Status,
-                            Expr::value(EventStatus::Ignored.as_str()),
-                        )
-                        .col_expr(events::Column::ProcessedAt, Expr::value(Some(now)))
-                        .filter(events::Column::Id.eq(event_id))
-                        .exec(&txn)
-                        .await
-                        .map_err(unexpected("ignoring a repeated commit"))?;
-                }
-            }
-        }
-        let event = events::Entity::find_by_id(event_id)
-            .one(&txn)
-            .await
-            .map_err(unexpected("reading a stored event"))?
-            .ok_or_else(|| anyhow::anyhow!("a stored event vanished"))?;
-        txn.commit().await.map_err(unexpected("committing a delivery"))?;
-        let event = event_from_row(event)
-            .map_err(|error| QueueError::Unexpected(anyhow::Error::new(error)))?;
-        Ok(Accepted { event, job: job_id })
+        self.intake.accept(event, job).await
     }
 
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<ReviewJob>, QueueError> {

@@ -57,8 +57,8 @@ pub struct SeaOrmStore {
     /// SQLite has one writer: write transactions of this process take turns here, in order,
     /// instead of colliding and sleeping in SQLite's busy handler (which made the tail latency).
     writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
-    /// PostgreSQL: deliveries arriving together are stored in one statement (see `intake`).
-    pub(crate) intake: Option<std::sync::Arc<IntakeWriter>>,
+    /// Deliveries arriving together are stored together (see `intake`).
+    pub(crate) intake: std::sync::Arc<IntakeWriter>,
 }
 
 impl SeaOrmStore {
@@ -88,13 +88,10 @@ impl SeaOrmStore {
         })?;
         let writer = (connection.get_database_backend() == DbBackend::Sqlite)
             .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
-        let intake = match connection.get_database_backend() {
-            DbBackend::Postgres => Some(std::sync::Arc::new(
-                IntakeWriter::start(&connection)
-                    .ok_or_else(|| anyhow::anyhow!("the store needs a Tokio runtime"))?,
-            )),
-            _ => None,
-        };
+        let intake = std::sync::Arc::new(
+            IntakeWriter::start(&connection, writer.clone())
+                .ok_or_else(|| anyhow::anyhow!("the store needs a Tokio runtime"))?,
+        );
         Ok(Self { connection, cipher, probe_timeout: config.acquire_timeout(), writer, intake })
     }
 
@@ -171,8 +168,8 @@ impl SeaOrmStore {
     /// # Errors
     /// [`StoreError::Unexpected`] when the database fails.
     pub async fn intake_plan(&self) -> Result<Option<String>, StoreError> {
-        let Some(intake) = &self.intake else { return Ok(None) };
-        let plan = intake.plan().await.map_err(|error| {
+        let Some(plan) = self.intake.plan().await.transpose() else { return Ok(None) };
+        let plan = plan.map_err(|error| {
             StoreError::Unexpected(anyhow::Error::new(error).context("explaining the intake"))
         })?;
         Ok(Some(plan))
@@ -183,9 +180,7 @@ impl SeaOrmStore {
     /// # Errors
     /// [`StoreError::Unexpected`] when closing fails.
     pub async fn close(&self) -> Result<(), StoreError> {
-        if let Some(intake) = &self.intake {
-            intake.close().await;
-        }
+        self.intake.close().await;
         self.connection
             .close_by_ref()
             .await
