@@ -4,15 +4,13 @@
 //! [`MAX_BATCH`], and stores it with one commit. Under load that turns many statements and
 //! commits into few; alone, a delivery waits for nothing. Deliveries of one pull request (or of
 //! one delivery id) are never stored at the same time, and they are stored in the order they
-//! arrived. One bad delivery fails alone.
+//! arrived. A batch that fails is stored again delivery by delivery, so one bad delivery fails
+//! alone; no delivery is answered before what it stored is committed.
 //!
 //! - PostgreSQL: three writers, each with a connection of its own, store a batch in one
 //!   autocommitted statement: the events, their jobs, and the superseding of older jobs. The
 //!   statement's parts share one snapshot and could not see each other, hence the rule above.
-//!   A batch that fails is stored again delivery by delivery.
-//! - SQLite (one writer at a time): one transaction per batch, in the store's turn to write,
-//!   with each delivery in a savepoint of its own, so that one that fails is undone alone. No
-//!   delivery is answered before the batch is committed.
+//! - SQLite (one writer at a time): one transaction per batch, in the store's turn to write.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -21,13 +19,13 @@ use chrono::{DateTime, Utc};
 use nectr_domain::queue::{Accepted, JobStatus, NewReviewJob, QueueError};
 use nectr_domain::{Event, EventId, EventStatus, JobId, NewEvent};
 use sea_orm::sqlx::{self, PgPool, Row};
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbBackend, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::events::stored_delivery;
-use crate::queue::accept_sqlite;
+use crate::queue::{self, accept_sqlite};
 
-/// The most deliveries one statement stores.
+/// The most deliveries one batch holds.
 const MAX_BATCH: usize = 64;
 /// PostgreSQL's writers; each stores one batch at a time on a connection of its own.
 const WRITERS: usize = 3;
@@ -350,9 +348,10 @@ impl SqliteWriter {
 
     /// Stores one delivery in a transaction of its own.
     async fn store_one(&self, pending: &Pending) -> Result<Accepted, QueueError> {
-        let transaction = self.connection.begin().await.map_err(failed("starting a delivery"))?;
+        let transaction =
+            self.connection.begin().await.map_err(queue::unexpected("starting a delivery"))?;
         let accepted = accept_sqlite(&transaction, &pending.event, pending.job.as_ref()).await?;
-        transaction.commit().await.map_err(failed("committing a delivery"))?;
+        transaction.commit().await.map_err(queue::unexpected("committing a delivery"))?;
         Ok(accepted)
     }
 
@@ -362,24 +361,21 @@ impl SqliteWriter {
         &self,
         batch: &[Pending],
     ) -> Result<Vec<Result<Accepted, QueueError>>, QueueError> {
-        let transaction = self.connection.begin().await.map_err(failed("starting a batch"))?;
+        let transaction =
+            self.connection.begin().await.map_err(queue::unexpected("starting a batch"))?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for pending in batch {
+            // A duplicate stores nothing and is an outcome like any other.
             match accept_sqlite(&transaction, &pending.event, pending.job.as_ref()).await {
-                Err(QueueError::DuplicateDelivery(first)) => {
-                    outcomes.push(Err(QueueError::DuplicateDelivery(first)));
+                Err(error) if !matches!(error, QueueError::DuplicateDelivery(_)) => {
+                    return Err(error);
                 }
-                Err(error) => return Err(error),
-                Ok(accepted) => outcomes.push(Ok(accepted)),
+                outcome => outcomes.push(outcome),
             }
         }
-        transaction.commit().await.map_err(failed("committing a batch"))?;
+        transaction.commit().await.map_err(queue::unexpected("committing a batch"))?;
         Ok(outcomes)
     }
-}
-
-fn failed(doing: &'static str) -> impl Fn(DbErr) -> QueueError {
-    move |error| QueueError::Unexpected(anyhow::Error::new(error).context(doing))
 }
 
 /// PostgreSQL's writer: its connections, and the store's for the rare follow-up reads.

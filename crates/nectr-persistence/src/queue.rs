@@ -27,7 +27,7 @@ use crate::entities::{events, review_jobs, workflow_runs};
 use crate::events::{new_event_row, stored_delivery};
 use crate::store::db_error;
 
-fn unexpected(doing: &'static str) -> impl Fn(DbErr) -> QueueError {
+pub(crate) fn unexpected(doing: &'static str) -> impl Fn(DbErr) -> QueueError {
     move |error| QueueError::Unexpected(db_error(doing)(error))
 }
 
