@@ -13,7 +13,8 @@
 //!   idle, and its latency counts from the moment it was due, so a server (or generator) that
 //!   falls behind is charged for the wait.
 //!
-//! Reports deliveries per second and the latency percentiles seen by the client.
+//! Reports deliveries per second and the latency percentiles seen by the client, for each of
+//! `NECTR_BENCH_REPEAT` runs (1 unless set) and their median.
 
 #![expect(clippy::print_stdout, reason = "the benchmark table is this task's output")]
 
@@ -51,6 +52,7 @@ fn delivery_count() -> usize {
     std::env::var("NECTR_BENCH_DELIVERIES")
         .ok()
         .and_then(|value| value.parse().ok())
+        .filter(|count| *count > 0)
         .unwrap_or(20_000)
 }
 
@@ -68,7 +70,18 @@ fn sign(body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-fn deliveries(root: &Path) -> Result<Vec<Delivery>, String> {
+/// Runs per engine (`NECTR_BENCH_REPEAT`), each with deliveries of its own; the machine's speed
+/// varies from run to run, so several runs and their median say more than one.
+fn repeats() -> usize {
+    std::env::var("NECTR_BENCH_REPEAT")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .filter(|repeats| *repeats > 0)
+        .unwrap_or(1)
+}
+
+/// The signed deliveries of one run: pull requests and delivery ids no other run uses.
+fn deliveries(root: &Path, run: usize) -> Result<Vec<Delivery>, String> {
     let fixture = root.join("../shared/fixtures/github-webhooks/pull_request/00-opened.json");
     let text = std::fs::read_to_string(&fixture)
         .map_err(|error| format!("{}: {error}", fixture.display()))?;
@@ -77,7 +90,7 @@ fn deliveries(root: &Path) -> Result<Vec<Delivery>, String> {
     Ok((0..delivery_count())
         .map(|index| {
             let mut payload = template.clone();
-            let number = index as u64 + 1;
+            let number = (run * delivery_count() + index) as u64 + 1;
             payload["number"] = number.into();
             payload["pull_request"]["number"] = number.into();
             payload["pull_request"]["draft"] = false.into();
@@ -85,7 +98,7 @@ fn deliveries(root: &Path) -> Result<Vec<Delivery>, String> {
             let body = serde_json::to_vec(&payload).unwrap_or_default();
             let head = format!(
                 "POST /api/v1/webhooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-                 X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: bench-{index}-{}\r\nX-Hub-Signature-256: {}\r\n\
+                 X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: bench-{run}-{index}-{}\r\nX-Hub-Signature-256: {}\r\n\
                  Content-Length: {}\r\n\r\n",
                 std::process::id(),
                 sign(&body),
@@ -342,8 +355,6 @@ fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
 
 /// Runs the load against each engine and prints a Markdown table.
 pub(crate) fn run(root: &Path, binary: &Path) -> Result<(), String> {
-    eprintln!("preparing {} signed deliveries", delivery_count());
-    let deliveries = Arc::new(deliveries(root)?);
     let directory = std::env::temp_dir().join(format!("nectr-intake-{}", std::process::id()));
     drop(std::fs::remove_dir_all(&directory));
     std::fs::create_dir_all(&directory).map_err(|error| error.to_string())?;
@@ -368,7 +379,6 @@ pub(crate) fn run(root: &Path, binary: &Path) -> Result<(), String> {
             engines.push(("PostgreSQL (extra URL)", socket_url));
         }
     }
-    let rate = rate();
     println!("| engine | deliveries | load | deliveries/s | p50 | p99 | max |");
     println!("|---|---|---|---|---|---|---|");
     let only = std::env::var("NECTR_BENCH_ONLY").ok();
@@ -376,33 +386,81 @@ pub(crate) fn run(root: &Path, binary: &Path) -> Result<(), String> {
         if only.as_deref().is_some_and(|only| !engine.to_ascii_lowercase().starts_with(only)) {
             continue;
         }
-        eprintln!("intake on {engine}: starting nectr");
-        let (mut child, port) = start(binary, &directory, &url)?;
-        eprintln!("intake on {engine}: sending {} deliveries", deliveries.len());
-        let outcome = match rate {
-            Some(rate) => load_at_rate(port, deliveries.clone(), rate),
-            None => load(port, deliveries.clone()),
-        };
-        drop(Command::new("kill").args(["-TERM", &child.id().to_string()]).status());
-        drop(child.wait());
-        let Measured { elapsed, mut latencies, connections } = outcome?;
-        latencies.sort_unstable();
-        let load = match rate {
-            Some(rate) => format!(
-                "{rate:.0}/s {} ({connections} connections)",
-                if uniform_arrivals() { "evenly spaced" } else { "at random" }
-            ),
-            None => format!("{connections} connections, closed"),
-        };
-        println!(
-            "| {engine} | {} | {load} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms |",
-            latencies.len(),
-            latencies.len() as f64 / elapsed.as_secs_f64(),
-            percentile(&latencies, 0.50),
-            percentile(&latencies, 0.99),
-            percentile(&latencies, 1.0),
-        );
+        let mut runs = Vec::new();
+        for run in 0..repeats() {
+            runs.push(measure(root, binary, &directory, engine, &url, run)?);
+        }
+        if runs.len() > 1 {
+            let median = |value: fn(&Run) -> f64| {
+                let mut values: Vec<f64> = runs.iter().map(value).collect();
+                values.sort_by(f64::total_cmp);
+                values[values.len() / 2]
+            };
+            println!(
+                "| {engine} | median of {} runs | | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms |",
+                runs.len(),
+                median(|run| run.throughput),
+                median(|run| run.p50),
+                median(|run| run.p99),
+                median(|run| run.max),
+            );
+        }
     }
     drop(std::fs::remove_dir_all(&directory));
     Ok(())
+}
+
+/// What one run printed.
+struct Run {
+    throughput: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+/// One run on one engine: starts `nectr`, sends the load, stops it, prints a row.
+fn measure(
+    root: &Path,
+    binary: &Path,
+    directory: &Path,
+    engine: &str,
+    url: &str,
+    run: usize,
+) -> Result<Run, String> {
+    eprintln!("preparing {} signed deliveries", delivery_count());
+    let deliveries = Arc::new(deliveries(root, run)?);
+    eprintln!("intake on {engine}: starting nectr");
+    let (mut child, port) = start(binary, directory, url)?;
+    eprintln!("intake on {engine}: sending {} deliveries", deliveries.len());
+    let rate = rate();
+    let outcome = match rate {
+        Some(rate) => load_at_rate(port, deliveries, rate),
+        None => load(port, deliveries),
+    };
+    drop(Command::new("kill").args(["-TERM", &child.id().to_string()]).status());
+    drop(child.wait());
+    let Measured { elapsed, mut latencies, connections } = outcome?;
+    latencies.sort_unstable();
+    let load = match rate {
+        Some(rate) => format!(
+            "{rate:.0}/s {} ({connections} connections)",
+            if uniform_arrivals() { "evenly spaced" } else { "at random" }
+        ),
+        None => format!("{connections} connections, closed"),
+    };
+    let measured = Run {
+        throughput: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+        max: percentile(&latencies, 1.0),
+    };
+    println!(
+        "| {engine} | {} | {load} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms |",
+        latencies.len(),
+        measured.throughput,
+        measured.p50,
+        measured.p99,
+        measured.max,
+    );
+    Ok(measured)
 }
