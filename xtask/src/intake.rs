@@ -28,17 +28,22 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 const SECRET: &str = "bench-webhook-secret";
+/// A positive number from the environment variable `name`.
+fn setting<T: std::str::FromStr + PartialOrd + Default>(name: &str) -> Option<T> {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.trim().parse().ok())
+        .filter(|value| *value > T::default())
+}
+
 /// Concurrent keep-alive connections (`NECTR_BENCH_CONNECTIONS`).
 fn connections() -> usize {
-    std::env::var("NECTR_BENCH_CONNECTIONS").ok().and_then(|value| value.parse().ok()).unwrap_or(16)
+    setting("NECTR_BENCH_CONNECTIONS").unwrap_or(16)
 }
 
 /// Deliveries per second of the open load (`NECTR_BENCH_RATE`); `None`: the closed load.
 fn rate() -> Option<f64> {
-    std::env::var("NECTR_BENCH_RATE")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .filter(|rate: &f64| rate.is_finite() && *rate > 0.0)
+    setting("NECTR_BENCH_RATE").filter(|rate: &f64| rate.is_finite())
 }
 
 /// Whether the open load's deliveries arrive evenly spaced (`NECTR_BENCH_ARRIVALS=uniform`)
@@ -47,13 +52,15 @@ fn uniform_arrivals() -> bool {
     std::env::var("NECTR_BENCH_ARRIVALS").is_ok_and(|value| value == "uniform")
 }
 
-/// Deliveries sent per engine (`NECTR_BENCH_DELIVERIES`).
+/// Deliveries sent per run (`NECTR_BENCH_DELIVERIES`).
 fn delivery_count() -> usize {
-    std::env::var("NECTR_BENCH_DELIVERIES")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .filter(|count| *count > 0)
-        .unwrap_or(20_000)
+    setting("NECTR_BENCH_DELIVERIES").unwrap_or(20_000)
+}
+
+/// Runs per engine (`NECTR_BENCH_REPEAT`), each with deliveries of its own; the machine's speed
+/// varies from run to run, so several runs and their median say more than one.
+fn repeats() -> usize {
+    setting("NECTR_BENCH_REPEAT").unwrap_or(1)
 }
 
 struct Delivery {
@@ -68,16 +75,6 @@ fn sign(body: &[u8]) -> String {
     let hex: String =
         mac.finalize().into_bytes().iter().map(|byte| format!("{byte:02x}")).collect();
     format!("sha256={hex}")
-}
-
-/// Runs per engine (`NECTR_BENCH_REPEAT`), each with deliveries of its own; the machine's speed
-/// varies from run to run, so several runs and their median say more than one.
-fn repeats() -> usize {
-    std::env::var("NECTR_BENCH_REPEAT")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .filter(|repeats| *repeats > 0)
-        .unwrap_or(1)
 }
 
 /// The signed deliveries of one run: pull requests and delivery ids no other run uses.

@@ -311,6 +311,13 @@ impl Writer {
     }
 }
 
+/// Logs a batch that failed and is about to be stored again one delivery at a time.
+fn report_failed_batch(deliveries: usize, error: &dyn std::fmt::Display) {
+    if deliveries > 1 {
+        tracing::warn!(deliveries, error = %error, "a batch of deliveries failed; storing them one by one");
+    }
+}
+
 /// SQLite's writer: the store's connections and its turn to write.
 #[derive(Clone)]
 struct SqliteWriter {
@@ -333,13 +340,7 @@ impl SqliteWriter {
             }
             Err(error) => error,
         };
-        if batch.len() > 1 {
-            tracing::warn!(
-                deliveries = batch.len(),
-                error = %error,
-                "a batch of deliveries failed; storing them one by one"
-            );
-        }
+        report_failed_batch(batch.len(), &error);
         for pending in batch {
             let outcome = self.store_one(&pending).await;
             drop(pending.reply.send(outcome));
@@ -394,13 +395,7 @@ impl PostgresWriter {
             Ok(rows) => return self.answer(batch, rows, now).await,
             Err(error) => error,
         };
-        if batch.len() > 1 {
-            tracing::warn!(
-                deliveries = batch.len(),
-                error = %error,
-                "a batch of deliveries failed; storing them one by one"
-            );
-        }
+        report_failed_batch(batch.len(), &error);
         for pending in batch {
             let now = Utc::now();
             match execute(&self.pool, std::slice::from_ref(&pending), now).await {
