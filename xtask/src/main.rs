@@ -5,8 +5,8 @@
 //! - `cargo xtask lint`  fmt check and clippy only
 //! - `cargo xtask tidy`  the dependency rules of DESIGN.md and other repository invariants
 //! - `cargo xtask db`    starts a local PostgreSQL for development and prints `TEST_DATABASE_URL`
-//! - `cargo xtask bench [startup|intake]` builds the release binary and measures start-up,
-//!   memory and size, or webhook intake under load
+//! - `cargo xtask bench [startup|intake|pipeline]` builds the release binary and measures start-up,
+//!   memory and size, webhook intake under load, or one review's overhead
 
 mod bench;
 mod db;
