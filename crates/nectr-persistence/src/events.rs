@@ -35,13 +35,13 @@ pub(crate) fn event_from_row(row: events::Model) -> Result<Event, EventRepositor
 }
 
 /// The active model of a new event.
-pub(crate) fn new_event_row(event: NewEvent) -> events::ActiveModel {
+pub(crate) fn new_event_row(event: NewEvent, created_at: DateTime<Utc>) -> events::ActiveModel {
     events::ActiveModel {
         event_type: Set(event.event_type),
         source: Set(event.source),
         payload: Set(event.payload),
         status: Set(event.status.as_str().to_owned()),
-        created_at: Set(Some(Utc::now())),
+        created_at: Set(Some(created_at)),
         processed_at: Set(None),
         delivery_id: Set(event.delivery_id),
         github_event: Set(event.github_event),
@@ -69,7 +69,7 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
     event: NewEvent,
 ) -> Result<Event, EventRepositoryError> {
     let delivery_id = event.delivery_id.clone();
-    match new_event_row(event).insert(connection).await {
+    match new_event_row(event, Utc::now()).insert(connection).await {
         Ok(row) => event_from_row(row),
         Err(error) => match (error.sql_err(), delivery_id) {
             (Some(SqlErr::UniqueConstraintViolation(_)), Some(delivery_id)) => {

@@ -232,9 +232,7 @@ pub(crate) async fn accept_sqlite(
     job: Option<&NewReviewJob>,
 ) -> Result<Accepted, QueueError> {
     let now = Utc::now();
-    let mut row = new_event_row(event.clone());
-    row.created_at = Set(Some(now));
-    let inserted = events::Entity::insert(row)
+    let inserted = events::Entity::insert(new_event_row(event.clone(), now))
         .on_conflict_do_nothing_on([events::Column::DeliveryId])
         .exec(txn)
         .await
