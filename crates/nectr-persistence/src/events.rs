@@ -34,6 +34,27 @@ pub(crate) fn event_from_row(row: events::Model) -> Result<Event, EventRepositor
     })
 }
 
+/// The event a new delivery became once stored, from what the intake inserted.
+pub(crate) fn stored_event(
+    event: NewEvent,
+    id: EventId,
+    status: EventStatus,
+    created_at: DateTime<Utc>,
+    processed_at: Option<DateTime<Utc>>,
+) -> Event {
+    Event {
+        id,
+        event_type: event.event_type,
+        source: event.source,
+        payload: event.payload,
+        status,
+        created_at,
+        processed_at,
+        delivery_id: event.delivery_id,
+        github_event: event.github_event,
+    }
+}
+
 /// The active model of a new event.
 pub(crate) fn new_event_row(event: NewEvent, created_at: DateTime<Utc>) -> events::ActiveModel {
     events::ActiveModel {

@@ -17,12 +17,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use nectr_domain::queue::{Accepted, JobStatus, NewReviewJob, QueueError};
-use nectr_domain::{Event, EventId, EventStatus, JobId, NewEvent};
+use nectr_domain::{EventId, EventStatus, JobId, NewEvent};
 use sea_orm::sqlx::{self, PgPool, Row};
 use sea_orm::{DatabaseConnection, DbBackend, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::events::stored_delivery;
+use crate::events::{stored_delivery, stored_event};
 use crate::queue::{self, accept_sqlite};
 
 /// The most deliveries one batch holds.
@@ -442,17 +442,7 @@ impl PostgresWriter {
             .parse::<EventStatus>()
             .map_err(|error| anyhow::anyhow!("event {id} has {error}"))?;
         Ok(Accepted {
-            event: Event {
-                id,
-                event_type: event.event_type,
-                source: event.source,
-                payload: event.payload,
-                status,
-                created_at: stored.created_at,
-                processed_at: stored.processed_at,
-                delivery_id: event.delivery_id,
-                github_event: event.github_event,
-            },
+            event: stored_event(event, id, status, stored.created_at, stored.processed_at),
             job: stored.job.map(JobId::new),
         })
     }

@@ -13,7 +13,7 @@ use nectr_domain::queue::{
     Accepted, JobStatus, NewReviewJob, QueueError, ReviewJob, ReviewQueue, StopReason,
 };
 use nectr_domain::{
-    Event, EventId, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunId, ReviewRunStatus,
+    EventId, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunId, ReviewRunStatus,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -24,7 +24,7 @@ use sea_orm::{
 
 use crate::SeaOrmStore;
 use crate::entities::{events, review_jobs, workflow_runs};
-use crate::events::{new_event_row, stored_delivery};
+use crate::events::{new_event_row, stored_delivery, stored_event};
 use crate::store::db_error;
 
 pub(crate) fn unexpected(doing: &'static str) -> impl Fn(DbErr) -> QueueError {
@@ -244,17 +244,8 @@ pub(crate) async fn accept_sqlite(
             return Err(QueueError::DuplicateDelivery(first));
         }
     };
-    let mut stored = Event {
-        id: EventId::new(i64::from(event_id)),
-        event_type: event.event_type.clone(),
-        source: event.source.clone(),
-        payload: event.payload.clone(),
-        status: event.status,
-        created_at: now,
-        processed_at: None,
-        delivery_id: event.delivery_id.clone(),
-        github_event: event.github_event.clone(),
-    };
+    let id = EventId::new(i64::from(event_id));
+    let mut stored = stored_event(event.clone(), id, event.status, now, None);
     let Some(job) = job else { return Ok(Accepted { event: stored, job: None }) };
     let number = pr_number(job.pr_number);
     supersede_older(txn, job, number).await?;
