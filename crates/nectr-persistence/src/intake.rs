@@ -39,28 +39,32 @@ const QUEUE_CAPACITY: usize = 1024;
 /// superseded run.
 ///
 /// Event ids are drawn before the insert so that every result row can be matched to its
-/// delivery. Each table is reached through an index whatever plan PostgreSQL caches for the
+/// delivery. The payloads (the bulk of a batch's bytes) stay out of `input`: the event insert
+/// takes each one from its array by position, so that they are not copied into the materialized
+/// `input` and through the joins over it (a third of the statement's instructions, measured
+/// with callgrind). Each table is reached through an index whatever plan PostgreSQL caches for the
 /// statement (after five runs it keeps a generic plan, which on a new, empty database would
 /// otherwise choose sequential scans that grow with the tables): lookups are correlated to one
-/// delivery, and the updates join the few superseded rows.
+/// delivery, and the updates join the few superseded rows. The inserts need no `ORDER BY`: ids
+/// are drawn in arrival order, and a batch never holds two deliveries of one pull request or
+/// one delivery id.
 const ACCEPT_BATCH: &str = "\
 WITH input AS MATERIALIZED ( \
   SELECT nextval(q.seq) AS event_id, u.* \
   FROM (SELECT pg_get_serial_sequence('events', 'id')::regclass AS seq) q, \
-    unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-      $7::int8[], $8::text[], $9::int8[], $10::text[], $11::int8[], $12::int4[]) \
-    WITH ORDINALITY AS u(event_type, source, payload, status, delivery_id, github_event, \
+    unnest($1::text[], $2::text[], $4::text[], $5::text[], $6::text[], $7::int8[], \
+      $8::text[], $9::int8[], $10::text[], $11::int8[], $12::int4[]) \
+    WITH ORDINALITY AS u(event_type, source, status, delivery_id, github_event, \
       repo_id, repo_full_name, pr_number, head_sha, installation_id, max_attempts, ord) \
 ), ev AS ( \
   INSERT INTO events (id, event_type, source, payload, status, created_at, processed_at, \
     delivery_id, github_event) \
-  SELECT i.event_id, i.event_type, i.source, i.payload, s.status, $13, \
+  SELECT i.event_id, i.event_type, i.source, ($3::text[])[i.ord], s.status, $13, \
     CASE WHEN s.status = $14 THEN $13 END, i.delivery_id, i.github_event \
   FROM input i LEFT JOIN LATERAL (SELECT $14 AS status FROM review_jobs k \
       WHERE k.repo_id = i.repo_id AND k.pr_number = i.pr_number AND k.head_sha = i.head_sha \
       LIMIT 1) queued ON true \
     CROSS JOIN LATERAL (SELECT coalesce(queued.status, i.status) AS status) s \
-  ORDER BY i.ord \
   ON CONFLICT (delivery_id) DO NOTHING \
   RETURNING id, status, created_at, processed_at \
 ), job AS ( \
@@ -69,7 +73,6 @@ WITH input AS MATERIALIZED ( \
   SELECT ev.id, i.repo_id, i.repo_full_name, i.pr_number, i.head_sha, i.installation_id, \
     'queued', 0, i.max_attempts, $13, $13, $13 \
   FROM ev JOIN input i ON i.event_id = ev.id WHERE i.repo_id IS NOT NULL \
-  ORDER BY i.ord \
   ON CONFLICT (repo_id, pr_number, head_sha) DO NOTHING \
   RETURNING id, event_id \
 ), older AS ( \

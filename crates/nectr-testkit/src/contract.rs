@@ -391,8 +391,11 @@ pub async fn oauth_states(stores: &Stores) {
     assert!(repo.consume("state-expired", now).await.unwrap(), "unexpired states survive a purge");
 }
 
+/// A pull request delivery whose payload names it, so that a payload stored on another
+/// delivery's event is seen.
 fn delivery(id: &str) -> NewEvent {
     NewEvent {
+        payload: format!("{{\"kind\":\"opened_pull_request\",\"delivery\":\"{id}\"}}"),
         delivery_id: Some(id.to_owned()),
         github_event: Some("pull_request".to_owned()),
         ..new_event("opened_pull_request", EventStatus::Pending)
