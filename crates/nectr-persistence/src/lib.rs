@@ -18,4 +18,5 @@ mod users;
 
 pub use config::{DatabaseConfig, DatabaseUrlError};
 pub use crypto::{CipherConfig, CipherError, TokenCipher, derive_legacy_key};
+pub use intake::INTAKE_FLUSH_LOCK;
 pub use store::{AdoptionReport, SeaOrmStore, StoreError};

@@ -89,3 +89,42 @@ async fn a_bad_delivery_fails_alone_among_deliveries_stored_together() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_delivery_is_answered_only_once_a_flush_has_made_it_durable() {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+
+    let Some(database) = TestDatabase::postgres().await else { return };
+    let store = Arc::new(database.migrated_store().await);
+    store.accept(delivery("before", "opened_pull_request"), Some(job(1))).await.unwrap();
+    // Holding the flusher's lock holds back every flush, and with it every answer.
+    let holder = sea_orm::Database::connect(&database.url).await.unwrap();
+    let held = holder.begin().await.unwrap();
+    let lock = format!("SELECT pg_advisory_xact_lock({})", nectr_persistence::INTAKE_FLUSH_LOCK);
+    held.execute_unprepared(&lock).await.unwrap();
+    let accepting = tokio::spawn({
+        let store = store.clone();
+        async move { store.accept(delivery("held", "opened_pull_request"), Some(job(2))).await }
+    });
+    // The writer has committed (another connection sees the event) but has not answered.
+    let find = Statement::from_string(
+        holder.get_database_backend(),
+        "SELECT id FROM events WHERE delivery_id = 'held'",
+    );
+    let mut committed = None;
+    for _ in 0..200 {
+        committed = holder.query_one_raw(find.clone()).await.unwrap();
+        if committed.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let committed: i32 =
+        committed.expect("the writer commits the event").try_get("", "id").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!accepting.is_finished(), "a delivery was answered before a flush");
+    held.rollback().await.unwrap();
+    let accepted = accepting.await.unwrap().unwrap();
+    assert_eq!(accepted.event.id.get(), i64::from(committed));
+    assert!(accepted.job.is_some());
+}
