@@ -140,14 +140,21 @@ pub const INTAKE_FLUSH_LOCK: i64 = 0x6e65_6374_7246_6c75;
 
 /// The flusher's statement: its transaction takes an id, so its commit waits for the WAL to be
 /// flushed up to its commit record, and with it every commit before.
-const FLUSH: &str = "SELECT pg_advisory_xact_lock_shared($1), pg_current_xact_id()::text";
+const FLUSH: &str = "SELECT pg_advisory_xact_lock_shared($1), pg_current_xact_id()";
 
 /// The intake's writers of one store.
 #[derive(Debug)]
 pub(crate) struct IntakeWriter {
     queue: mpsc::Sender<Pending>,
-    /// PostgreSQL: the writers' connections and the flusher's.
-    pools: Vec<PgPool>,
+    /// PostgreSQL's connections (none on SQLite).
+    postgres: Option<PostgresPools>,
+}
+
+/// The PostgreSQL intake's connections.
+#[derive(Debug)]
+struct PostgresPools {
+    writers: PgPool,
+    flusher: PgPool,
 }
 
 impl IntakeWriter {
@@ -159,25 +166,27 @@ impl IntakeWriter {
         turn: Option<Arc<tokio::sync::Mutex<()>>>,
     ) -> Option<Self> {
         let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let (writer, pools) = match connection.get_database_backend() {
+        let (writer, postgres) = match connection.get_database_backend() {
             DbBackend::Postgres => {
-                let pool = postgres_pool(connection, WRITERS, ASYNC_COMMIT);
-                let flush_pool = postgres_pool(connection, 1, &[]);
+                let pools = PostgresPools {
+                    writers: postgres_pool(connection, WRITERS, ASYNC_COMMIT),
+                    flusher: postgres_pool(connection, 1, &[]),
+                };
                 let (flusher, stored) = mpsc::unbounded_channel();
-                runtime.spawn(flush(flush_pool.clone(), stored));
-                let writer =
-                    PostgresWriter { pool: pool.clone(), connection: connection.clone(), flusher };
-                (Writer::Postgres(writer), vec![pool, flush_pool])
+                runtime.spawn(flush(pools.flusher.clone(), stored));
+                let pool = pools.writers.clone();
+                let writer = PostgresWriter { pool, connection: connection.clone(), flusher };
+                (Writer::Postgres(writer), Some(pools))
             }
             DbBackend::Sqlite => {
                 let turn = turn.unwrap_or_default();
-                (Writer::Sqlite(SqliteWriter { connection: connection.clone(), turn }), Vec::new())
+                (Writer::Sqlite(SqliteWriter { connection: connection.clone(), turn }), None)
             }
             _ => return None,
         };
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         runtime.spawn(dispatch(writer, receiver));
-        Some(Self { queue, pools })
+        Some(Self { queue, postgres })
     }
 
     /// Stores one delivery with the others waiting.
@@ -195,8 +204,8 @@ impl IntakeWriter {
     /// The plan PostgreSQL keeps for the intake statement on the writers' connections, as
     /// `EXPLAIN` prints it; `None` on SQLite.
     pub(crate) async fn plan(&self) -> Result<Option<String>, sqlx::Error> {
-        let Some(pool) = self.pools.first() else { return Ok(None) };
-        let mut connection = pool.acquire().await?;
+        let Some(pools) = &self.postgres else { return Ok(None) };
+        let mut connection = pools.writers.acquire().await?;
         let prepare = format!(
             "PREPARE nectr_intake_plan (text[], text[], text[], text[], text[], text[], int8[], \
              text[], int8[], text[], int8[], int4[], timestamptz, text, text, text) AS {ACCEPT_BATCH}"
@@ -214,8 +223,9 @@ impl IntakeWriter {
     /// Closes PostgreSQL's writers' and flusher's connections; later deliveries fail (on
     /// SQLite, once the store's connections are closed).
     pub(crate) async fn close(&self) {
-        for pool in &self.pools {
-            pool.close().await;
+        if let Some(pools) = &self.postgres {
+            pools.writers.close().await;
+            pools.flusher.close().await;
         }
     }
 }
@@ -478,13 +488,9 @@ impl PostgresWriter {
             let Pending { event, job, reply } = pending;
             settled.push(Settled { reply, outcome: self.settle(event, job, row, now).await });
         }
-        if let Err(mpsc::error::SendError(settled)) = self.flusher.send(settled) {
-            for Settled { reply, .. } in settled {
-                drop(reply.send(Err(QueueError::Unexpected(anyhow::anyhow!(
-                    "the intake's flusher has stopped"
-                )))));
-            }
-        }
+        // With the flusher gone, the outcomes are dropped unanswered: those deliveries fail
+        // (`IntakeWriter::accept`), as when a writer stops.
+        drop(self.flusher.send(settled));
     }
 
     /// Turns a delivery's row into its outcome: a duplicate, or the stored event and its job.
