@@ -118,6 +118,13 @@ async fn connect(port: u16) -> Result<Connection, String> {
     Ok(tokio::io::BufReader::new(stream))
 }
 
+/// Sends one request on a new connection: the connection and the status.
+async fn exchange_anew(port: u16, request: &[u8]) -> Result<(Connection, u16), String> {
+    let mut stream = connect(port).await?;
+    let status = exchange(&mut stream, request).await?;
+    Ok((stream, status))
+}
+
 /// Sends one request on a keep-alive connection and reads the whole response; answers the status.
 async fn exchange(stream: &mut Connection, request: &[u8]) -> Result<u16, String> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
@@ -245,11 +252,7 @@ fn load_at_rate(port: u16, deliveries: Arc<Vec<Delivery>>, rate: f64) -> Result<
                     // then the delivery goes on a new one, as an HTTP client would send it.
                     Some(mut stream) => match exchange(&mut stream, request).await {
                         Ok(status) => (stream, status),
-                        Err(_) => {
-                            let mut stream = connect(port).await?;
-                            let status = exchange(&mut stream, request).await?;
-                            (stream, status)
-                        }
+                        Err(_) => exchange_anew(port, request).await?,
                     },
                     None => {
                         if opened.fetch_add(1, Ordering::Relaxed) >= MOST_CONNECTIONS {
@@ -257,9 +260,7 @@ fn load_at_rate(port: u16, deliveries: Arc<Vec<Delivery>>, rate: f64) -> Result<
                                 "the server fell behind: {MOST_CONNECTIONS} deliveries in flight"
                             ));
                         }
-                        let mut stream = connect(port).await?;
-                        let status = exchange(&mut stream, request).await?;
-                        (stream, status)
+                        exchange_anew(port, request).await?
                     }
                 };
                 let latency = moment.elapsed();
