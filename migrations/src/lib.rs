@@ -14,6 +14,7 @@ mod m0004_webhooks_and_queue;
 mod m0005_payload_compression;
 mod m0006_review_records;
 mod m0007_inline_payloads;
+mod m0008_review_posting;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_payload_compression::Migration),
             Box::new(m0006_review_records::Migration),
             Box::new(m0007_inline_payloads::Migration),
+            Box::new(m0008_review_posting::Migration),
         ]
     }
 }
