@@ -15,6 +15,7 @@ mod m0005_payload_compression;
 mod m0006_review_records;
 mod m0007_inline_payloads;
 mod m0008_review_posting;
+mod m0009_session_versions;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_review_records::Migration),
             Box::new(m0007_inline_payloads::Migration),
             Box::new(m0008_review_posting::Migration),
+            Box::new(m0009_session_versions::Migration),
         ]
     }
 }
