@@ -79,7 +79,8 @@ fn sign(body: &[u8]) -> String {
 
 /// The signed deliveries of one run: pull requests and delivery ids no other run uses.
 fn deliveries(root: &Path, run: usize) -> Result<Vec<Delivery>, String> {
-    let fixture = root.join("../shared/fixtures/github-webhooks/pull_request/00-opened.json");
+    let fixture =
+        root.join("crates/nectr-testkit/fixtures/github-webhooks/pull_request/00-opened.json");
     let text = std::fs::read_to_string(&fixture)
         .map_err(|error| format!("{}: {error}", fixture.display()))?;
     let template: serde_json::Value =

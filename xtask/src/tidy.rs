@@ -3,7 +3,8 @@
 //!   crate; adapters and inbound edges know only the domain; only `nectr-server` knows them all;
 //!   `nectr-testkit` is never a normal dependency;
 //! - every member inherits the workspace lints;
-//! - every Rust file opens with a `//!` comment saying what it is for.
+//! - every Rust file opens with a `//!` comment saying what it is for;
+//! - the repository is self-contained: no file refers to a path outside it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,6 +56,7 @@ pub(crate) fn check(root: &Path) -> Result<(), Vec<String>> {
         Err(error) => problems.push(error),
     }
     check_module_docs(root, &mut problems);
+    check_self_contained(root, &mut problems);
     if problems.is_empty() { Ok(()) } else { Err(problems) }
 }
 
@@ -143,6 +145,74 @@ fn check_module_docs(root: &Path, problems: &mut Vec<String>) {
     }
 }
 
+/// Text that points outside the repository: the `shared` folder beside the checkout, reached by
+/// any number of `..` steps, and absolute paths under the `work` folder of the machine Nectr was
+/// built on. Built from pieces so that this file does not match itself.
+fn outside_references() -> [String; 2] {
+    [["..", "/shared"].concat(), ["/", "work", "/"].concat()]
+}
+
+/// Fails on any file of the repository (Rust, TOML, shell, Markdown, YAML, Python, Dockerfile)
+/// that names a path outside it: a clone must be all the tests and the documentation need.
+fn check_self_contained(root: &Path, problems: &mut Vec<String>) {
+    let mut files = Vec::new();
+    collect_checked_files(root, &mut files);
+    let patterns = outside_references();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        problems.extend(outside_paths_in(&text, &patterns).into_iter().map(|(line, pattern)| {
+            let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+            format!("{shown}:{line}: refers to `{pattern}`, outside the repository")
+        }));
+    }
+}
+
+/// The (1-based line, pattern) of every reference to a path outside the repository in `text`.
+fn outside_paths_in<'p>(text: &str, patterns: &'p [String]) -> Vec<(usize, &'p str)> {
+    text.lines()
+        .enumerate()
+        .flat_map(|(index, line)| {
+            patterns
+                .iter()
+                .filter(move |pattern| line.contains(pattern.as_str()))
+                .map(move |pattern| (index + 1, pattern.as_str()))
+        })
+        .collect()
+}
+
+/// Every file under `folder` whose kind the self-containment check reads, skipping build output
+/// and git's own folder.
+fn collect_checked_files(folder: &Path, files: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(folder) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if name != "target" && name != ".git" {
+                collect_checked_files(&path, files);
+            }
+        } else if is_checked_file(&path, &name) {
+            files.push(path);
+        }
+    }
+}
+
+/// Rust, TOML, shell (`.sh` or a `#!` first line), Markdown, YAML, Python and Dockerfiles.
+fn is_checked_file(path: &Path, name: &str) -> bool {
+    const EXTENSIONS: &[&str] = &["rs", "toml", "sh", "md", "yml", "yaml", "py"];
+    match path.extension().and_then(|extension| extension.to_str()) {
+        Some(extension) => EXTENSIONS.contains(&extension),
+        None => name == "Dockerfile" || starts_with_shebang(path),
+    }
+}
+
+fn starts_with_shebang(path: &Path) -> bool {
+    use std::io::Read;
+    let mut start = [0_u8; 2];
+    std::fs::File::open(path).and_then(|mut file| file.read_exact(&mut start)).is_ok()
+        && &start == b"#!"
+}
+
 fn collect_rust_files(folder: &Path, files: &mut Vec<std::path::PathBuf>) {
     let Ok(entries) = std::fs::read_dir(folder) else { return };
     for entry in entries.flatten() {
@@ -165,6 +235,36 @@ mod tests {
         if let Err(problems) = super::check(&root) {
             panic!("tidy found problems:\n{}", problems.join("\n"));
         }
+    }
+
+    #[test]
+    fn a_path_outside_the_repository_is_reported() {
+        let patterns = super::outside_references();
+        let text = [
+            "fine: crates/nectr-testkit/fixtures",
+            &["see `", "..", "/shared/DESIGN.md`"].concat(),
+            &["PathBuf::from(\"", "/../../..", "/shared/fixtures\")"].concat(),
+            &["cat ", "/", "work", "/main/README.md"].concat(),
+        ]
+        .join("\n");
+        let found = super::outside_paths_in(&text, &patterns);
+        let lines: Vec<usize> = found.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [2, 3, 4], "{found:?}");
+    }
+
+    #[test]
+    fn shell_scripts_without_an_extension_are_checked() {
+        let directory = std::env::temp_dir().join(format!("xtask-tidy-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let script = directory.join("run");
+        std::fs::write(&script, "#!/usr/bin/env bash\necho hi\n").unwrap();
+        let data = directory.join("payload");
+        std::fs::write(&data, "{}").unwrap();
+        assert!(super::is_checked_file(&script, "run"));
+        assert!(!super::is_checked_file(&data, "payload"));
+        assert!(super::is_checked_file(std::path::Path::new("a/b.md"), "b.md"));
+        assert!(!super::is_checked_file(std::path::Path::new("a/b.json"), "b.json"));
+        std::fs::remove_dir_all(&directory).unwrap();
     }
 
     #[test]

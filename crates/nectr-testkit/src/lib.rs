@@ -1,6 +1,6 @@
 //! Dev-only test support for Nectr: in-memory fakes of the domain's ports, the shared contract
 //! suites every adapter and fake must pass, fresh test databases on SQLite and PostgreSQL,
-//! [`spawn_app`] which runs the real application on port 0, and paths to shared fixtures.
+//! [`spawn_app`] which runs the real application on port 0, and the path to the fixtures.
 //!
 //! Never a normal dependency of another crate: only `[dev-dependencies]`.
 
@@ -59,9 +59,11 @@ where
     (url, handle)
 }
 
-/// The shared fixtures folder (`../shared/fixtures` beside the checkout).
-pub fn shared_fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures"))
+/// The test fixtures folder, `crates/nectr-testkit/fixtures/` (webhook payloads, the original
+/// service's schema and seed, the GitHub App's test keys; its `README.md` says where each comes
+/// from).
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"))
 }
 
 /// The throwaway RSA key pair of the tests' GitHub App: (private PEM, public PEM).

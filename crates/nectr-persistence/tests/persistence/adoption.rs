@@ -1,5 +1,6 @@
-//! Adoption of the original service's database, built from `shared/fixtures/original-schema/`:
-//! every row is kept, the seeded token decrypts, plaintext secrets end up encrypted.
+//! Adoption of the original service's database, built from the testkit's
+//! `fixtures/original-schema/`: every row is kept, the seeded token decrypts, plaintext secrets
+//! end up encrypted.
 
 use chrono::{TimeZone, Utc};
 use nectr_domain::{
@@ -7,7 +8,7 @@ use nectr_domain::{
     InstallationRepository, NewEvent, ReviewRunId, ReviewRunRepository, ReviewRunStatus,
     UserRepository, UserUpsert,
 };
-use nectr_testkit::{Engine, TestDatabase, shared_fixtures};
+use nectr_testkit::{Engine, TestDatabase, fixtures};
 use sea_orm::{ConnectionTrait, Database, Statement};
 
 const SEEDED_TOKEN: &str = "gho_adoptiontesttoken0000000000000000000";
@@ -19,7 +20,7 @@ pub(crate) async fn original_database(engine: Engine) -> Option<TestDatabase> {
         Engine::Sqlite => TestDatabase::sqlite(),
         Engine::Postgres => TestDatabase::postgres().await?,
     };
-    let fixtures = shared_fixtures().join("original-schema");
+    let fixtures = fixtures().join("original-schema");
     let read = |name: &str| std::fs::read_to_string(fixtures.join(name)).unwrap();
     match engine {
         Engine::Sqlite => database.execute_script(&read("sqlite.sql")).await,

@@ -55,7 +55,7 @@ async fn with_no_configuration_it_serves_on_sqlite_and_stops_cleanly_on_sigterm(
 #[test]
 fn migrate_adopts_the_original_database_and_reports_what_it_applied() {
     let directory = tempfile::tempdir().unwrap();
-    let fixtures = nectr_testkit::shared_fixtures().join("original-schema");
+    let fixtures = nectr_testkit::fixtures().join("original-schema");
     let database = directory.path().join("devcopilot.db");
     let script = [
         std::fs::read_to_string(fixtures.join("sqlite.sql")).unwrap(),
@@ -125,7 +125,7 @@ async fn repos_registered_from_the_command_line_receive_webhooks() {
     let directory = tempfile::tempdir().unwrap();
     std::fs::write(directory.path().join("secret.txt"), "cli-webhook-secret\n").unwrap();
     let fixture = std::fs::read(
-        nectr_testkit::shared_fixtures().join("github-webhooks/pull_request/00-opened.json"),
+        nectr_testkit::fixtures().join("github-webhooks/pull_request/00-opened.json"),
     )
     .unwrap();
     let payload: serde_json::Value = serde_json::from_slice(&fixture).unwrap();

@@ -11,7 +11,7 @@ use nectr_server::Settings;
 use nectr_server::settings::Provider;
 use nectr_testkit::fake_github::{FakeFile, FakeGitHub, FakePull, PostedReview};
 use nectr_testkit::fake_model::{FakeModel, FakeReply, review_json};
-use nectr_testkit::{TestApp, shared_fixtures, spawn_app_reviewing};
+use nectr_testkit::{TestApp, fixtures, spawn_app_reviewing};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -51,8 +51,7 @@ async fn review_end_to_end(
     configure: impl FnOnce(&mut Settings) + Send + 'static,
 ) -> Reviewed {
     let fixture =
-        std::fs::read(shared_fixtures().join("github-webhooks/pull_request/00-opened.json"))
-            .unwrap();
+        std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
     let mut payload: Value = serde_json::from_slice(&fixture).unwrap();
     payload["pull_request"]["draft"] = false.into();
     let body = serde_json::to_vec(&payload).unwrap();

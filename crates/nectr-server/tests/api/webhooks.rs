@@ -12,15 +12,15 @@ use nectr_domain::{
     NewInstallation, RepoFullName, UserRepository, UserUpsert, WebhookSecret,
 };
 use nectr_testkit::runners::{Behaviour, ScriptedRunner};
-use nectr_testkit::{TestApp, shared_fixtures, spawn_app_with, spawn_app_with_runner};
+use nectr_testkit::{TestApp, fixtures, spawn_app_with, spawn_app_with_runner};
 use secrecy::SecretString;
 use serde_json::Value;
 
 const SECRET: &str = "fixture-webhook-secret";
 
 /// Every fixture delivery: (event name, file name, body).
-fn fixtures() -> Vec<(String, String, Vec<u8>)> {
-    let root = shared_fixtures().join("github-webhooks");
+fn every_delivery() -> Vec<(String, String, Vec<u8>)> {
+    let root = fixtures().join("github-webhooks");
     let mut deliveries = Vec::new();
     for folder in std::fs::read_dir(&root).unwrap() {
         let folder = folder.unwrap().path();
@@ -84,7 +84,7 @@ fn review_key(event: &str, body: &[u8]) -> Option<(i64, u64, String)> {
 #[tokio::test]
 async fn every_published_payload_is_accepted_and_reviews_are_queued_exactly_for_review_actions() {
     let app = spawn_app_with(with_fallback_secret).await;
-    let deliveries = fixtures();
+    let deliveries = every_delivery();
     let mut expected = BTreeSet::new();
     let mut pull_requests = BTreeSet::new();
     for (index, (event, name, body)) in deliveries.iter().enumerate() {
@@ -171,7 +171,7 @@ async fn two_installations(app: &TestApp) -> (i64, i64) {
 async fn unsigned_wrongly_signed_and_foreign_deliveries_are_refused_and_nothing_is_stored() {
     let app = spawn_app_with(|_| {}).await;
     let (hook_a, _hook_b) = two_installations(&app).await;
-    for (index, (event, name, body)) in fixtures().iter().enumerate() {
+    for (index, (event, name, body)) in every_delivery().iter().enumerate() {
         let id = format!("refused-{index}");
         let unsigned = deliver(&app, event, &id, body, None, Some(hook_a)).await;
         assert_eq!(unsigned.status(), 401, "{event}/{name} unsigned");
@@ -221,7 +221,7 @@ async fn unsigned_wrongly_signed_and_foreign_deliveries_are_refused_and_nothing_
 async fn the_secret_is_found_by_hook_id_then_repository_id_and_ping_verifies_the_installation() {
     let app = spawn_app_with(|_| {}).await;
     let (hook_a, _) = two_installations(&app).await;
-    let ping = std::fs::read(shared_fixtures().join("github-webhooks/ping/00-none.json")).unwrap();
+    let ping = std::fs::read(fixtures().join("github-webhooks/ping/00-none.json")).unwrap();
     let response = deliver(
         &app,
         "ping",
@@ -236,8 +236,7 @@ async fn the_secret_is_found_by_hook_id_then_repository_id_and_ping_verifies_the
     assert!(first.verified_at.is_some(), "ping marks the installation verified");
     // Without a hook id, the repository id in the payload finds the secret.
     let opened =
-        std::fs::read(shared_fixtures().join("github-webhooks/pull_request/00-opened.json"))
-            .unwrap();
+        std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
     let mut payload: Value = serde_json::from_slice(&opened).unwrap();
     payload["repository"]["id"] = 424_242.into();
     let body = serde_json::to_vec(&payload).unwrap();
@@ -347,8 +346,7 @@ async fn oversized_deliveries_are_refused_with_413() {
 
 fn opened_payload(action: &str, head: &str) -> Vec<u8> {
     let opened =
-        std::fs::read(shared_fixtures().join("github-webhooks/pull_request/00-opened.json"))
-            .unwrap();
+        std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
     let mut payload: Value = serde_json::from_slice(&opened).unwrap();
     payload["action"] = action.into();
     payload["pull_request"]["head"]["sha"] = head.into();
@@ -476,8 +474,7 @@ async fn app_deliveries_are_verified_with_the_apps_webhook_secret() {
     })
     .await;
     let body =
-        std::fs::read(shared_fixtures().join("github-webhooks/installation/01-created.json"))
-            .unwrap();
+        std::fs::read(fixtures().join("github-webhooks/installation/01-created.json")).unwrap();
     assert!(serde_json::from_slice::<Value>(&body).unwrap()["installation"]["id"].is_number());
     let signed = deliver(
         &app,
