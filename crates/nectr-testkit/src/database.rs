@@ -1,12 +1,55 @@
 //! Fresh databases for tests: a temporary SQLite file always, and a new PostgreSQL database when
 //! `TEST_DATABASE_URL` names a server and a role allowed to create databases. PostgreSQL
 //! databases are dropped when the [`TestDatabase`] is.
+//!
+//! Without `TEST_DATABASE_URL` the PostgreSQL half of a test is skipped, unless
+//! `NECTR_REQUIRE_POSTGRES` is set (CI sets it): then a test that needs PostgreSQL fails, so a run
+//! that passes proves both engines ran. [`postgres_server_url`] is the one place that decides.
 
 use nectr_persistence::{CipherConfig, DatabaseConfig, SeaOrmStore, TokenCipher};
 use sea_orm::{ConnectionTrait, Database};
 
 /// The secret key tests encrypt with; the one the original-schema fixture was made with.
 pub const TEST_SECRET_KEY: &str = "adoption-test-secret";
+
+/// The variable naming the PostgreSQL server tests create their databases on.
+pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
+
+/// The variable that turns a skipped PostgreSQL test into a failed one: set to anything but
+/// empty, `0` or `false`.
+pub const REQUIRE_POSTGRES: &str = "NECTR_REQUIRE_POSTGRES";
+
+/// The PostgreSQL server of `TEST_DATABASE_URL`, or `None` when it is unset (or empty) and the
+/// PostgreSQL half of a test is to be skipped.
+///
+/// # Panics
+/// When `TEST_DATABASE_URL` is unset and `NECTR_REQUIRE_POSTGRES` is set: a test that needs
+/// PostgreSQL must not pass without it.
+pub fn postgres_server_url() -> Option<String> {
+    let url = std::env::var(TEST_DATABASE_URL).ok();
+    let required = std::env::var(REQUIRE_POSTGRES).ok();
+    match choose_postgres_server(url, required.as_deref()) {
+        Ok(url) => url,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// What [`postgres_server_url`] decides from the two variables' values.
+fn choose_postgres_server(
+    url: Option<String>,
+    required: Option<&str>,
+) -> Result<Option<String>, String> {
+    let required = required.is_some_and(|value| !matches!(value.trim(), "" | "0" | "false"));
+    match url.filter(|url| !url.is_empty()) {
+        Some(url) => Ok(Some(url)),
+        None if required => Err(format!(
+            "this test needs PostgreSQL: {REQUIRE_POSTGRES} is set but {TEST_DATABASE_URL} is \
+             not (start one with `cargo xtask db` and export the URL it prints, or unset \
+             {REQUIRE_POSTGRES} to skip the PostgreSQL half)"
+        )),
+        None => Ok(None),
+    }
+}
 
 /// Which database engine a test database runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,9 +91,10 @@ impl TestDatabase {
     /// A new empty PostgreSQL database, or `None` when `TEST_DATABASE_URL` is not set.
     ///
     /// # Panics
-    /// When `TEST_DATABASE_URL` is set but the server refuses to create a database.
+    /// When `TEST_DATABASE_URL` is set but the server refuses to create a database, and when it
+    /// is not set but `NECTR_REQUIRE_POSTGRES` is (see [`postgres_server_url`]).
     pub async fn postgres() -> Option<Self> {
-        let admin_url = std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty())?;
+        let admin_url = postgres_server_url()?;
         let name = format!("nectr_test_{}", uuid::Uuid::new_v4().simple());
         let admin =
             Database::connect(&admin_url).await.expect("TEST_DATABASE_URL accepts connections");
@@ -69,6 +113,9 @@ impl TestDatabase {
     }
 
     /// PostgreSQL when `TEST_DATABASE_URL` is set, else SQLite.
+    ///
+    /// # Panics
+    /// As [`TestDatabase::postgres`] does.
     pub async fn fresh() -> Self {
         match Self::postgres().await {
             Some(database) => database,
@@ -77,6 +124,9 @@ impl TestDatabase {
     }
 
     /// SQLite, and PostgreSQL too when `TEST_DATABASE_URL` is set: a suite runs on each.
+    ///
+    /// # Panics
+    /// As [`TestDatabase::postgres`] does.
     pub async fn every_engine() -> Vec<Self> {
         let mut databases = vec![Self::sqlite()];
         databases.extend(Self::postgres().await);
@@ -168,7 +218,25 @@ fn replace_database_name(url: &str, name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::replace_database_name;
+    use super::{choose_postgres_server, replace_database_name};
+
+    #[test]
+    fn postgres_is_skipped_without_a_url_unless_it_is_required() {
+        let url = || Some("postgres://h/admin".to_owned());
+        assert_eq!(choose_postgres_server(url(), None), Ok(url()));
+        assert_eq!(choose_postgres_server(url(), Some("1")), Ok(url()));
+        assert_eq!(choose_postgres_server(None, None), Ok(None));
+        assert_eq!(choose_postgres_server(Some(String::new()), None), Ok(None));
+        for off in ["", "0", "false"] {
+            assert_eq!(choose_postgres_server(None, Some(off)), Ok(None), "{off:?}");
+        }
+        for on in ["1", "true", "yes"] {
+            let refusal = choose_postgres_server(None, Some(on)).unwrap_err();
+            assert!(refusal.contains("NECTR_REQUIRE_POSTGRES"), "{refusal}");
+            assert!(refusal.contains("TEST_DATABASE_URL"), "{refusal}");
+        }
+        assert!(choose_postgres_server(Some(String::new()), Some("1")).is_err());
+    }
 
     #[test]
     fn replaces_only_the_database_name() {

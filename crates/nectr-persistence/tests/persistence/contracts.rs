@@ -9,7 +9,7 @@ use nectr_testkit::contract::{Stores, run_all};
 #[tokio::test]
 async fn sql_store_honours_every_storage_contract_on_every_engine() {
     let databases = TestDatabase::every_engine().await;
-    let expected = if std::env::var_os("TEST_DATABASE_URL").is_some() { 2 } else { 1 };
+    let expected = if nectr_testkit::database::postgres_server_url().is_some() { 2 } else { 1 };
     assert_eq!(databases.len(), expected);
     for database in databases {
         let store = Arc::new(database.migrated_store().await);
