@@ -16,6 +16,7 @@ mod m0006_review_records;
 mod m0007_inline_payloads;
 mod m0008_review_posting;
 mod m0009_session_versions;
+mod m0010_pull_requests;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_inline_payloads::Migration),
             Box::new(m0008_review_posting::Migration),
             Box::new(m0009_session_versions::Migration),
+            Box::new(m0010_pull_requests::Migration),
         ]
     }
 }
