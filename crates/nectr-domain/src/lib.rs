@@ -6,16 +6,19 @@
 //! database driver, HTTP client or web framework. Adapters implement its ports; `nectr-server`
 //! wires them together.
 
+pub mod analytics;
 pub mod budget;
 pub mod code_host;
 pub mod diff;
 pub mod event;
 pub mod health;
+pub mod history;
 pub mod ids;
 pub mod installation;
 pub mod llm;
 pub mod oauth_state;
 pub mod pipeline;
+pub mod pull_request;
 pub mod queue;
 pub mod repo_name;
 pub mod review;

@@ -4,15 +4,18 @@
 //! Architecture invariant: sea-orm entities and `DbErr` never leave this crate; every public
 //! method speaks domain types and domain errors.
 
+mod analytics;
 mod config;
 mod crypto;
 mod entities;
 mod events;
+mod history;
 mod installations;
 mod intake;
 mod oauth_states;
 mod queue;
 mod review_runs;
+mod scope;
 mod store;
 mod users;
 
