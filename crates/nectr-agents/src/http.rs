@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use nectr_domain::llm::LlmError;
+use nectr_domain::retry_after::RetryAfter;
 use serde_json::Value;
 
 /// Retry behaviour.
@@ -41,9 +42,10 @@ fn retryable(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504 | 529)
 }
 
+/// The wait a `retry-after` header asks for: seconds or an HTTP date.
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get("retry-after")?.to_str().ok()?;
-    value.trim().parse::<f64>().ok().and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+    RetryAfter::parse(value).map(RetryAfter::wait)
 }
 
 /// The provider's error message in a JSON error body (Anthropic's `error.message`, OpenAI's

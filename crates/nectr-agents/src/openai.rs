@@ -10,14 +10,14 @@ use nectr_domain::llm::{
     Block, ChatRequest, ChatResponse, LanguageModel, LlmError, Role, Stop, ToolChoice, Usage,
 };
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::http::{RetryPolicy, client, post_json};
 use crate::structured::extract_json;
 
 /// How the server takes structured output.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StructuredOutput {
     /// `response_format: {"type": "json_schema", …}` (OpenAI, vLLM, Ollama, llama.cpp).

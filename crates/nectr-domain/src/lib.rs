@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod pull_request;
 pub mod queue;
 pub mod repo_name;
+pub mod retry_after;
 pub mod review;
 pub mod review_run;
 pub mod secret;

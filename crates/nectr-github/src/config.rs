@@ -1,11 +1,12 @@
 //! GitHub settings: where GitHub is, who Nectr is there, and how politely it calls.
 
 use nectr_domain::code_host::CodeHostError;
+use nectr_domain::secret::redacted;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-/// How Nectr reaches GitHub.
-#[derive(Clone, Deserialize)]
+/// How Nectr reaches GitHub. Serializes with every secret redacted (`print-config`).
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GitHubConfig {
     /// The REST API's base URL: `https://api.github.com`, or `https://HOST/api/v3` for GitHub
@@ -14,12 +15,15 @@ pub struct GitHubConfig {
     /// The web base URL, for OAuth: `https://github.com`, or `https://HOST` for Enterprise Server.
     pub web_url: String,
     /// `GITHUB_PAT`: a token used when no user's token or App installation applies.
+    #[serde(serialize_with = "redacted::optional_secret")]
     pub pat: Option<SecretString>,
     /// `GITHUB_CLIENT_ID`: the OAuth App's client id.
     pub client_id: Option<String>,
     /// `GITHUB_CLIENT_SECRET`: the OAuth App's client secret.
+    #[serde(serialize_with = "redacted::optional_secret")]
     pub client_secret: Option<SecretString>,
     /// `GITHUB_WEBHOOK_SECRET`: the fallback webhook secret.
+    #[serde(serialize_with = "redacted::optional_secret")]
     pub webhook_secret: Option<SecretString>,
     /// A GitHub App, when reviews should post as a bot.
     pub app: Option<GitHubAppConfig>,
@@ -49,15 +53,17 @@ pub struct GitHubConfig {
 }
 
 /// A GitHub App: reviews post as its bot, and rate limits scale with installations.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GitHubAppConfig {
     /// `GITHUB_APP_ID`.
     pub app_id: u64,
     /// `GITHUB_APP_PRIVATE_KEY`: the App's RSA private key in PEM; literal `\n` sequences are
     /// read as line breaks, as the original service did.
+    #[serde(serialize_with = "redacted::secret")]
     pub private_key: SecretString,
     /// `GITHUB_APP_WEBHOOK_SECRET`: the App's webhook secret.
+    #[serde(serialize_with = "redacted::optional_secret")]
     pub webhook_secret: Option<SecretString>,
 }
 

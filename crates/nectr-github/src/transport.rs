@@ -11,6 +11,7 @@ use http::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
 use nectr_domain::code_host::CodeHostError;
+use nectr_domain::retry_after::RetryAfter;
 use octocrab::Octocrab;
 use tokio::sync::Semaphore;
 
@@ -321,6 +322,12 @@ fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
+/// The wait a `retry-after` header asks for: seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?;
+    RetryAfter::parse(value).map(RetryAfter::wait)
+}
+
 fn seconds_until(epoch_seconds: u64) -> Duration {
     let now = Utc::now().timestamp();
     let reset = i64::try_from(epoch_seconds).unwrap_or(i64::MAX);
@@ -339,8 +346,8 @@ fn rate_limit(reply: &Reply, secondary_wait_seconds: u64, strikes: u32) -> Optio
         return None;
     }
     let headers = &reply.headers;
-    let wait = if let Some(seconds) = header_number(headers, "retry-after") {
-        Duration::from_secs(seconds)
+    let wait = if let Some(wait) = retry_after(headers) {
+        wait
     } else if header_number(headers, "x-ratelimit-remaining") == Some(0)
         && let Some(reset) = header_number(headers, "x-ratelimit-reset")
     {
@@ -478,6 +485,22 @@ mod tests {
         assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(31), "{wait:?}");
         let forbidden = reply(403, &[], r#"{"message":"Resource not accessible by integration"}"#);
         assert!(rate_limit(&forbidden, 60, 0).is_none());
+    }
+
+    #[test]
+    fn a_retry_after_given_as_an_http_date_is_waited_out_and_a_past_one_is_not() {
+        let date = |seconds: i64| {
+            (Utc::now() + chrono::Duration::seconds(seconds))
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string()
+        };
+        let limited = reply(429, &[("retry-after", &date(30))], "{}");
+        let wait = rate_limit(&limited, 60, 0).unwrap().wait;
+        assert!(wait > Duration::from_secs(27) && wait <= Duration::from_secs(30), "{wait:?}");
+        let past = reply(403, &[("retry-after", &date(-60))], r#"{"message":"rate limit"}"#);
+        assert_eq!(rate_limit(&past, 60, 0).unwrap().wait, Duration::ZERO);
+        let seconds = reply(429, &[("retry-after", "12")], "{}");
+        assert_eq!(rate_limit(&seconds, 60, 0).unwrap().wait, Duration::from_secs(12));
     }
 
     #[test]

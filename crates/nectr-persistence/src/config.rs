@@ -3,14 +3,15 @@
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
-/// How to reach the database.
-#[derive(Clone, Deserialize)]
+/// How to reach the database. Serializes with the URL's password replaced (`print-config`).
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `postgres://…`, `sqlite://…`, or the original service's SQLAlchemy forms
     /// (`postgresql+asyncpg://…`, `sqlite+aiosqlite:///./file.db`).
+    #[serde(serialize_with = "serialize_redacted_url")]
     pub url: SecretString,
     /// Size of the connection pool.
     #[serde(default = "default_max_connections")]
@@ -18,6 +19,14 @@ pub struct DatabaseConfig {
     /// How long a request waits for a pooled connection, and a health probe for an answer.
     #[serde(default = "default_acquire_timeout_seconds")]
     pub acquire_timeout_seconds: u64,
+}
+
+/// The URL as [`redact_url`] shows it.
+fn serialize_redacted_url<S: Serializer>(
+    url: &SecretString,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&redact_url(url.expose_secret()))
 }
 
 fn default_max_connections() -> u32 {

@@ -12,9 +12,10 @@ use figment::providers::{Format, Serialized, Toml};
 use nectr_github::GitHubConfig;
 
 use crate::workers::WorkerSettings;
+use nectr_domain::secret::redacted;
 use nectr_persistence::{CipherConfig, DatabaseConfig, TokenCipher};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The embedded defaults: `config/default.toml` at build time.
 pub const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");
@@ -67,7 +68,7 @@ enum Kind {
 const PREFIX: &str = "NECTR__";
 
 /// Which environment Nectr runs in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     /// A developer's machine: readable logs, default secrets tolerated.
@@ -100,8 +101,8 @@ impl Environment {
     }
 }
 
-/// Everything Nectr is configured with.
-#[derive(Clone, Debug, Deserialize)]
+/// Everything Nectr is configured with. Serializes with every secret redacted (`print-config`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The HTTP server and the process.
@@ -122,7 +123,7 @@ pub struct Settings {
 }
 
 /// Which reviewer reviews, and what reviews may do on GitHub.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReviewSettings {
     /// Post `APPROVE` reviews when the verdict approves (off: Nectr posts `COMMENT`).
@@ -204,7 +205,7 @@ impl ReviewSettings {
 }
 
 /// Which reviewer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     /// Anthropic when `ANTHROPIC_API_KEY` is set, else an OpenAI-compatible server when its
@@ -220,10 +221,11 @@ pub enum Provider {
 }
 
 /// Anthropic's Messages API.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnthropicSettings {
     /// `ANTHROPIC_API_KEY`.
+    #[serde(serialize_with = "redacted::optional_secret")]
     pub api_key: Option<SecretString>,
     /// `ANTHROPIC_MODEL`.
     pub model: String,
@@ -245,12 +247,13 @@ impl Default for AnthropicSettings {
 }
 
 /// An OpenAI-compatible chat-completions server.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OpenAiSettings {
     /// `OPENAI_BASE_URL`, up to `/v1`.
     pub base_url: Option<String>,
     /// `OPENAI_API_KEY`, when the server wants one.
+    #[serde(serialize_with = "redacted::optional_secret")]
     pub api_key: Option<SecretString>,
     /// `OPENAI_MODEL`.
     pub model: Option<String>,
@@ -276,7 +279,7 @@ impl Default for OpenAiSettings {
 }
 
 /// The HTTP server and the process.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationSettings {
     /// Service name reported by `/health`.
@@ -302,13 +305,14 @@ pub struct ApplicationSettings {
 }
 
 /// Keys and sessions.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecuritySettings {
     /// Signs sessions; derives the legacy encryption key.
+    #[serde(serialize_with = "print::secret_key")]
     pub secret_key: SecretString,
     /// Fernet keys for secrets at rest, the encrypting one first.
-    #[serde(deserialize_with = "comma_separated")]
+    #[serde(deserialize_with = "comma_separated", serialize_with = "redacted::secrets")]
     pub token_encryption_keys: Vec<SecretString>,
     /// Session lifetime in minutes.
     pub access_token_expire_minutes: u64,
@@ -500,80 +504,6 @@ impl Settings {
         origins.dedup();
         origins
     }
-
-    /// The effective configuration as TOML, every secret redacted.
-    pub fn to_redacted_toml(&self) -> String {
-        let application = &self.application;
-        let database = &self.database;
-        let security = &self.security;
-        let secret_key = if self.uses_default_secret_key() { "[default]" } else { "[redacted]" };
-        let github = &self.github;
-        let redact = |present: bool| if present { "[redacted]" } else { "[not set]" };
-        let document = serde_json::json!({
-            "application": {
-                "name": application.name,
-                "environment": application.environment.as_str(),
-                "host": application.host,
-                "port": application.port,
-                "log_level": application.log_level,
-                "frontend_url": application.frontend_url,
-                "backend_url": application.backend_url,
-                "extra_cors_origins": application.extra_cors_origins,
-                "workers": application.workers,
-                "shutdown_timeout_seconds": application.shutdown_timeout_seconds,
-            },
-            "database": {
-                "url": database.redacted_url(),
-                "max_connections": database.max_connections,
-                "acquire_timeout_seconds": database.acquire_timeout_seconds,
-            },
-            "security": {
-                "secret_key": secret_key,
-                "token_encryption_keys":
-                    vec!["[redacted]"; security.token_encryption_keys.len()],
-                "access_token_expire_minutes": security.access_token_expire_minutes,
-            },
-            "github": {
-                "api_url": github.api_url,
-                "web_url": github.web_url,
-                "pat": redact(github.pat.is_some()),
-                "client_id": github.client_id.as_deref().unwrap_or("[not set]"),
-                "client_secret": redact(github.client_secret.is_some()),
-                "webhook_secret": redact(github.webhook_secret.is_some()),
-                "app_id": github.app.as_ref().map_or_else(|| "[not set]".to_owned(), |app| app.app_id.to_string()),
-                "app_private_key": redact(github.app.is_some()),
-                "app_webhook_secret": redact(github.app.as_ref().is_some_and(|app| app.webhook_secret.is_some())),
-                "max_concurrent_requests": github.max_concurrent_requests,
-                "writes_per_minute": github.writes_per_minute,
-            },
-            "review": {
-                "allow_approve": self.review.allow_approve,
-                "allow_request_changes": self.review.allow_request_changes,
-                "provider": format!("{:?}", self.review.provider).to_lowercase(),
-                "fallback": self.review.fallback.map_or_else(|| "[not set]".to_owned(), |provider| format!("{provider:?}").to_lowercase()),
-                "parallel_agents": self.review.parallel_agents,
-                "max_rounds": self.review.max_rounds,
-                "max_tokens": self.review.max_tokens,
-                "anthropic_api_key": redact(self.review.anthropic.api_key.is_some()),
-                "anthropic_model": self.review.anthropic.model,
-                "openai_base_url": self.review.openai.base_url.as_deref().unwrap_or("[not set]"),
-                "openai_api_key": redact(self.review.openai.api_key.is_some()),
-                "openai_model": self.review.openai.model.as_deref().unwrap_or("[not set]"),
-            },
-            "workers": {
-                "workers": self.workers.workers,
-                "lease_seconds": self.workers.lease_seconds,
-                "poll_interval_ms": self.workers.poll_interval_ms,
-                "job_timeout_seconds": self.workers.job_timeout_seconds,
-                "max_attempts": self.workers.max_attempts,
-                "retry_base_seconds": self.workers.retry_base_seconds,
-                "shutdown_grace_seconds": self.workers.shutdown_grace_seconds,
-                "review_drafts": self.workers.review_drafts,
-                "webhook_secret_cache_seconds": self.workers.webhook_secret_cache_seconds,
-            },
-        });
-        toml::to_string(&document).unwrap_or_else(|error| format!("# cannot render: {error}\n"))
-    }
 }
 
 fn legacy_value(
@@ -597,6 +527,8 @@ fn legacy_value(
         },
     }
 }
+
+mod print;
 
 #[cfg(test)]
 mod tests;

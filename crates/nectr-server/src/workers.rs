@@ -12,12 +12,12 @@ use chrono::Utc;
 use nectr_domain::queue::{
     ReviewJob, ReviewQueue, ReviewRunner, RunError, RunOutcome, StopReason, StopSignal,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// How the workers behave.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkerSettings {
     /// Concurrent reviews in this process; 0 disables the workers.

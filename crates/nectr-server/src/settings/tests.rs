@@ -136,40 +136,85 @@ fn bad_values_are_clear_errors() {
 
 #[test]
 fn print_config_redacts_every_secret() {
-    let settings = Settings::load(&sources(
-        &[],
-        &[
-            ("SECRET_KEY", "super-secret-value"),
-            ("DATABASE_URL", "postgres://nectr:db-password@db/nectr"),
-            ("TOKEN_ENCRYPTION_KEYS", "key-one-secret,key-two-secret"),
-            ("GITHUB_PAT", "ghp_pat_secret_value"),
-            ("GITHUB_CLIENT_ID", "Iv1.public-client-id"),
-            ("GITHUB_CLIENT_SECRET", "client-secret-value"),
-            ("GITHUB_WEBHOOK_SECRET", "webhook-secret-value"),
-            ("GITHUB_APP_ID", "4242"),
-            ("GITHUB_APP_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\\nsecret-pem"),
-        ],
-    ))
-    .unwrap();
+    let secrets = [
+        ("SECRET_KEY", "super-secret-value"),
+        ("TOKEN_ENCRYPTION_KEYS", "key-one-secret,key-two-secret"),
+        ("GITHUB_PAT", "ghp_pat_secret_value"),
+        ("GITHUB_CLIENT_SECRET", "client-secret-value"),
+        ("GITHUB_WEBHOOK_SECRET", "webhook-secret-value"),
+        ("GITHUB_APP_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\\nsecret-pem"),
+        ("GITHUB_APP_WEBHOOK_SECRET", "app-webhook-secret-value"),
+        ("ANTHROPIC_API_KEY", "sk-ant-secret-value"),
+        ("OPENAI_API_KEY", "sk-openai-secret-value"),
+    ];
+    let mut variables = secrets.to_vec();
+    variables.extend([
+        ("DATABASE_URL", "postgres://nectr:db-password@db/nectr"),
+        ("GITHUB_CLIENT_ID", "Iv1.public-client-id"),
+        ("GITHUB_APP_ID", "4242"),
+    ]);
+    let settings = Settings::load(&sources(&[], &variables)).unwrap();
     let printed = settings.to_redacted_toml();
-    for secret in [
-        "super-secret-value",
-        "db-password",
-        "key-one-secret",
-        "key-two-secret",
-        "ghp_pat_secret_value",
-        "client-secret-value",
-        "webhook-secret-value",
-        "secret-pem",
-    ] {
+    let values = secrets.iter().flat_map(|(_, value)| value.split(',')).chain(["db-password"]);
+    for secret in values {
+        let secret = secret.trim_start_matches("-----BEGIN RSA PRIVATE KEY-----\\n");
         assert!(!printed.contains(secret), "{secret} leaked:\n{printed}");
         assert!(!format!("{settings:?}").contains(secret), "{secret} leaked in Debug");
     }
     assert!(printed.contains("postgres://nectr:***@db/nectr"), "{printed}");
     let parsed: toml::Table = printed.parse().unwrap();
     assert_eq!(parsed["application"]["port"].as_integer(), Some(8000));
+    assert_eq!(parsed["security"]["secret_key"].as_str(), Some("[redacted]"));
+    let keys = parsed["security"]["token_encryption_keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "how many keys there are is shown");
+    assert_eq!(parsed["github"]["pat"].as_str(), Some("[redacted]"));
     assert_eq!(parsed["github"]["client_id"].as_str(), Some("Iv1.public-client-id"));
-    assert_eq!(parsed["github"]["app_id"].as_str(), Some("4242"));
+    assert_eq!(parsed["github"]["app"]["app_id"].as_integer(), Some(4242));
+    assert_eq!(parsed["github"]["app"]["private_key"].as_str(), Some("[redacted]"));
+    assert_eq!(parsed["review"]["anthropic"]["api_key"].as_str(), Some("[redacted]"));
+    assert_eq!(parsed["review"]["openai"]["api_key"].as_str(), Some("[redacted]"));
+}
+
+#[test]
+fn print_config_prints_every_setting_of_the_defaults_and_marks_unset_ones() {
+    let settings = Settings::load(&ConfigSources::default()).unwrap();
+    let printed: toml::Table = settings.to_redacted_toml().parse().unwrap();
+    let defaults: toml::Table = EMBEDDED_DEFAULTS.parse().unwrap();
+    let mut missing = Vec::new();
+    missing_keys(&defaults, &printed, "", &mut missing);
+    assert!(missing.is_empty(), "print-config leaves out {missing:?}");
+    // Settings the defaults file does not set are printed too, as they are.
+    assert_eq!(printed["security"]["secret_key"].as_str(), Some("[default]"));
+    assert_eq!(printed["github"]["pat"].as_str(), Some(print::NOT_SET));
+    assert_eq!(printed["github"]["app"].as_str(), Some(print::NOT_SET));
+    assert_eq!(printed["review"]["fallback"].as_str(), Some(print::NOT_SET));
+    assert_eq!(printed["review"]["openai"]["base_url"].as_str(), Some(print::NOT_SET));
+    assert!(
+        printed["github"]["user_agent"].as_str().is_some_and(|agent| agent.starts_with("nectr/"))
+    );
+    // Printed values read back as the same settings (secrets aside).
+    assert_eq!(printed["review"]["prices"], defaults["review"]["prices"]);
+    assert_eq!(printed["workers"], defaults["workers"]);
+}
+
+/// Every key path of `expected` that `actual` lacks, as `section.key`.
+fn missing_keys(
+    expected: &toml::Table,
+    actual: &toml::Table,
+    prefix: &str,
+    missing: &mut Vec<String>,
+) {
+    for (key, value) in expected {
+        let path = format!("{prefix}{key}");
+        match (value, actual.get(key)) {
+            (_, None) => missing.push(path),
+            (toml::Value::Table(inner), Some(toml::Value::Table(printed))) => {
+                missing_keys(inner, printed, &format!("{path}."), missing);
+            }
+            (toml::Value::Table(_), Some(_)) => missing.push(format!("{path} (not a table)")),
+            (_, Some(_)) => {}
+        }
+    }
 }
 
 #[test]

@@ -53,6 +53,16 @@ async fn with_no_configuration_it_serves_on_sqlite_and_stops_cleanly_on_sigterm(
 }
 
 #[test]
+fn version_reports_the_products_version() {
+    let directory = tempfile::tempdir().unwrap();
+    let output = nectr(directory.path()).arg("--version").output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(printed.trim(), format!("nectr {}", env!("CARGO_PKG_VERSION")));
+    assert!(!printed.contains("0.0.0"), "{printed}");
+}
+
+#[test]
 fn migrate_adopts_the_original_database_and_reports_what_it_applied() {
     let directory = tempfile::tempdir().unwrap();
     let fixtures = nectr_testkit::fixtures().join("original-schema");
@@ -100,6 +110,28 @@ fn print_config_shows_the_effective_configuration_without_secrets() {
     assert!(printed.contains("port = 9001"), "{printed}");
     assert!(printed.contains("postgres://nectr:***@db:5432/nectr"), "{printed}");
     assert!(!printed.contains("top-secret-value") && !printed.contains("db-password"), "{printed}");
+    // Every key of the commented defaults is printed, at its place.
+    let defaults: toml::Table =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/default.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    let printed: toml::Table = printed.parse().unwrap();
+    let mut missing = Vec::new();
+    let mut pending: Vec<(String, &toml::Table, &toml::Table)> =
+        vec![(String::new(), &defaults, &printed)];
+    while let Some((prefix, expected, actual)) = pending.pop() {
+        for (key, value) in expected {
+            match (value, actual.get(key)) {
+                (toml::Value::Table(inner), Some(toml::Value::Table(shown))) => {
+                    pending.push((format!("{prefix}{key}."), inner, shown));
+                }
+                (toml::Value::Table(_), _) | (_, None) => missing.push(format!("{prefix}{key}")),
+                (_, Some(_)) => {}
+            }
+        }
+    }
+    assert!(missing.is_empty(), "print-config leaves out {missing:?}");
 }
 
 #[test]

@@ -12,7 +12,9 @@ async fn health_reports_the_originals_fields() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "healthy");
     assert_eq!(body["service"], "Nectr");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"), "the product's version");
     assert_eq!(body["version"], nectr_server::VERSION);
+    assert_ne!(body["version"], "0.0.0");
     assert_eq!(body["environment"], "test");
     assert!(body["uptime_seconds"].as_f64().unwrap() >= 0.0);
     assert_eq!(body["database"], "healthy");

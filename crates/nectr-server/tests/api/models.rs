@@ -133,6 +133,41 @@ async fn a_long_retry_after_is_left_to_the_queue_instead_of_slept_through() {
     assert_eq!(failing.requests().len(), 3);
 }
 
+/// A 429 whose `retry-after` is an HTTP date (IMF-fixdate), `seconds` from now.
+fn rate_limited_until(seconds: i64) -> FakeReply {
+    let until = chrono::Utc::now() + chrono::Duration::seconds(seconds);
+    let date = until.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    match FakeReply::rate_limited(0) {
+        FakeReply::Raw { status, body, .. } => {
+            FakeReply::Raw { status, headers: vec![("retry-after".to_owned(), date)], body }
+        }
+        other => other,
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_given_as_an_http_date_is_honoured() {
+    let fake = FakeModel::anthropic(|_| FakeReply::review(json!({"verdict": "approve"}))).await;
+    fake.fail_next(rate_limited_until(600));
+    match anthropic(&fake, quick(3)).chat(&chat(ToolChoice::Auto)).await {
+        Err(LlmError::Unavailable { retry_after: Some(wait), .. }) => {
+            assert!(
+                wait > Duration::from_secs(590) && wait <= Duration::from_secs(600),
+                "{wait:?}"
+            );
+        }
+        other => panic!("expected unavailable until the date, got {other:?}"),
+    }
+    assert_eq!(fake.requests().len(), 1, "ten minutes are not slept through");
+    // A date already past asks for no wait: the retry follows at once and is answered.
+    fake.fail_next(rate_limited_until(-3_600));
+    let started = std::time::Instant::now();
+    let answer = anthropic(&fake, quick(3)).chat(&chat(ToolChoice::Auto)).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!(submitted(&answer.content), Some(json!({"verdict": "approve"})));
+    assert_eq!(fake.requests().len(), 3);
+}
+
 #[tokio::test]
 async fn openai_compatible_servers_get_a_key_only_when_configured() {
     let fake = FakeModel::openai(|_| FakeReply::review(json!({"verdict": "approve"}))).await;
