@@ -21,6 +21,20 @@ pub enum ApiError {
     /// 401: no or invalid credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// 401 `unauthenticated`: no session, or one that is invalid, expired or ended. The
+    /// dashboard treats it as "signed out".
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Any client error with a stable code of its own.
+    #[error("{detail}")]
+    Client {
+        /// The status, a 4xx.
+        status: StatusCode,
+        /// Stable code, for example `repo_not_connected`.
+        code: &'static str,
+        /// Human-readable message.
+        detail: String,
+    },
     /// 403: the caller may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -56,6 +70,8 @@ impl ApiError {
         match self {
             Self::BadRequest { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::Client { code, .. } => code,
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -95,7 +111,8 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Client { status, .. } => *status,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

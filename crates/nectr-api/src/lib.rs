@@ -4,6 +4,7 @@
 //! API boundary: only this crate (and `nectr-mcp`) knows HTTP. It reaches storage and other
 //! systems only through the domain's services and ports, held in [`ApiState`].
 
+pub mod auth;
 mod error;
 mod health;
 mod middleware;
@@ -16,8 +17,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, FromRequest, Handler, Resource, Responder, web};
 use nectr_domain::HealthService;
+use nectr_domain::tenancy::Tenancy;
 use nectr_domain::webhook::WebhookIntake;
 
+pub use auth::{AuthState, CurrentUser, OAuthConfig};
 pub use error::ApiError;
 pub use middleware::REQUEST_ID_HEADER;
 
@@ -49,6 +52,10 @@ pub struct ApiState {
     pub started_at: Instant,
     /// GitHub webhook intake.
     pub webhooks: Arc<WebhookIntake>,
+    /// Sessions, sign-in and users.
+    pub auth: AuthState,
+    /// Which repositories each user may see and change.
+    pub tenancy: Tenancy,
 }
 
 /// Builds the actix application: state, middleware, routes and JSON errors.
@@ -71,7 +78,9 @@ pub fn app(
         .app_data(error::query_config())
         .configure(health::routes)
         .configure(webhooks::routes)
+        .configure(auth::routes)
         .default_service(web::to(error::not_found))
+        .wrap(actix_web::middleware::from_fn(auth::csrf::check_origin))
         .wrap(middleware::json_errors())
         .wrap(actix_web::middleware::NormalizePath::trim())
         .wrap(cors)
@@ -88,4 +97,10 @@ where
     web::resource(path)
         .route(web::get().to(handler))
         .default_service(web::to(error::method_not_allowed))
+}
+
+/// A fresh random token for OAuth states and webhook secrets: 64 hexadecimal characters from
+/// two version-4 UUIDs (244 random bits from the operating system's generator).
+pub(crate) fn random_token() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }

@@ -26,6 +26,8 @@ pub mod review;
 pub mod review_run;
 pub mod secret;
 pub mod user;
+pub mod sign_in;
+pub mod tenancy;
 pub mod webhook;
 
 pub use event::{Event, EventFilter, EventRepository, EventRepositoryError, EventStatus, NewEvent};

@@ -26,6 +26,9 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// When the record last changed.
     pub updated_at: DateTime<Utc>,
+    /// The generation of the user's sessions: a session carries the version it was issued
+    /// under and is accepted only while it still matches, so raising it ends every session.
+    pub session_version: i64,
 }
 
 /// What a sign-in learns about a user; stored by [`UserRepository::upsert_by_github_id`].
@@ -62,7 +65,10 @@ pub enum UserRepositoryError {
 /// Contract for every implementation:
 /// - `upsert_by_github_id` creates the user when no row has that `github_id`, and otherwise
 ///   replaces username, token, e-mail, avatar and name, keeps `id` and `created_at`, and moves
-///   `updated_at` forward. It returns the stored user.
+///   `updated_at` forward. It returns the stored user. A new user's `session_version` is 0; an
+///   upsert keeps it.
+/// - `end_sessions` raises `session_version` by one and answers the new value; an unknown user is
+///   `Ok(None)`.
 /// - Tokens MUST be stored so that they can be read back exactly; the SQL adapter encrypts them.
 ///   A legacy plaintext token (`ghp_`, `gho_`, `ghs_`, `ghu_`, `github_pat_`) MUST be read as it is.
 /// - Lookups of unknown users return `Ok(None)`.
@@ -86,4 +92,11 @@ pub trait UserRepository: Send + Sync {
     /// # Errors
     /// As [`UserRepository::find_by_id`].
     async fn find_by_github_id(&self, github_id: i64) -> Result<Option<User>, UserRepositoryError>;
+
+    /// Ends every session of the user (logout, "log out everywhere") by raising their session
+    /// version; answers the new version, or `None` for an unknown user.
+    ///
+    /// # Errors
+    /// [`UserRepositoryError::Unexpected`] when the store fails.
+    async fn end_sessions(&self, id: UserId) -> Result<Option<i64>, UserRepositoryError>;
 }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use nectr_domain::{AccessToken, User, UserId, UserRepository, UserRepositoryError, UserUpsert};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::SeaOrmStore;
@@ -28,6 +29,7 @@ impl SeaOrmStore {
             name: row.name,
             created_at,
             updated_at: row.updated_at.unwrap_or(created_at),
+            session_version: row.session_version,
         })
     }
 
@@ -55,6 +57,7 @@ impl UserRepository for SeaOrmStore {
             None => users::ActiveModel {
                 github_id: Set(user.github_id),
                 created_at: Set(Some(now)),
+                session_version: Set(0),
                 ..Default::default()
             },
         };
@@ -84,5 +87,27 @@ impl UserRepository for SeaOrmStore {
     async fn find_by_github_id(&self, github_id: i64) -> Result<Option<User>, UserRepositoryError> {
         let row = self.user_row_by_github_id(github_id).await?;
         row.map(|row| self.user_from_row(row)).transpose()
+    }
+
+    async fn end_sessions(&self, id: UserId) -> Result<Option<i64>, UserRepositoryError> {
+        let Ok(raw) = i32::try_from(id.get()) else { return Ok(None) };
+        // One statement raises the version, so concurrent logouts each move it forward.
+        let result = users::Entity::update_many()
+            .col_expr(
+                users::Column::SessionVersion,
+                Expr::col(users::Column::SessionVersion).add(1),
+            )
+            .filter(users::Column::Id.eq(raw))
+            .exec(&self.connection)
+            .await
+            .map_err(db_error("ending a user's sessions"))?;
+        if result.rows_affected == 0 {
+            return Ok(None);
+        }
+        let row = users::Entity::find_by_id(raw)
+            .one(&self.connection)
+            .await
+            .map_err(db_error("reading a user"))?;
+        Ok(row.map(|row| row.session_version))
     }
 }

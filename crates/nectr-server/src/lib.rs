@@ -17,13 +17,16 @@ use std::time::{Duration, Instant};
 use actix_web::HttpServer;
 use actix_web::dev::{Server, ServerHandle};
 use anyhow::Context as _;
-use nectr_api::{ApiConfig, ApiState};
+use nectr_api::auth::session::{SameSite, SessionConfig, SessionKey};
+use nectr_api::{ApiConfig, ApiState, AuthState, OAuthConfig};
 use nectr_domain::AccessToken;
 use nectr_domain::HealthService;
 use nectr_domain::WebhookSecret;
 use nectr_domain::code_host::{CodeHost, Identity};
 use nectr_domain::pipeline::{PipelineConfig, ReviewPipeline};
 use nectr_domain::queue::ReviewRunner;
+use nectr_domain::sign_in::SignIn;
+use nectr_domain::tenancy::Tenancy;
 use nectr_domain::webhook::{IntakeConfig, WebhookIntake};
 use nectr_github::{GitHubSignature, OctocrabHost};
 use nectr_persistence::{SeaOrmStore, TokenCipher};
@@ -170,6 +173,8 @@ impl Application {
             health: HealthService::new(store.clone(), None),
             started_at: Instant::now(),
             webhooks,
+            auth: auth_state(settings, &store, &code_host),
+            tenancy: Tenancy::new(store.clone()),
         };
         let port = listener.local_addr().context("the listener has no address")?.port();
         // actix treats SIGINT as a forced stop; Nectr drains in-flight requests on both SIGINT
@@ -233,6 +238,45 @@ impl Application {
         }
         tracing::info!("stopped");
         outcome
+    }
+}
+
+/// Sessions and sign-in, from the settings.
+fn auth_state(
+    settings: &Settings,
+    store: &Arc<SeaOrmStore>,
+    code_host: &Arc<dyn CodeHost>,
+) -> AuthState {
+    let security = &settings.security;
+    let key = match &security.jwt_secret {
+        Some(secret) => SessionKey::from_jwt_secret(secret.expose_secret()),
+        None => SessionKey::derived_from_secret_key(security.secret_key.expose_secret()),
+    };
+    let same_site = match security.cookie_same_site {
+        settings::CookieSameSite::Lax => SameSite::Lax,
+        settings::CookieSameSite::Strict => SameSite::Strict,
+        settings::CookieSameSite::None => SameSite::None,
+    };
+    let backend = settings.application.backend_url.trim_end_matches('/');
+    AuthState {
+        sessions: SessionConfig {
+            key,
+            lifetime_minutes: security.access_token_expire_minutes,
+            secure_cookies: settings.secure_cookies(),
+            same_site,
+        },
+        oauth: OAuthConfig {
+            client_id: settings.github.client_id.clone(),
+            authorize_url: format!(
+                "{}/login/oauth/authorize",
+                settings.github.web_url.trim_end_matches('/')
+            ),
+            redirect_uri: format!("{backend}/auth/github/callback"),
+            scopes: security.oauth_scopes.clone(),
+            frontend_url: settings.application.frontend_url.clone(),
+        },
+        sign_in: SignIn::new(store.clone(), store.clone(), code_host.clone()),
+        users: store.clone(),
     }
 }
 

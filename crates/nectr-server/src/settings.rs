@@ -25,7 +25,7 @@ const KNOWN_DEFAULT_SECRET_KEYS: [&str; 6] =
     ["", "your-secret-key", "nectr-development-secret-key", "change-me", "changeme", "secret"];
 
 /// The original service's variable names and where each lands.
-const LEGACY_VARIABLES: [(&str, &str, Kind); 29] = [
+const LEGACY_VARIABLES: [(&str, &str, Kind); 30] = [
     ("APP_NAME", "application.name", Kind::Text),
     ("APP_ENV", "application.environment", Kind::Text),
     ("HOST", "application.host", Kind::Text),
@@ -35,6 +35,7 @@ const LEGACY_VARIABLES: [(&str, &str, Kind); 29] = [
     ("BACKEND_URL", "application.backend_url", Kind::Text),
     ("DATABASE_URL", "database.url", Kind::Text),
     ("SECRET_KEY", "security.secret_key", Kind::Text),
+    ("JWT_SECRET", "security.jwt_secret", Kind::Text),
     ("TOKEN_ENCRYPTION_KEYS", "security.token_encryption_keys", Kind::Text),
     ("ACCESS_TOKEN_EXPIRE_MINUTES", "security.access_token_expire_minutes", Kind::Integer),
     ("NECTR_WORKERS", "application.workers", Kind::Integer),
@@ -316,6 +317,37 @@ pub struct SecuritySettings {
     pub token_encryption_keys: Vec<SecretString>,
     /// Session lifetime in minutes.
     pub access_token_expire_minutes: u64,
+    /// `JWT_SECRET`: signs sessions. Without it, sessions are signed with a key derived from
+    /// `secret_key` under a label of its own (never `secret_key` itself).
+    #[serde(default, serialize_with = "redacted::optional_secret")]
+    pub jwt_secret: Option<SecretString>,
+    /// Mark cookies `Secure`; unset means "in production".
+    #[serde(default)]
+    pub cookie_secure: Option<bool>,
+    /// The cookies' `SameSite`: `lax` (default), `strict` or `none` (always `Secure`).
+    #[serde(default)]
+    pub cookie_same_site: CookieSameSite,
+    /// The OAuth scopes sign-in asks GitHub for.
+    #[serde(default = "default_oauth_scopes")]
+    pub oauth_scopes: Vec<String>,
+}
+
+/// The `SameSite` attribute of Nectr's cookies, as configured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CookieSameSite {
+    /// `Lax`: sent on same-site requests and top-level navigations.
+    #[default]
+    Lax,
+    /// `Strict`: same-site requests only.
+    Strict,
+    /// `None`: everywhere (needs `Secure`; only for a dashboard on another site).
+    None,
+}
+
+/// The original service's scopes: repositories, the profile, e-mail and organisations.
+fn default_oauth_scopes() -> Vec<String> {
+    ["repo", "read:user", "user:email", "read:org"].map(str::to_owned).to_vec()
 }
 
 impl fmt::Debug for SecuritySettings {
@@ -328,6 +360,10 @@ impl fmt::Debug for SecuritySettings {
                 &format!("[{} redacted]", self.token_encryption_keys.len()),
             )
             .field("access_token_expire_minutes", &self.access_token_expire_minutes)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "[redacted]"))
+            .field("cookie_secure", &self.cookie_secure)
+            .field("cookie_same_site", &self.cookie_same_site)
+            .field("oauth_scopes", &self.oauth_scopes)
             .finish()
     }
 }
@@ -491,6 +527,13 @@ impl Settings {
                 .collect(),
             secret_key: Some(self.security.secret_key.expose_secret().to_owned()),
         }
+    }
+
+    /// Whether cookies are marked `Secure`: as configured, else in production.
+    pub fn secure_cookies(&self) -> bool {
+        self.security
+            .cookie_secure
+            .unwrap_or(self.application.environment == Environment::Production)
     }
 
     /// The origins CORS allows: the original's defaults, `FRONTEND_URL` and any extras.

@@ -105,6 +105,7 @@ impl UserRepository for InMemoryStore {
             name: user.name,
             created_at: now,
             updated_at: now,
+            session_version: 0,
         };
         tables.users.push(stored.clone());
         Ok(stored)
@@ -116,6 +117,14 @@ impl UserRepository for InMemoryStore {
 
     async fn find_by_github_id(&self, github_id: i64) -> Result<Option<User>, UserRepositoryError> {
         Ok(self.tables().users.iter().find(|user| user.github_id == github_id).cloned())
+    }
+
+    async fn end_sessions(&self, id: UserId) -> Result<Option<i64>, UserRepositoryError> {
+        let mut tables = self.tables();
+        Ok(tables.users.iter_mut().find(|user| user.id == id).map(|user| {
+            user.session_version += 1;
+            user.session_version
+        }))
     }
 }
 

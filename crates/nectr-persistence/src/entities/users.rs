@@ -15,6 +15,7 @@ pub(crate) struct Model {
     pub(crate) name: Option<String>,
     pub(crate) created_at: Option<DateTimeUtc>,
     pub(crate) updated_at: Option<DateTimeUtc>,
+    pub(crate) session_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

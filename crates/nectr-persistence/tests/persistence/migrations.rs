@@ -37,7 +37,9 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0004_webhooks_and_queue",
                 "m0005_payload_compression",
                 "m0006_review_records",
-                "m0007_inline_payloads"
+                "m0007_inline_payloads",
+                "m0008_review_posting",
+                "m0009_session_versions"
             ]
         );
         store.migrate().await.unwrap();
