@@ -1,6 +1,7 @@
 //! What a review run posted, and what it was about to post: the intent recorded before a review
 //! goes to GitHub (attempt, head commit, time) and, once posted, the review or comment id with
-//! its inline and moved-to-body counts. A retried job that finds an intent looks for its own
+//! its inline and moved-to-body counts; the body as composed and the issues it links (numbers,
+//! comma-separated), so that the run's result document can be rebuilt from the record. A retried job that finds an intent looks for its own
 //! marker on the pull request before it posts again. Rows recorded before this migration were
 //! saved after their post, so they read as posted (ids unknown).
 
@@ -19,6 +20,8 @@ const COLUMNS: &[&str] = &[
     "ALTER TABLE review_records ADD COLUMN post_started_at {time}",
     "ALTER TABLE review_records ADD COLUMN planned_inline INTEGER",
     "ALTER TABLE review_records ADD COLUMN files_reviewed INTEGER",
+    "ALTER TABLE review_records ADD COLUMN body TEXT",
+    "ALTER TABLE review_records ADD COLUMN linked_issues VARCHAR",
     "ALTER TABLE review_records ADD COLUMN posted_as VARCHAR(10)",
     "ALTER TABLE review_records ADD COLUMN posted_id {bigint}",
     "ALTER TABLE review_records ADD COLUMN inline_count INTEGER",

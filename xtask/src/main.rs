@@ -7,8 +7,11 @@
 //! - `cargo xtask db`    starts a local PostgreSQL for development and prints `TEST_DATABASE_URL`
 //! - `cargo xtask bench [startup|intake|pipeline]` builds the release binary and measures start-up,
 //!   memory and size, webhook intake under load, or one review's overhead
+//! - `cargo xtask chaos kill` kills the real server with SIGKILL while it reviews, and checks that
+//!   every pull request ends with exactly one review (`.ci/run` runs it)
 
 mod bench;
+mod chaos;
 mod db;
 mod intake;
 mod tidy;
@@ -27,8 +30,9 @@ fn main() -> ExitCode {
         "tidy" => tidy::check(&root()).map_err(|problems| problems.join("\n")),
         "db" => db::start(),
         "bench" => bench::run(&root(), rest.first().map(String::as_str)),
+        "chaos" => chaos::run(&root(), rest.first().map(String::as_str), rest.get(1..).unwrap_or_default()),
         _ => {
-            eprintln!("usage: cargo xtask <test|ci|lint|tidy|db|bench>");
+            eprintln!("usage: cargo xtask <test|ci|lint|tidy|db|bench|chaos>");
             return if task == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE };
         }
     };

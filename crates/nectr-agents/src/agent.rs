@@ -465,16 +465,7 @@ impl ReviewModel for ParallelReviewer {
                 // The specialists' findings stand on their own: merge them without the model.
                 tracing::warn!(%error, "the synthesis failed; merging the specialists' findings");
                 let findings = deduplicate(merged);
-                let verdict = if findings
-                    .iter()
-                    .any(|f| f.severity == nectr_domain::review::Severity::Critical)
-                {
-                    Verdict::RequestChanges
-                } else if findings.is_empty() {
-                    Verdict::Approve
-                } else {
-                    Verdict::NeedsDiscussion
-                };
+                let verdict = Verdict::from_findings(&findings);
                 StructuredReview {
                     verdict,
                     confidence: 3,

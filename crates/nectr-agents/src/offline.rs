@@ -139,12 +139,7 @@ impl OfflineReviewer {
     /// A structured review of the diff: the verdict follows the worst finding.
     pub fn review(&self, files: &[FileDiff]) -> StructuredReview {
         let findings = self.findings(files);
-        let worst = findings.iter().map(|finding| finding.severity).max();
-        let verdict = match worst {
-            Some(Severity::Critical) => Verdict::RequestChanges,
-            Some(Severity::Moderate) => Verdict::NeedsDiscussion,
-            _ => Verdict::Approve,
-        };
+        let verdict = Verdict::from_findings(&findings);
         let added: usize = files.iter().map(FileDiff::additions).sum();
         let removed: usize = files.iter().map(FileDiff::deletions).sum();
         StructuredReview {

@@ -264,6 +264,8 @@ pub struct ReviewComment {
 pub struct PostedReviewComment {
     /// GitHub's id.
     pub id: i64,
+    /// The review it belongs to.
+    pub review_id: Option<i64>,
     /// Author's login.
     pub author: String,
     /// The comment.
@@ -303,6 +305,20 @@ pub struct NewReview {
     pub body: String,
     /// Inline comments.
     pub comments: Vec<ReviewComment>,
+    /// A hidden line (an HTML comment) that names who posts the review: it ends the posted body,
+    /// or the comment that carries the review, so that a retried job can find what an
+    /// interrupted attempt posted.
+    pub marker: Option<String>,
+}
+
+impl NewReview {
+    /// The body as posted: with the marker, when there is one, on a line of its own.
+    pub fn marked(&self, body: &str) -> String {
+        match &self.marker {
+            Some(marker) => format!("{body}\n\n{marker}"),
+            None => body.to_owned(),
+        }
+    }
 }
 
 /// How a review was posted.
@@ -567,7 +583,10 @@ pub trait CodeHost: Send + Sync {
         repo: &RepoFullName,
     ) -> Result<Vec<Issue>, CodeHostError>;
 
-    /// Posts a review; see the contract above.
+    /// Posts a review; see the contract above. GitHub's refusal of the review (422, 403) makes
+    /// an issue comment carry it, unless a comment with the review's marker is there already;
+    /// a failure that leaves it unknown whether GitHub stored the review (a timeout, a 5xx) is
+    /// an error, so that the caller can look for the marker before it posts again.
     ///
     /// # Errors
     /// [`CodeHostError`] only when neither the review nor the fallback comment could be posted.

@@ -9,6 +9,7 @@
 pub mod analytics;
 pub mod budget;
 pub mod code_host;
+pub mod delivery;
 pub mod diff;
 pub mod event;
 pub mod health;
@@ -25,9 +26,9 @@ pub mod retry_after;
 pub mod review;
 pub mod review_run;
 pub mod secret;
-pub mod user;
 pub mod sign_in;
 pub mod tenancy;
+pub mod user;
 pub mod webhook;
 
 pub use event::{Event, EventFilter, EventRepository, EventRepositoryError, EventStatus, NewEvent};
@@ -41,7 +42,7 @@ pub use installation::{
 pub use oauth_state::{OAuthState, OAuthStateRepository, OAuthStateRepositoryError};
 pub use repo_name::{RepoFullName, RepoFullNameError};
 pub use review_run::{
-    NewReviewRun, RecordedFinding, ReviewRecord, ReviewRun, ReviewRunRepository,
+    NewReviewRun, Posted, Posting, RecordedFinding, ReviewRecord, ReviewRun, ReviewRunRepository,
     ReviewRunRepositoryError, ReviewRunStatus, StepTimings,
 };
 pub use secret::{AccessToken, WebhookSecret};

@@ -37,6 +37,17 @@ impl Verdict {
             _ => None,
         }
     }
+
+    /// The verdict findings call for, the one rule every reviewer without a judgement of its own
+    /// uses: a critical finding requests changes, a moderate one asks for discussion, minor
+    /// findings (or none) approve.
+    pub fn from_findings(findings: &[Finding]) -> Self {
+        match findings.iter().map(|finding| finding.severity).max() {
+            Some(Severity::Critical) => Self::RequestChanges,
+            Some(Severity::Moderate) => Self::NeedsDiscussion,
+            Some(Severity::Minor) | None => Self::Approve,
+        }
+    }
 }
 
 /// How bad a finding is.
@@ -323,6 +334,19 @@ mod tests {
         assert_eq!(anchored.unanchored.len(), 3);
         let multi = comment_for(&anchored.inline[1]);
         assert_eq!((multi.start_line, multi.line), (Some(1), 3));
+    }
+
+    #[test]
+    fn the_worst_finding_decides_the_verdict() {
+        let of = |severities: &[Severity]| {
+            let findings: Vec<Finding> =
+                severities.iter().map(|severity| finding("a.rs", 1, None, *severity)).collect();
+            Verdict::from_findings(&findings)
+        };
+        assert_eq!(of(&[]), Verdict::Approve);
+        assert_eq!(of(&[Severity::Minor]), Verdict::Approve);
+        assert_eq!(of(&[Severity::Minor, Severity::Moderate]), Verdict::NeedsDiscussion);
+        assert_eq!(of(&[Severity::Moderate, Severity::Critical]), Verdict::RequestChanges);
     }
 
     #[test]

@@ -85,6 +85,56 @@ pub struct RecordedFinding {
     pub inline: bool,
 }
 
+/// What went up on the pull request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Posted {
+    /// A review.
+    Review {
+        /// GitHub's review id.
+        id: i64,
+        /// Comments placed inline.
+        inline: u32,
+        /// Comments GitHub would not place, listed in the body instead.
+        moved_to_body: u32,
+        /// Found on the pull request by its marker after an interrupted attempt, not posted by
+        /// the attempt that recorded it.
+        adopted: bool,
+    },
+    /// An issue comment carrying the review (GitHub refused the review itself).
+    Comment {
+        /// GitHub's comment id.
+        id: i64,
+        /// Found by its marker, as for a review.
+        adopted: bool,
+    },
+    /// Posted before Nectr recorded what it posted (rows adopted from earlier versions).
+    Unrecorded,
+}
+
+/// Where a review's post stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Posting {
+    /// About to be posted. Recorded before the post, so that a retried job looks on the pull
+    /// request for the review this attempt may have posted before it posts one itself.
+    Intended {
+        /// The job's attempt that is posting.
+        attempt: u32,
+        /// The head commit reviewed.
+        head_sha: String,
+        /// When the post began.
+        at: DateTime<Utc>,
+    },
+    /// On the pull request.
+    Posted(Posted),
+}
+
+impl Posting {
+    /// Whether a post reached GitHub.
+    pub const fn reached_github(&self) -> bool {
+        matches!(self, Self::Posted(_))
+    }
+}
+
 /// What a completed review did, in typed columns (`review_records`, `review_findings`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReviewRecord {
@@ -110,6 +160,16 @@ pub struct ReviewRecord {
     pub cost_usd: f64,
     /// Step durations.
     pub timings: StepTimings,
+    /// The review's body as composed (without the marker or comments GitHub moved into it).
+    pub body: String,
+    /// Open issues the change may resolve, as the reviewer named them.
+    pub linked_issues: Vec<u64>,
+    /// Files reviewed line by line.
+    pub files_reviewed: u32,
+    /// Inline comments the review was composed with (GitHub may move some into the body).
+    pub planned_inline: u32,
+    /// Whether, and how, the review was posted.
+    pub posting: Posting,
 }
 
 /// Why a [`ReviewRunRepository`] call failed.
@@ -139,6 +199,8 @@ pub enum ReviewRunRepositoryError {
 /// - `list_for_event` returns the event's runs, oldest first.
 /// - `save_record` then `record` returns the record as saved (findings in order); saving again
 ///   replaces it; saving for an unknown run is `NotFound`.
+/// - `mark_posted` sets the record's posting to `Posted`, keeping everything else; for a run
+///   without a record it is `NotFound`.
 #[async_trait]
 pub trait ReviewRunRepository: Send + Sync {
     /// Starts a run.
@@ -197,4 +259,15 @@ pub trait ReviewRunRepository: Send + Sync {
         &self,
         id: ReviewRunId,
     ) -> Result<Option<ReviewRecord>, ReviewRunRepositoryError>;
+
+    /// Records what a review's post put on the pull request.
+    ///
+    /// # Errors
+    /// [`ReviewRunRepositoryError::NotFound`] when the run has no record,
+    /// [`ReviewRunRepositoryError::Unexpected`].
+    async fn mark_posted(
+        &self,
+        id: ReviewRunId,
+        posted: &Posted,
+    ) -> Result<(), ReviewRunRepositoryError>;
 }

@@ -121,7 +121,11 @@ impl OctocrabHost {
     }
 
     /// Every page of a listing, each item read as `B` and turned into the domain's `T`.
-    async fn list_into<B, T>(&self, who: &Identity, path: &str) -> Result<Vec<T>, CodeHostError>
+    pub(crate) async fn list_into<B, T>(
+        &self,
+        who: &Identity,
+        path: &str,
+    ) -> Result<Vec<T>, CodeHostError>
     where
         B: serde::de::DeserializeOwned,
         T: From<B>,

@@ -276,6 +276,7 @@ fn side(text: Option<&str>) -> Side {
 #[derive(Deserialize)]
 pub(crate) struct ReviewCommentBody {
     id: i64,
+    pull_request_review_id: Option<i64>,
     user: Option<Account>,
     #[serde(default)]
     path: String,
@@ -292,6 +293,7 @@ impl From<ReviewCommentBody> for PostedReviewComment {
     fn from(body: ReviewCommentBody) -> Self {
         Self {
             id: body.id,
+            review_id: body.pull_request_review_id,
             author: login(body.user),
             comment: ReviewComment {
                 path: body.path,

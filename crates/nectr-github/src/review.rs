@@ -5,8 +5,10 @@
 //!    rejects by bisection, probing with *pending* reviews (never submitted, deleted at once, so
 //!    nobody is notified), and posts the review with the valid comments inline and the rejected
 //!    ones listed in its body with their file and line.
-//! 3. Only if the review itself cannot be posted does an issue comment carry the body and every
-//!    comment.
+//! 3. Only if GitHub refuses the review itself (422, 403) does an issue comment carry the body
+//!    and every comment, unless a comment with the review's marker is there already. A failure
+//!    that leaves unknown whether GitHub stored the review (a timeout, a 5xx, a dropped
+//!    connection) is returned as it is: a second copy as a comment would be a duplicate.
 
 use http::Method;
 use nectr_domain::code_host::{CodeHostError, Identity, NewReview, PostedReview, ReviewComment};
@@ -31,12 +33,18 @@ pub(crate) async fn post(
             });
         }
         Err(CodeHostError::ValidationFailed(message)) if !review.comments.is_empty() => message,
-        Err(error) => return fall_back(host, who, issue_path, review, &error).await,
+        Err(error) if refused(&error) => {
+            return fall_back(host, who, issue_path, review, &error).await;
+        }
+        Err(error) => return Err(error),
     };
     tracing::info!(reason = %rejection, comments = review.comments.len(), "GitHub rejected the review; finding the comments it refuses");
     let rejected = match rejected_comments(host, who, pull_path, review).await {
         Ok(rejected) => rejected,
-        Err(error) => return fall_back(host, who, issue_path, review, &error).await,
+        Err(error) if refused(&error) => {
+            return fall_back(host, who, issue_path, review, &error).await;
+        }
+        Err(error) => return Err(error),
     };
     let (moved, inline): (Vec<ReviewComment>, Vec<ReviewComment>) = review
         .comments
@@ -46,8 +54,14 @@ pub(crate) async fn post(
         .partition_map();
     match submit(host, who, pull_path, review, &inline, &moved).await {
         Ok(id) => Ok(PostedReview::Review { id, inline, moved_to_body: moved }),
-        Err(error) => fall_back(host, who, issue_path, review, &error).await,
+        Err(error) if refused(&error) => fall_back(host, who, issue_path, review, &error).await,
+        Err(error) => Err(error),
     }
+}
+
+/// GitHub answered and refused: the review was not stored, and a comment may carry it.
+const fn refused(error: &CodeHostError) -> bool {
+    matches!(error, CodeHostError::ValidationFailed(_) | CodeHostError::Forbidden { .. })
 }
 
 /// Splits pairs by their flag: (flagged, unflagged).
@@ -116,7 +130,7 @@ async fn submit(
     let payload = serde_json::json!({
         "commit_id": review.commit_id,
         "event": review.event.as_str(),
-        "body": body_with(&review.body, moved, "Comments GitHub could not place on the diff"),
+        "body": review.marked(&body_with(&review.body, moved, "Comments GitHub could not place on the diff")),
         "comments": inline.iter().map(comment_json).collect::<Vec<_>>(),
     });
     let reply =
@@ -198,12 +212,23 @@ async fn fall_back(
     review: &NewReview,
     cause: &CodeHostError,
 ) -> Result<PostedReview, CodeHostError> {
+    if let Some(marker) = &review.marker {
+        let comments: Vec<nectr_domain::code_host::IssueComment> =
+            host.list_into::<IssueCommentBody, _>(who, &format!("{issue_path}/comments")).await?;
+        if let Some(earlier) = comments.into_iter().find(|comment| comment.body.contains(marker)) {
+            tracing::info!(
+                comment = earlier.id,
+                "the review's comment is on the pull request already"
+            );
+            return Ok(PostedReview::IssueComment { id: earlier.id });
+        }
+    }
     tracing::warn!(error = %cause, "GitHub refused the review; posting it as a comment");
-    let body = format!(
+    let body = review.marked(&format!(
         "{}\n\n_Verdict: **{}**. Posted as a comment because GitHub refused the review._",
         body_with(&review.body, &review.comments, "Inline comments"),
         review.event.as_str()
-    );
+    ));
     let payload = serde_json::json!({ "body": body });
     let reply =
         host.call(who, Method::POST, &format!("{issue_path}/comments"), Some(&payload)).await?;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use nectr_domain::{
-    EventId, NewReviewRun, ReviewRecord, ReviewRun, ReviewRunId, ReviewRunRepository,
+    EventId, NewReviewRun, Posted, ReviewRecord, ReviewRun, ReviewRunId, ReviewRunRepository,
     ReviewRunRepositoryError, ReviewRunStatus,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
@@ -140,16 +140,25 @@ impl ReviewRunRepository for SeaOrmStore {
     ) -> Result<Option<ReviewRecord>, ReviewRunRepositoryError> {
         self.review_record(id).await
     }
+
+    async fn mark_posted(
+        &self,
+        id: ReviewRunId,
+        posted: &Posted,
+    ) -> Result<(), ReviewRunRepositoryError> {
+        self.mark_review_posted(id, posted).await
+    }
 }
 
 mod records {
     //! `review_records` and `review_findings`: what each review did, in typed columns.
 
-    use chrono::Utc;
+    use chrono::{DateTime, Utc};
     use nectr_domain::llm::Usage;
     use nectr_domain::review::{Finding, Severity, Verdict};
     use nectr_domain::{
-        RecordedFinding, ReviewRecord, ReviewRunId, ReviewRunRepositoryError, StepTimings,
+        Posted, Posting, RecordedFinding, ReviewRecord, ReviewRunId, ReviewRunRepositoryError,
+        StepTimings,
     };
     use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait, Value};
 
@@ -172,8 +181,94 @@ mod records {
     const INSERT_RECORD: &str = "INSERT INTO review_records (run_id, verdict, confidence, \
         posted_event, critical_count, moderate_count, minor_count, model, input_tokens, \
         output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, fetch_ms, model_ms, \
-        post_ms, total_ms, recorded_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+        post_ms, total_ms, recorded_at, body, linked_issues, files_reviewed, planned_inline, post_state, post_attempt, \
+        post_head_sha, post_started_at, posted_as, posted_id, inline_count, moved_to_body_count, \
+        post_adopted) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+        $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)";
+
+    const MARK_POSTED: &str = "UPDATE review_records SET post_state = 'posted', posted_as = $2, \
+        posted_id = $3, inline_count = $4, moved_to_body_count = $5, post_adopted = $6 \
+        WHERE run_id = $1";
+
+    /// Issue numbers as stored: comma-separated.
+    fn linked_issues_text(numbers: &[u64]) -> String {
+        numbers.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+    }
+
+    fn linked_issues_from(text: &str) -> Vec<u64> {
+        text.split(',').filter_map(|number| number.trim().parse().ok()).collect()
+    }
+
+    fn to_i32(value: u32) -> i32 {
+        i32::try_from(value).unwrap_or(i32::MAX)
+    }
+
+    /// The posting columns (`post_state` to `post_adopted`) of a record.
+    fn posting_values(posting: &Posting) -> Vec<Value> {
+        let (attempt, head, at) = match posting {
+            Posting::Intended { attempt, head_sha, at } => {
+                (Some(to_i32(*attempt)), Some(head_sha.clone()), Some(*at))
+            }
+            Posting::Posted(_) => (None, None, None),
+        };
+        let state = if posting.reached_github() { "posted" } else { "intended" };
+        let mut values: Vec<Value> = vec![state.into(), attempt.into(), head.into(), at.into()];
+        values.extend(match posting {
+            Posting::Posted(posted) => posted_values(posted),
+            Posting::Intended { .. } => posted_values(&Posted::Unrecorded),
+        });
+        values
+    }
+
+    /// `posted_as`, `posted_id`, `inline_count`, `moved_to_body_count`, `post_adopted`.
+    fn posted_values(posted: &Posted) -> Vec<Value> {
+        let (kind, id, inline, moved, adopted) = match posted {
+            Posted::Review { id, inline, moved_to_body, adopted } => (
+                Some("review"),
+                Some(*id),
+                Some(to_i32(*inline)),
+                Some(to_i32(*moved_to_body)),
+                Some(*adopted),
+            ),
+            Posted::Comment { id, adopted } => {
+                (Some("comment"), Some(*id), None, None, Some(*adopted))
+            }
+            Posted::Unrecorded => (None, None, None, None, None),
+        };
+        vec![kind.into(), id.into(), inline.into(), moved.into(), adopted.into()]
+    }
+
+    fn posting_from_row(row: &QueryResult) -> Result<Posting, DbErr> {
+        let state: String = row.try_get("", "post_state")?;
+        if state == "intended" {
+            let attempt: Option<i32> = row.try_get("", "post_attempt")?;
+            return Ok(Posting::Intended {
+                attempt: attempt.and_then(|attempt| u32::try_from(attempt).ok()).unwrap_or(1),
+                head_sha: row.try_get::<Option<String>>("", "post_head_sha")?.unwrap_or_default(),
+                at: row
+                    .try_get::<Option<DateTime<Utc>>>("", "post_started_at")?
+                    .unwrap_or_default(),
+            });
+        }
+        let kind: Option<String> = row.try_get("", "posted_as")?;
+        let id: Option<i64> = row.try_get("", "posted_id")?;
+        let adopted = row.try_get::<Option<bool>>("", "post_adopted")?.unwrap_or_default();
+        let count = |column: &str| -> Result<u32, DbErr> {
+            let value: Option<i32> = row.try_get("", column)?;
+            Ok(value.and_then(|value| u32::try_from(value).ok()).unwrap_or_default())
+        };
+        Ok(Posting::Posted(match (kind.as_deref(), id) {
+            (Some("review"), Some(id)) => Posted::Review {
+                id,
+                inline: count("inline_count")?,
+                moved_to_body: count("moved_to_body_count")?,
+                adopted,
+            },
+            (Some("comment"), Some(id)) => Posted::Comment { id, adopted },
+            _ => Posted::Unrecorded,
+        }))
+    }
 
     const INSERT_FINDING: &str = "INSERT INTO review_findings (run_id, position, path, line, \
         end_line, severity, category, title, explanation, suggestion, inline) \
@@ -208,6 +303,10 @@ mod records {
             Ok(u32::try_from(row.try_get::<i32>("", column)?).unwrap_or_default())
         };
         let number = |column: &str| -> Result<u64, DbErr> { Ok(to_u64(row.try_get("", column)?)) };
+        let optional_count = |column: &str| -> Result<u32, DbErr> {
+            let value: Option<i32> = row.try_get("", column)?;
+            Ok(value.and_then(|value| u32::try_from(value).ok()).unwrap_or_default())
+        };
         Ok(ReviewRecord {
             verdict: Verdict::parse(&verdict)
                 .ok_or_else(|| DbErr::Custom(format!("unknown verdict {verdict:?}")))?,
@@ -231,6 +330,15 @@ mod records {
                 post_ms: number("post_ms")?,
                 total_ms: number("total_ms")?,
             },
+            body: row.try_get::<Option<String>>("", "body")?.unwrap_or_default(),
+            linked_issues: row
+                .try_get::<Option<String>>("", "linked_issues")?
+                .as_deref()
+                .map(linked_issues_from)
+                .unwrap_or_default(),
+            files_reviewed: optional_count("files_reviewed")?,
+            planned_inline: optional_count("planned_inline")?,
+            posting: posting_from_row(row)?,
         })
     }
 
@@ -267,7 +375,7 @@ mod records {
                 .await
                 .map_err(unexpected("replacing a review record"))?;
             }
-            let values: Vec<Value> = vec![
+            let mut values: Vec<Value> = vec![
                 run_id.into(),
                 record.verdict.as_str().into(),
                 i32::from(record.confidence).into(),
@@ -286,7 +394,12 @@ mod records {
                 to_i64(record.timings.post_ms).into(),
                 to_i64(record.timings.total_ms).into(),
                 Utc::now().into(),
+                record.body.as_str().into(),
+                linked_issues_text(&record.linked_issues).into(),
+                to_i32(record.files_reviewed).into(),
+                to_i32(record.planned_inline).into(),
             ];
+            values.extend(posting_values(&record.posting));
             txn.execute_raw(statement(backend, INSERT_RECORD, values))
                 .await
                 .map_err(unexpected("storing a review record"))?;
@@ -344,6 +457,29 @@ mod records {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(unexpected("reading a finding"))?;
             record_from_row(&row, findings).map(Some).map_err(unexpected("reading a review record"))
+        }
+
+        pub(crate) async fn mark_review_posted(
+            &self,
+            id: ReviewRunId,
+            posted: &Posted,
+        ) -> Result<(), ReviewRunRepositoryError> {
+            let backend = self.connection.get_database_backend();
+            let Ok(run_id) = i32::try_from(id.get()) else {
+                return Err(ReviewRunRepositoryError::NotFound(id));
+            };
+            let mut values: Vec<Value> = vec![run_id.into()];
+            values.extend(posted_values(posted));
+            let _turn = self.write_turn().await;
+            let updated = self
+                .connection
+                .execute_raw(statement(backend, MARK_POSTED, values))
+                .await
+                .map_err(unexpected("recording a post"))?;
+            if updated.rows_affected() == 0 {
+                return Err(ReviewRunRepositoryError::NotFound(id));
+            }
+            Ok(())
         }
     }
 }

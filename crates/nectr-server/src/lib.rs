@@ -88,6 +88,7 @@ impl Application {
                     app_configured: settings.github.app.is_some(),
                     exclusions: settings.review.exclusions(),
                     fallback,
+                    post_settle: post_settle(&settings.github),
                 },
             );
             Some(Arc::new(pipeline))
@@ -175,6 +176,8 @@ impl Application {
             webhooks,
             auth: auth_state(settings, &store, &code_host),
             tenancy: Tenancy::new(store.clone()),
+            history: store.clone(),
+            analytics: store.clone(),
         };
         let port = listener.local_addr().context("the listener has no address")?.port();
         // actix treats SIGINT as a forced stop; Nectr drains in-flight requests on both SIGINT
@@ -346,3 +349,13 @@ pub async fn migrate(settings: &Settings, status_only: bool) -> anyhow::Result<V
     store.close().await?;
     Ok(pending)
 }
+
+/// How long a review's post may still reach GitHub after it began: the writes it makes (a
+/// review, pending-review probes, a fallback comment) each within the request timeout, after
+/// waiting their turn under the write pacing.
+fn post_settle(github: &nectr_github::GitHubConfig) -> std::time::Duration {
+    let request = github.request_timeout_seconds.max(1);
+    let pacing = 60 / u64::from(github.writes_per_minute.max(1)) + 1;
+    std::time::Duration::from_secs(3 * (request + pacing))
+}
+

@@ -194,6 +194,7 @@ impl Worker {
         let lease = self.lease();
         let mut heartbeat = tokio::time::interval(lease / 3);
         heartbeat.tick().await;
+        let mut renewed = tokio::time::Instant::now();
         let deadline =
             tokio::time::sleep(Duration::from_secs(self.settings.job_timeout_seconds.max(1)));
         tokio::pin!(deadline);
@@ -201,10 +202,23 @@ impl Worker {
             tokio::select! {
                 joined = &mut run => break Some(joined),
                 _ = heartbeat.tick() => {
+                    let asked = tokio::time::Instant::now();
                     match self.queue.heartbeat(id, &self.id, lease).await {
-                        Ok(Some(reason)) => stop.set(reason),
-                        Ok(None) => {}
+                        Ok(reason) => {
+                            renewed = asked;
+                            if let Some(reason) = reason {
+                                stop.set(reason);
+                            }
+                        }
                         Err(error) => tracing::warn!(job = %id, error = %error, "cannot renew the lease"),
+                    }
+                    if renewed.elapsed() + lease / 3 >= lease {
+                        // The lease lapses before the next heartbeat: another worker may claim
+                        // the job, so this run must not go on writing (a review it posts after
+                        // now could be posted twice).
+                        run.abort();
+                        tracing::warn!(job = %id, "could not renew the lease in time; abandoning the run");
+                        return;
                     }
                     if stop.stop_requested() == Some(StopReason::LeaseLost) {
                         run.abort();

@@ -109,10 +109,8 @@ fn pipeline(bench: &Bench, model: Arc<dyn ReviewModel>) -> ReviewPipeline {
         bench.store.clone(),
         model,
         PipelineConfig {
-            policy: Default::default(),
-            app_configured: false,
-            exclusions: Default::default(),
             fallback: Some(Identity::Token(AccessToken::new(TOKEN))),
+            ..PipelineConfig::default()
         },
     )
 }

@@ -203,6 +203,7 @@ pub async fn code_host(host: &dyn CodeHost, fake: &FakeGitHub, who: &Identity) {
                 ..comment("src/main.rs", 5)
             },
         ],
+        marker: None,
     };
     match host.post_review(who, &repo, 1, &review).await.unwrap() {
         PostedReview::Review { inline, moved_to_body, .. } => {

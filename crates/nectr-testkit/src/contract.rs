@@ -113,6 +113,18 @@ pub async fn users(stores: &Stores) {
     let other = repo.upsert_by_github_id(upsert(7, "hubot", "ghp_other")).await.unwrap();
     assert_ne!(other.id, created.id);
     assert_eq!(repo.find_by_github_id(7).await.unwrap().unwrap().github_username, "hubot");
+
+    // Sessions: a new user starts at version 0; ending sessions raises it for that user only,
+    // and a later sign-in (upsert) keeps it.
+    assert_eq!(created.session_version, 0);
+    assert_eq!(repo.end_sessions(created.id).await.unwrap(), Some(1));
+    assert_eq!(repo.end_sessions(created.id).await.unwrap(), Some(2));
+    assert_eq!(repo.find_by_id(created.id).await.unwrap().unwrap().session_version, 2);
+    assert_eq!(repo.find_by_id(other.id).await.unwrap().unwrap().session_version, 0);
+    let signed_in_again =
+        repo.upsert_by_github_id(upsert(424_242, "mona", "gho_third")).await.unwrap();
+    assert_eq!(signed_in_again.session_version, 2);
+    assert_eq!(repo.end_sessions(UserId::new(987_654)).await.unwrap(), None);
 }
 
 fn repo(name: &str) -> RepoFullName {

@@ -307,6 +307,10 @@ pub struct FakeState {
     pub requests: Vec<Recorded>,
     /// The fake's own URL, for links it hands out.
     pub base_url: String,
+    /// Reviews and comments are answered this long after they are stored.
+    pub write_delay: Option<std::time::Duration>,
+    /// Writes stored whose answer is being held back by `write_delay` right now.
+    pub writes_unanswered: usize,
     next_id: i64,
 }
 
@@ -556,7 +560,41 @@ async fn handle(
     body: web::Bytes,
     state: web::Data<Mutex<FakeState>>,
 ) -> HttpResponse {
-    let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (response, delay) = {
+        let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let response = answer(&request, &body, &mut state);
+        let posts_a_write = request.method() == actix_web::http::Method::POST
+            && (request.path().ends_with("/reviews") || request.path().ends_with("/comments"));
+        (response, state.write_delay.filter(|_| posts_a_write))
+    };
+    if let Some(delay) = delay {
+        // The review or comment is stored already; only the answer is late, as when GitHub is
+        // slow or the connection drops after GitHub accepted a write.
+        let _held = Unanswered::hold(state.clone().into_inner());
+        tokio::time::sleep(delay).await;
+    }
+    response
+}
+
+/// Counts a stored write whose answer is held back, until it is answered or its client leaves.
+struct Unanswered(Arc<Mutex<FakeState>>);
+
+impl Unanswered {
+    fn hold(state: Arc<Mutex<FakeState>>) -> Self {
+        state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).writes_unanswered += 1;
+        Self(state)
+    }
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        let mut state = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.writes_unanswered = state.writes_unanswered.saturating_sub(1);
+    }
+}
+
+fn answer(request: &HttpRequest, body: &web::Bytes, state: &mut FakeState) -> HttpResponse {
+    let request = request.clone();
     let base = state.base_url.clone();
     let path = request.path().to_owned();
     let full_path = match request.query_string() {
@@ -677,7 +715,7 @@ async fn handle(
         }
         (method, ["repos", owner, name, rest @ ..]) => {
             let full_name = format!("{owner}/{name}");
-            repo_route(&mut state, &request, &base, &full_name, method, rest, &body)
+            repo_route(state, &request, &base, &full_name, method, rest, &body)
         }
         _ => message(StatusCode::NOT_FOUND, "Not Found"),
     }

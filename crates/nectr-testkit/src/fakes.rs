@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use nectr_domain::queue::{
-    Accepted, JobStatus, NewReviewJob, QueueError, ReviewJob, ReviewQueue, StopReason,
+    Accepted, IntakeEffect, JobStatus, NewReviewJob, QueueError, ReviewJob, ReviewQueue, StopReason,
 };
 use nectr_domain::{
     Event, EventFilter, EventId, EventRepository, EventRepositoryError, EventStatus, HealthProbe,
@@ -367,6 +367,18 @@ impl ReviewRunRepository for InMemoryStore {
     ) -> Result<Option<nectr_domain::ReviewRecord>, ReviewRunRepositoryError> {
         Ok(self.tables().review_records.get(&id).cloned())
     }
+
+    async fn mark_posted(
+        &self,
+        id: ReviewRunId,
+        posted: &nectr_domain::Posted,
+    ) -> Result<(), ReviewRunRepositoryError> {
+        let mut tables = self.tables();
+        let record =
+            tables.review_records.get_mut(&id).ok_or(ReviewRunRepositoryError::NotFound(id))?;
+        record.posting = nectr_domain::Posting::Posted(posted.clone());
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -480,54 +492,36 @@ impl Tables {
             .ok_or(QueueError::NotHeld(id))
     }
 
-    fn same_pull_request(&self, index: usize, other: &LeasedJob) -> bool {
-        let job = &self.jobs[index].job;
-        job.repo_id == other.job.repo_id && job.pr_number == other.job.pr_number
-    }
-}
-
-#[async_trait]
-impl ReviewQueue for InMemoryStore {
-    async fn accept(
-        &self,
-        event: NewEvent,
-        job: Option<NewReviewJob>,
-    ) -> Result<Accepted, QueueError> {
-        let mut tables = self.tables();
-        let stored = tables.insert_event(event).map_err(|error| match error {
-            EventRepositoryError::DuplicateDelivery(id) => QueueError::DuplicateDelivery(id),
-            other => QueueError::Unexpected(anyhow::Error::new(other)),
-        })?;
-        let Some(job) = job else { return Ok(Accepted { event: stored, job: None }) };
-        let exists = tables.jobs.iter().any(|leased| {
+    /// Queues a new delivery's job: supersedes older commits' jobs, or leaves the event
+    /// `ignored` when this commit was queued before.
+    fn queue_job(&mut self, stored: Event, job: NewReviewJob) -> Accepted {
+        let exists = self.jobs.iter().any(|leased| {
             leased.job.repo_id == job.repo_id
                 && leased.job.pr_number == job.pr_number
                 && leased.job.head_sha == job.head_sha
         });
         if exists {
-            tables.set_event_status(stored.id, EventStatus::Ignored, true);
+            self.set_event_status(stored.id, EventStatus::Ignored, true);
             let event =
-                tables.events.iter().find(|event| event.id == stored.id).cloned().unwrap_or(stored);
-            return Ok(Accepted { event, job: None });
+                self.events.iter().find(|event| event.id == stored.id).cloned().unwrap_or(stored);
+            return Accepted { event, job: None };
         }
-        for index in 0..tables.jobs.len() {
-            let leased = &tables.jobs[index];
+        for index in 0..self.jobs.len() {
+            let leased = &self.jobs[index];
             let same = leased.job.repo_id == job.repo_id
                 && leased.job.pr_number == job.pr_number
                 && leased.job.head_sha != job.head_sha;
             match (same, leased.job.status) {
-                (true, JobStatus::Queued) => {
-                    tables.finish(index, JobStatus::Superseded, None, None)
-                }
+                (true, JobStatus::Queued) => self.finish(index, JobStatus::Superseded, None, None),
                 (true, JobStatus::Running) => {
-                    tables.jobs[index].stop_requested = Some(StopReason::Superseded)
+                    self.jobs[index].stop_requested = Some(StopReason::Superseded)
                 }
                 _ => {}
             }
         }
-        let id = JobId::new(tables.next_id());
+        let id = JobId::new(self.next_id());
         let now = Utc::now();
-        tables.jobs.push(LeasedJob {
+        self.jobs.push(LeasedJob {
             job: ReviewJob {
                 id,
                 event_id: stored.id,
@@ -548,7 +542,56 @@ impl ReviewQueue for InMemoryStore {
             lease_expires_at: None,
             stop_requested: None,
         });
-        Ok(Accepted { event: stored, job: Some(id) })
+        Accepted { event: stored, job: Some(id) }
+    }
+
+    /// Cancels the queued jobs of a pull request and asks its running one to stop; answers how
+    /// many jobs it touched.
+    fn cancel_open_jobs(&mut self, repo_id: i64, pr_number: u64) -> u64 {
+        let mut touched = 0;
+        for index in 0..self.jobs.len() {
+            let leased = &self.jobs[index];
+            if leased.job.repo_id != repo_id || leased.job.pr_number != pr_number {
+                continue;
+            }
+            match leased.job.status {
+                JobStatus::Queued => self.finish(index, JobStatus::Cancelled, None, None),
+                JobStatus::Running => self.jobs[index].stop_requested = Some(StopReason::Cancelled),
+                _ => continue,
+            }
+            touched += 1;
+        }
+        touched
+    }
+
+    fn same_pull_request(&self, index: usize, other: &LeasedJob) -> bool {
+        let job = &self.jobs[index].job;
+        job.repo_id == other.job.repo_id && job.pr_number == other.job.pr_number
+    }
+}
+
+#[async_trait]
+impl ReviewQueue for InMemoryStore {
+    async fn accept(&self, event: NewEvent, effect: IntakeEffect) -> Result<Accepted, QueueError> {
+        let mut tables = self.tables();
+        let stored = tables.insert_event(event).map_err(|error| match error {
+            EventRepositoryError::DuplicateDelivery(id) => QueueError::DuplicateDelivery(id),
+            other => QueueError::Unexpected(anyhow::Error::new(other)),
+        })?;
+        match effect {
+            IntakeEffect::None => {}
+            IntakeEffect::QueueReview(job) => return Ok(tables.queue_job(stored, job)),
+            IntakeEffect::CancelPullRequest { repo_id, pr_number } => {
+                tables.cancel_open_jobs(repo_id, pr_number);
+            }
+            IntakeEffect::MarkVerified(ids) => {
+                let now = Utc::now();
+                for row in tables.installations.iter_mut().filter(|row| ids.contains(&row.id)) {
+                    row.verified_at = Some(now);
+                }
+            }
+        }
+        Ok(Accepted { event: stored, job: None })
     }
 
     async fn claim(
@@ -709,23 +752,7 @@ impl ReviewQueue for InMemoryStore {
     }
 
     async fn cancel_pull_request(&self, repo_id: i64, pr_number: u64) -> Result<u64, QueueError> {
-        let mut tables = self.tables();
-        let mut touched = 0;
-        for index in 0..tables.jobs.len() {
-            let leased = &tables.jobs[index];
-            if leased.job.repo_id != repo_id || leased.job.pr_number != pr_number {
-                continue;
-            }
-            match leased.job.status {
-                JobStatus::Queued => tables.finish(index, JobStatus::Cancelled, None, None),
-                JobStatus::Running => {
-                    tables.jobs[index].stop_requested = Some(StopReason::Cancelled)
-                }
-                _ => continue,
-            }
-            touched += 1;
-        }
-        Ok(touched)
+        Ok(self.tables().cancel_open_jobs(repo_id, pr_number))
     }
 
     async fn find(&self, id: JobId) -> Result<Option<ReviewJob>, QueueError> {

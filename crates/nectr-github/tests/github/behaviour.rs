@@ -136,6 +136,7 @@ async fn a_refused_review_falls_back_to_a_comment_with_the_verdict_and_every_fin
             start_side: None,
             body: "Unchecked input".to_owned(),
         }],
+        marker: None,
     };
     let posted = host.post_review(&who, &repo(), 1, &review).await.unwrap();
     assert!(matches!(posted, PostedReview::IssueComment { .. }), "{posted:?}");
@@ -312,6 +313,7 @@ async fn a_typical_review_costs_four_requests() {
         event: ReviewEvent::Comment,
         body: "## Summary".to_owned(),
         comments,
+        marker: None,
     };
     host.post_review(&who, &repo(), 20, &review).await.unwrap();
     assert_eq!(fake.state().requests.len() - before, 4);

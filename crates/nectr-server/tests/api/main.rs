@@ -3,10 +3,14 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failed unwrap is a failed test")]
 
+mod bad_input;
 mod binary;
+mod dashboard;
 mod errors;
 mod health;
 mod models;
+mod posting;
+mod redeliveries;
 mod reviews;
 mod webhooks;
 mod workers;

@@ -1,0 +1,101 @@
+//! What a reviewer is asked and answers: the `ReviewModel` port, its request and its errors.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::RepoFullName;
+use crate::code_host::PullRequest;
+use crate::diff::FileDiff;
+use crate::llm::Usage;
+use crate::review::StructuredReview;
+
+use super::ReviewTools;
+
+/// A file cut to fit the model's context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSummary {
+    /// Path.
+    pub path: String,
+    /// Added plus deleted lines.
+    pub changed_lines: usize,
+    /// Its first hunks are in the request; else only its name and size.
+    pub clipped: bool,
+}
+
+/// What a model is asked to review.
+#[derive(Clone)]
+pub struct ReviewRequest {
+    /// The repository.
+    pub repo: RepoFullName,
+    /// The pull request (its title and body are untrusted text).
+    pub pull: PullRequest,
+    /// The files to review, parsed (clipped ones hold their first hunks only).
+    pub files: Vec<FileDiff>,
+    /// Files over the budget, named with their size.
+    pub summarised: Vec<FileSummary>,
+    /// Tools a model may call to look further (none for a local diff).
+    pub tools: Option<Arc<dyn ReviewTools>>,
+}
+
+impl std::fmt::Debug for ReviewRequest {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ReviewRequest")
+            .field("repo", &self.repo)
+            .field("pull", &self.pull.number)
+            .field("files", &self.files.len())
+            .field("summarised", &self.summarised.len())
+            .field("tools", &self.tools.is_some())
+            .finish()
+    }
+}
+
+/// What a reviewer answered, with what it cost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelReview {
+    /// The review.
+    pub review: StructuredReview,
+    /// Tokens used by every call.
+    pub usage: Usage,
+    /// Estimated cost in US dollars.
+    pub cost_usd: f64,
+    /// The model that answered (the fallback's, when it stood in).
+    pub model: String,
+}
+
+/// Why a model failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// Worth retrying later (rate limit, overload, network).
+    #[error("the model is unavailable: {message}")]
+    Unavailable {
+        /// What happened.
+        message: String,
+        /// When the provider said to try again.
+        retry_after: Option<std::time::Duration>,
+    },
+    /// The model's answer could not be used, even after repair.
+    #[error("the model's answer is unusable: {0}")]
+    Malformed(String),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A reviewer: a language model, parallel agents, or the offline rules.
+#[async_trait]
+pub trait ReviewModel: Send + Sync {
+    /// A short name recorded with each review (`offline`, a model id).
+    fn name(&self) -> &str;
+
+    /// Tokens of diff the reviewer can take in one review; files beyond it are clipped or
+    /// summarised.
+    fn diff_budget_tokens(&self) -> usize;
+
+    /// Reviews the request.
+    ///
+    /// # Errors
+    /// [`ModelError`].
+    async fn review(&self, request: &ReviewRequest) -> Result<ModelReview, ModelError>;
+}
