@@ -75,11 +75,13 @@ fn has_nextest() -> bool {
 }
 
 /// The whole test suite: nextest when installed, else `cargo test`. PostgreSQL halves run when
-/// `TEST_DATABASE_URL` is set (`cargo xtask db` prints one).
+/// `TEST_DATABASE_URL` is set (`cargo xtask db` prints one); without it they are skipped, or fail
+/// when `NECTR_REQUIRE_POSTGRES` is set (`.ci/run` sets it).
 fn test(extra: &[String]) -> Result<(), String> {
     if std::env::var_os("TEST_DATABASE_URL").is_none() {
         eprintln!(
-            "note: TEST_DATABASE_URL is not set; PostgreSQL tests are skipped (see `cargo xtask db`)"
+            "note: TEST_DATABASE_URL is not set; PostgreSQL tests are skipped, or fail if \
+             NECTR_REQUIRE_POSTGRES is set (see `cargo xtask db`)"
         );
     }
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
