@@ -17,12 +17,14 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
     );
 }
 
+/// A header's value as text, trimmed; `None` when absent or blank. Bytes beyond visible ASCII
+/// (which HTTP allows) are kept as replacement characters, so that the intake refuses such a
+/// value as malformed rather than as missing.
 fn header(request: &HttpRequest, name: &str) -> Option<String> {
     request
         .headers()
         .get(name)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| value.trim().to_owned())
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).trim().to_owned())
         .filter(|value| !value.is_empty())
 }
 
@@ -67,6 +69,12 @@ async fn receive(
             "invalid_signature",
             "Invalid webhook signature",
         ),
+        Err(error @ IntakeError::InvalidHeader { .. }) => {
+            error_response(StatusCode::BAD_REQUEST, "invalid_header", &error.to_string())
+        }
+        Err(error @ IntakeError::InvalidBody(_)) => {
+            error_response(StatusCode::BAD_REQUEST, "invalid_body", &error.to_string())
+        }
         Err(IntakeError::MalformedJson { event_id, reason }) => {
             HttpResponse::BadRequest().json(json!({
                 "code": "invalid_json",

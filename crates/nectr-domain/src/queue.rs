@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Event, EventId, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunId, ReviewRunStatus,
+    Event, EventId, EventStatus, InstallationId, JobId, NewEvent, RepoFullName, ReviewRunId,
+    ReviewRunStatus,
 };
 
 crate::event::status_enum!(
@@ -74,6 +75,48 @@ pub struct NewReviewJob {
     pub installation_id: Option<i64>,
     /// Attempts before the job fails for good.
     pub max_attempts: u32,
+}
+
+/// Everything a delivery does beyond storing its event, applied only when its delivery id is
+/// new, in the same transaction (or statement) that stores it: a redelivery changes nothing.
+///
+/// Each variant is the whole of what one kind of delivery does; a later fact (for example a pull
+/// request's open, closed or merged state) is added as data of the variants that carry it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum IntakeEffect {
+    /// Nothing beyond the event.
+    #[default]
+    None,
+    /// Queue this review (a pull request opened, pushed to, reopened or ready for review).
+    QueueReview(NewReviewJob),
+    /// Cancel the queued work of a pull request and ask its running job to stop (it closed).
+    CancelPullRequest {
+        /// GitHub's numeric repository id.
+        repo_id: i64,
+        /// The pull request.
+        pr_number: u64,
+    },
+    /// Record that GitHub's `ping` reached Nectr through these installations' webhook.
+    MarkVerified(Vec<InstallationId>),
+}
+
+impl IntakeEffect {
+    /// The review it queues, when it queues one.
+    pub const fn review(&self) -> Option<&NewReviewJob> {
+        match self {
+            Self::QueueReview(job) => Some(job),
+            Self::None | Self::CancelPullRequest { .. } | Self::MarkVerified(_) => None,
+        }
+    }
+
+    /// The pull request whose jobs it changes (queues or cancels), as (repository id, number).
+    pub fn pull_request(&self) -> Option<(i64, u64)> {
+        match self {
+            Self::QueueReview(job) => Some((job.repo_id, job.pr_number)),
+            Self::CancelPullRequest { repo_id, pr_number } => Some((*repo_id, *pr_number)),
+            Self::None | Self::MarkVerified(_) => None,
+        }
+    }
 }
 
 /// A queued review.
@@ -144,12 +187,17 @@ pub enum QueueError {
 /// Stores review jobs and leases them to workers.
 ///
 /// Contract for every implementation:
-/// - `accept` stores the event and, when asked, its job in one transaction; a delivery id seen
-///   before is `DuplicateDelivery` and stores nothing. A job for a (repository id, pull request,
-///   head commit) that exists already is not queued again (`job` is `None`, and the event is
-///   stored `ignored` rather than left `pending`). Queuing a job marks
-///   queued jobs of the same pull request with another head `superseded` (their events too) and
-///   asks running ones to stop.
+/// - `accept` first finds out whether the delivery id is new. A delivery id seen before is
+///   `DuplicateDelivery`: nothing is stored and its [`IntakeEffect`] is not applied (a
+///   redelivered `closed` cancels nothing, a redelivered `ping` marks nothing). A new delivery's
+///   event and its effect are stored in one transaction: `QueueReview` queues the job, except
+///   that a job for a (repository id, pull request, head commit) that exists already is not
+///   queued again (`job` is `None`, and the event is stored `ignored` rather than left
+///   `pending`); queuing a job marks queued jobs of the same pull request with another head
+///   `superseded` (their events too) and asks running ones to stop. `CancelPullRequest` does
+///   what `cancel_pull_request` does; `MarkVerified` sets `verified_at` of each installation
+///   (unknown ids are skipped). Deliveries accepted concurrently take effect in the order they
+///   were accepted when they concern the same pull request.
 /// - `claim` first returns expired leases to the queue (or fails them when out of attempts), then
 ///   leases the oldest available queued job of a pull request that has no running job, counts the
 ///   attempt, creates its review run on the first attempt and marks its event `processing`. Many
@@ -163,15 +211,12 @@ pub enum QueueError {
 /// - `cancel_pull_request` cancels queued jobs of a pull request and asks running ones to stop.
 #[async_trait]
 pub trait ReviewQueue: Send + Sync {
-    /// Stores a delivery and queues its job.
+    /// Stores a delivery and, when its delivery id is new, applies its effect.
     ///
     /// # Errors
-    /// [`QueueError::DuplicateDelivery`], [`QueueError::Unexpected`].
-    async fn accept(
-        &self,
-        event: NewEvent,
-        job: Option<NewReviewJob>,
-    ) -> Result<Accepted, QueueError>;
+    /// [`QueueError::DuplicateDelivery`] for a delivery id seen before (nothing is applied),
+    /// [`QueueError::Unexpected`].
+    async fn accept(&self, event: NewEvent, effect: IntakeEffect) -> Result<Accepted, QueueError>;
 
     /// Leases the next job.
     ///

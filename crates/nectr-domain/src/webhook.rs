@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use serde::Deserialize;
 
-use crate::queue::{NewReviewJob, QueueError, ReviewQueue};
+use crate::delivery::{BodyError, DeliveryId, GitHubEvent, HeaderError, body_text};
+use crate::queue::{IntakeEffect, NewReviewJob, QueueError, ReviewQueue};
 use crate::{
     EventId, EventStatus, Installation, InstallationRepository, JobId, NewEvent, RepoFullName,
     WebhookSecret,
@@ -128,16 +128,27 @@ pub enum IntakeOutcome {
         /// The event stored the first time.
         event_id: EventId,
         /// The delivery id.
-        delivery_id: String,
+        delivery_id: DeliveryId,
     },
 }
 
 /// Why a delivery was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
-    /// A required header is missing.
+    /// The signature header is missing.
     #[error("missing header {0}")]
     MissingHeader(&'static str),
+    /// Signed correctly, but a required header is missing or malformed; nothing is stored.
+    #[error("header {header} {reason}")]
+    InvalidHeader {
+        /// The header's name.
+        header: &'static str,
+        /// What is wrong with it.
+        reason: HeaderError,
+    },
+    /// Signed correctly, but the body is not UTF-8 or holds a NUL byte; nothing is stored.
+    #[error("the delivery's body {0}")]
+    InvalidBody(BodyError),
     /// No secret is known for this delivery, so it cannot be verified.
     #[error("no webhook secret is known for this delivery")]
     NoSecret,
@@ -166,6 +177,13 @@ struct Payload {
     number: Option<u64>,
 }
 
+impl Payload {
+    /// Its `action`, when it is one GitHub could send (anything else is treated as none).
+    fn action(&self) -> Option<&str> {
+        self.action.as_deref().filter(|action| valid_action(action))
+    }
+}
+
 #[derive(Deserialize)]
 struct PayloadRepository {
     id: i64,
@@ -190,10 +208,27 @@ struct PayloadHead {
     sha: String,
 }
 
-/// A delivery's body as stored: its text, not copied when it is UTF-8 (as GitHub sends it).
-fn body_text(body: Vec<u8>) -> String {
-    String::from_utf8(body)
-        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+/// A required header, parsed: a missing or malformed one is `InvalidHeader`.
+fn header<T>(
+    value: Option<&str>,
+    name: &'static str,
+    parse: fn(&str) -> Result<T, HeaderError>,
+) -> Result<T, IntakeError> {
+    parse(value.unwrap_or_default())
+        .map_err(|reason| IntakeError::InvalidHeader { header: name, reason })
+}
+
+/// Whether a payload's `action` is one GitHub could send: 1 to 32 lower-case ASCII letters and
+/// `_` (so that the event type made from it fits its column).
+fn valid_action(action: &str) -> bool {
+    (1..=32).contains(&action.len())
+        && action.bytes().all(|byte| byte.is_ascii_lowercase() || byte == b'_')
+}
+
+/// Whether a payload's head commit can be queued: 1 to 64 ASCII letters and digits (GitHub
+/// sends 40 or 64 hexadecimal digits; the `review_jobs.head_sha` column holds 64).
+fn valid_head_sha(sha: &str) -> bool {
+    (1..=64).contains(&sha.len()) && sha.bytes().all(|byte| byte.is_ascii_alphanumeric())
 }
 
 /// The original's `event_type` naming.
@@ -228,19 +263,57 @@ impl WebhookIntake {
 
     /// Verifies, stores and queues one delivery.
     ///
+    /// The signature is checked first; only a verified delivery has its headers and body
+    /// validated, so that nothing about an unverified one is told.
+    ///
     /// # Errors
     /// [`IntakeError`]: refused deliveries are not stored, except valid-signature malformed JSON.
     pub async fn receive(&self, delivery: Delivery) -> Result<IntakeOutcome, IntakeError> {
-        let event = delivery.event.clone().ok_or(IntakeError::MissingHeader("X-GitHub-Event"))?;
+        let parsed = serde_json::from_slice::<Payload>(&delivery.body);
+        let hooked = self.verify(&delivery, parsed.as_ref().ok()).await?;
+        let event = header(delivery.event.as_deref(), "X-GitHub-Event", GitHubEvent::parse)?;
         let delivery_id =
-            delivery.delivery_id.clone().ok_or(IntakeError::MissingHeader("X-GitHub-Delivery"))?;
+            header(delivery.delivery_id.as_deref(), "X-GitHub-Delivery", DeliveryId::parse)?;
+        let body = body_text(delivery.body).map_err(IntakeError::InvalidBody)?;
+        let (event_type, status, effect) = match &parsed {
+            Ok(payload) => {
+                let (status, effect) = self.decide(event.as_str(), payload, &hooked);
+                (event_type(event.as_str(), payload.action()), status, effect)
+            }
+            Err(_) => ("unknown".to_owned(), EventStatus::Rejected, IntakeEffect::None),
+        };
+        let new_event = NewEvent {
+            event_type: event_type.clone(),
+            source: "github".to_owned(),
+            payload: body,
+            status,
+            delivery_id: Some(delivery_id.as_str().to_owned()),
+            github_event: Some(event.into_string()),
+        };
+        match (self.store(new_event, effect).await?, parsed) {
+            (Stored::Duplicate(event_id), _) => {
+                Ok(IntakeOutcome::Duplicate { event_id, delivery_id })
+            }
+            (Stored::New(event_id, _), Err(error)) => {
+                Err(IntakeError::MalformedJson { event_id, reason: error.to_string() })
+            }
+            (Stored::New(event_id, job), Ok(_)) => {
+                Ok(IntakeOutcome::Received { event_id, event_type, job })
+            }
+        }
+    }
+
+    /// Checks the delivery's signature against the secrets that may have signed it; answers the
+    /// installations found.
+    async fn verify(
+        &self,
+        delivery: &Delivery,
+        payload: Option<&Payload>,
+    ) -> Result<Vec<Installation>, IntakeError> {
         let signature = delivery
             .signature
             .as_deref()
             .ok_or(IntakeError::MissingHeader("X-Hub-Signature-256"))?;
-        let parsed = serde_json::from_slice::<Payload>(&delivery.body);
-        let payload = parsed.as_ref().ok();
-
         let verified = |secrets: &[WebhookSecret]| {
             secrets.iter().any(|secret| {
                 self.verifier.verify(secret.expose().as_bytes(), &delivery.body, signature)
@@ -252,56 +325,13 @@ impl WebhookIntake {
             // before refusing.
             lookup = self.candidate_secrets(delivery.hook_id, payload, Read::Fresh).await?;
         }
-        let Lookup { secrets, installations: hooked, .. } = lookup;
-        if secrets.is_empty() {
+        if lookup.secrets.is_empty() {
             return Err(IntakeError::NoSecret);
         }
-        if !verified(&secrets) {
+        if !verified(&lookup.secrets) {
             return Err(IntakeError::BadSignature);
         }
-
-        let payload = match parsed {
-            Ok(payload) => payload,
-            Err(error) => {
-                let accepted = self
-                    .store(
-                        NewEvent {
-                            event_type: "unknown".to_owned(),
-                            source: "github".to_owned(),
-                            payload: body_text(delivery.body),
-                            status: EventStatus::Rejected,
-                            delivery_id: Some(delivery_id.clone()),
-                            github_event: Some(event),
-                        },
-                        None,
-                    )
-                    .await;
-                return match accepted {
-                    Ok(Stored::New(event_id, _)) => {
-                        Err(IntakeError::MalformedJson { event_id, reason: error.to_string() })
-                    }
-                    Ok(Stored::Duplicate(event_id)) => {
-                        Ok(IntakeOutcome::Duplicate { event_id, delivery_id })
-                    }
-                    Err(error) => Err(error),
-                };
-            }
-        };
-
-        let event_type = event_type(&event, payload.action.as_deref());
-        let (status, job) = self.decide(&event, &payload, &hooked).await?;
-        let new_event = NewEvent {
-            event_type: event_type.clone(),
-            source: "github".to_owned(),
-            payload: body_text(delivery.body),
-            status,
-            delivery_id: Some(delivery_id.clone()),
-            github_event: Some(event),
-        };
-        match self.store(new_event, job).await? {
-            Stored::New(event_id, job) => Ok(IntakeOutcome::Received { event_id, event_type, job }),
-            Stored::Duplicate(event_id) => Ok(IntakeOutcome::Duplicate { event_id, delivery_id }),
-        }
+        Ok(lookup.installations)
     }
 
     /// The secrets that may have signed this delivery, most specific first: the installations
@@ -375,70 +405,68 @@ impl WebhookIntake {
         .map_err(|error| IntakeError::Unexpected(anyhow::Error::new(error)))
     }
 
-    /// What a verified delivery leads to: its initial status and the job to queue.
-    async fn decide(
+    /// What a verified delivery leads to: its initial status and its effect, which the queue
+    /// applies only if the delivery is new.
+    fn decide(
         &self,
         event: &str,
         payload: &Payload,
         hooked: &[Installation],
-    ) -> Result<(EventStatus, Option<NewReviewJob>), IntakeError> {
+    ) -> (EventStatus, IntakeEffect) {
         match event {
             "ping" => {
-                for installation in hooked {
-                    self.installations
-                        .mark_verified(installation.id, Utc::now())
-                        .await
-                        .map_err(|error| IntakeError::Unexpected(anyhow::Error::new(error)))?;
-                }
-                Ok((EventStatus::Completed, None))
+                let verified: Vec<_> = hooked.iter().map(|installation| installation.id).collect();
+                let effect = if verified.is_empty() {
+                    IntakeEffect::None
+                } else {
+                    IntakeEffect::MarkVerified(verified)
+                };
+                (EventStatus::Completed, effect)
             }
-            "pull_request" => {
-                let (Some(action), Some(repository), Some(pull)) = (
-                    payload.action.as_deref(),
-                    payload.repository.as_ref(),
-                    payload.pull_request.as_ref(),
-                ) else {
-                    return Ok((EventStatus::Ignored, None));
-                };
-                let Some(number) = pull.number.or(payload.number) else {
-                    return Ok((EventStatus::Ignored, None));
-                };
-                if action == "closed" {
-                    self.queue
-                        .cancel_pull_request(repository.id, number)
-                        .await
-                        .map_err(|error| IntakeError::Unexpected(anyhow::Error::new(error)))?;
-                    return Ok((EventStatus::Completed, None));
-                }
-                if !REVIEW_ACTIONS.contains(&action) || (pull.draft && !self.config.review_drafts) {
-                    return Ok((EventStatus::Ignored, None));
-                }
-                let Ok(repo) = RepoFullName::parse(&repository.full_name) else {
-                    return Ok((EventStatus::Ignored, None));
-                };
-                let job = NewReviewJob {
-                    repo_id: repository.id,
-                    repo,
-                    pr_number: number,
-                    head_sha: pull.head.sha.clone(),
-                    installation_id: payload
-                        .installation
-                        .as_ref()
-                        .map(|installation| installation.id),
-                    max_attempts: self.config.max_attempts.max(1),
-                };
-                Ok((EventStatus::Pending, Some(job)))
-            }
-            _ => Ok((EventStatus::Ignored, None)),
+            "pull_request" => self.decide_pull_request(payload),
+            _ => (EventStatus::Ignored, IntakeEffect::None),
         }
     }
 
-    async fn store(
-        &self,
-        event: NewEvent,
-        job: Option<NewReviewJob>,
-    ) -> Result<Stored, IntakeError> {
-        match self.queue.accept(event, job).await {
+    /// What a `pull_request` delivery leads to: `closed` cancels, a review action queues a
+    /// review, anything else is ignored.
+    fn decide_pull_request(&self, payload: &Payload) -> (EventStatus, IntakeEffect) {
+        let ignored = (EventStatus::Ignored, IntakeEffect::None);
+        let (Some(action), Some(repository), Some(pull)) =
+            (payload.action(), payload.repository.as_ref(), payload.pull_request.as_ref())
+        else {
+            return ignored;
+        };
+        // A number beyond what the database stores cannot be a pull request's.
+        let Some(pr_number) =
+            pull.number.or(payload.number).filter(|number| i64::try_from(*number).is_ok())
+        else {
+            return ignored;
+        };
+        if action == "closed" {
+            let effect = IntakeEffect::CancelPullRequest { repo_id: repository.id, pr_number };
+            return (EventStatus::Completed, effect);
+        }
+        if !REVIEW_ACTIONS.contains(&action)
+            || (pull.draft && !self.config.review_drafts)
+            || !valid_head_sha(&pull.head.sha)
+        {
+            return ignored;
+        }
+        let Ok(repo) = RepoFullName::parse(&repository.full_name) else { return ignored };
+        let job = NewReviewJob {
+            repo_id: repository.id,
+            repo,
+            pr_number,
+            head_sha: pull.head.sha.clone(),
+            installation_id: payload.installation.as_ref().map(|installation| installation.id),
+            max_attempts: self.config.max_attempts.max(1),
+        };
+        (EventStatus::Pending, IntakeEffect::QueueReview(job))
+    }
+
+    async fn store(&self, event: NewEvent, effect: IntakeEffect) -> Result<Stored, IntakeError> {
+        match self.queue.accept(event, effect).await {
             Ok(accepted) => Ok(Stored::New(accepted.event.id, accepted.job)),
             Err(QueueError::DuplicateDelivery(event_id)) => Ok(Stored::Duplicate(event_id)),
             Err(other) => Err(IntakeError::Unexpected(anyhow::Error::new(other))),

@@ -8,7 +8,8 @@
 //! alone; no delivery is answered before what it stored is committed.
 //!
 //! - PostgreSQL: one writer, with a connection of its own, stores a batch in one
-//!   autocommitted statement: the events, their jobs, and the superseding of older jobs. The
+//!   autocommitted statement: the events, their jobs, the superseding of older jobs, and the
+//!   effects of the deliveries that were new (cancellations, verified installations). The
 //!   statement's parts share one snapshot and could not see each other, hence the rule above.
 //!   The writer commits without waiting for the WAL to reach the disk (`synchronous_commit =
 //!   off`) and goes on to the next batch; a flusher answers what it stored once a commit of its
@@ -20,7 +21,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use nectr_domain::queue::{Accepted, JobStatus, NewReviewJob, QueueError};
+use nectr_domain::queue::{Accepted, IntakeEffect, JobStatus, NewReviewJob, QueueError};
 use nectr_domain::{EventId, EventStatus, JobId, NewEvent};
 use sea_orm::sqlx::{self, PgPool, Row};
 use sea_orm::{DatabaseConnection, DbBackend, TransactionTrait};
@@ -45,7 +46,15 @@ const QUEUE_CAPACITY: usize = 1024;
 /// source, payload, status, delivery id and GitHub event name; the job's repository id, name,
 /// pull request, head sha, installation and attempts, null when the delivery queues no job),
 /// then the time, and the status names for an ignored event, a superseded event and a
-/// superseded run.
+/// superseded run; then two more arrays per delivery (the repository id and pull request it
+/// cancels, null when it cancels nothing), the status names for a cancelled event and a
+/// cancelled run, and two arrays of (delivery's position, installation id) pairs that it marks
+/// verified.
+///
+/// A delivery's effects are applied only when its event was inserted (it is in `ev`): a
+/// redelivery conflicts on its delivery id and changes nothing. Cancelling and superseding both
+/// update `review_jobs`, which one statement may not do twice to a row; they never meet, since
+/// a batch never holds two deliveries of one pull request.
 ///
 /// Event ids are drawn before the insert so that every result row can be matched to its
 /// delivery. The payloads (the bulk of a batch's bytes) stay out of `input`: the event insert
@@ -62,9 +71,11 @@ WITH input AS MATERIALIZED ( \
   SELECT nextval(q.seq) AS event_id, u.* \
   FROM (SELECT pg_get_serial_sequence('events', 'id')::regclass AS seq) q, \
     unnest($1::text[], $2::text[], $4::text[], $5::text[], $6::text[], $7::int8[], \
-      $8::text[], $9::int8[], $10::text[], $11::int8[], $12::int4[]) \
+      $8::text[], $9::int8[], $10::text[], $11::int8[], $12::int4[], $17::int8[], \
+      $18::int8[]) \
     WITH ORDINALITY AS u(event_type, source, status, delivery_id, github_event, \
-      repo_id, repo_full_name, pr_number, head_sha, installation_id, max_attempts, ord) \
+      repo_id, repo_full_name, pr_number, head_sha, installation_id, max_attempts, \
+      cancel_repo_id, cancel_pr_number, ord) \
 ), ev AS ( \
   INSERT INTO events (id, event_type, source, payload, status, created_at, processed_at, \
     delivery_id, github_event) \
@@ -105,6 +116,32 @@ WITH input AS MATERIALIZED ( \
 ), stopped AS ( \
   UPDATE review_jobs j SET stop_requested = 'superseded' \
   FROM older WHERE j.id = older.id AND older.status = 'running' \
+), closing AS ( \
+  SELECT o.id, o.status FROM input i CROSS JOIN LATERAL ( \
+    SELECT o.id, o.status FROM review_jobs o \
+    WHERE o.repo_id = i.cancel_repo_id AND o.pr_number = i.cancel_pr_number \
+      AND o.status IN ('queued', 'running') \
+    FOR UPDATE) o \
+  WHERE i.cancel_repo_id IS NOT NULL AND EXISTS (SELECT 1 FROM ev WHERE ev.id = i.event_id) \
+), cancelled AS ( \
+  UPDATE review_jobs j SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, \
+    updated_at = $13 \
+  FROM closing WHERE j.id = closing.id AND closing.status = 'queued' \
+  RETURNING j.event_id, j.review_run_id \
+), cancelled_events AS ( \
+  UPDATE events e SET status = $19, processed_at = $13 \
+  FROM cancelled c WHERE e.id = c.event_id \
+), cancelled_runs AS ( \
+  UPDATE workflow_runs r SET status = $20, result = NULL, error = NULL, completed_at = $13 \
+  FROM cancelled c WHERE r.id = c.review_run_id \
+), cancel_requested AS ( \
+  UPDATE review_jobs j SET stop_requested = 'cancelled' \
+  FROM closing WHERE j.id = closing.id AND closing.status = 'running' \
+), verified AS ( \
+  UPDATE installations n SET verified_at = $13 \
+  FROM unnest($21::int8[], $22::int4[]) AS v(ord, installation_id) \
+    JOIN input i ON i.ord = v.ord \
+  WHERE n.id = v.installation_id AND EXISTS (SELECT 1 FROM ev WHERE ev.id = i.event_id) \
 ) \
 SELECT i.ord, ev.id AS stored_id, ev.status, ev.created_at, ev.processed_at, job.id AS job_id \
 FROM input i LEFT JOIN ev ON ev.id = i.event_id LEFT JOIN job ON job.event_id = ev.id \
@@ -113,17 +150,25 @@ ORDER BY i.ord";
 /// One delivery to store, and where its outcome goes.
 struct Pending {
     event: NewEvent,
-    job: Option<NewReviewJob>,
+    effect: IntakeEffect,
     reply: oneshot::Sender<Result<Accepted, QueueError>>,
 }
 
 impl Pending {
-    /// What two deliveries stored at the same time may not share.
+    /// What two deliveries stored at the same time may not share: the pull request whose jobs
+    /// they queue or cancel, and their delivery id.
     fn keys(&self) -> impl Iterator<Item = Key> + '_ {
-        let pull_request =
-            self.job.as_ref().map(|job| Key::PullRequest(job.repo_id, job.pr_number));
+        let pull_request = self
+            .effect
+            .pull_request()
+            .map(|(repo_id, pr_number)| Key::PullRequest(repo_id, pr_number));
         let delivery = self.event.delivery_id.clone().map(Key::Delivery);
         pull_request.into_iter().chain(delivery)
+    }
+
+    /// The review it queues, when any.
+    fn job(&self) -> Option<&NewReviewJob> {
+        self.effect.review()
     }
 }
 
@@ -189,15 +234,15 @@ impl IntakeWriter {
         Some(Self { queue, postgres })
     }
 
-    /// Stores one delivery with the others waiting.
+    /// Stores one delivery with the others waiting, and applies its effect if it is new.
     pub(crate) async fn accept(
         &self,
         event: NewEvent,
-        job: Option<NewReviewJob>,
+        effect: IntakeEffect,
     ) -> Result<Accepted, QueueError> {
         let (reply, outcome) = oneshot::channel();
         let stopped = || QueueError::Unexpected(anyhow::anyhow!("the intake writer has stopped"));
-        self.queue.send(Pending { event, job, reply }).await.map_err(|_| stopped())?;
+        self.queue.send(Pending { event, effect, reply }).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
     }
 
@@ -208,10 +253,11 @@ impl IntakeWriter {
         let mut connection = pools.writers.acquire().await?;
         let prepare = format!(
             "PREPARE nectr_intake_plan (text[], text[], text[], text[], text[], text[], int8[], \
-             text[], int8[], text[], int8[], int4[], timestamptz, text, text, text) AS {ACCEPT_BATCH}"
+             text[], int8[], text[], int8[], int4[], timestamptz, text, text, text, int8[], \
+             int8[], text, text, int8[], int4[]) AS {ACCEPT_BATCH}"
         );
         sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)).execute(&mut *connection).await?;
-        let nulls = vec!["NULL"; 16].join(", ");
+        let nulls = vec!["NULL"; 22].join(", ");
         let explain = format!("EXPLAIN EXECUTE nectr_intake_plan ({nulls})");
         let rows = sqlx::query(sqlx::AssertSqlSafe(explain)).fetch_all(&mut *connection).await;
         sqlx::raw_sql("DEALLOCATE nectr_intake_plan").execute(&mut *connection).await?;
@@ -425,7 +471,7 @@ impl SqliteWriter {
     async fn store_one(&self, pending: &Pending) -> Result<Accepted, QueueError> {
         let transaction =
             self.connection.begin().await.map_err(queue::unexpected("starting a delivery"))?;
-        let accepted = accept_sqlite(&transaction, &pending.event, pending.job.as_ref()).await?;
+        let accepted = accept_sqlite(&transaction, &pending.event, &pending.effect).await?;
         transaction.commit().await.map_err(queue::unexpected("committing a delivery"))?;
         Ok(accepted)
     }
@@ -441,7 +487,7 @@ impl SqliteWriter {
         let mut outcomes = Vec::with_capacity(batch.len());
         for pending in batch {
             // A duplicate stores nothing and is an outcome like any other.
-            match accept_sqlite(&transaction, &pending.event, pending.job.as_ref()).await {
+            match accept_sqlite(&transaction, &pending.event, &pending.effect).await {
                 Err(error) if !matches!(error, QueueError::DuplicateDelivery(_)) => {
                     return Err(error);
                 }
@@ -485,19 +531,21 @@ impl PostgresWriter {
     async fn answer(&self, batch: Vec<Pending>, rows: Vec<Option<Stored>>, now: DateTime<Utc>) {
         let mut settled = Vec::with_capacity(batch.len());
         for (pending, row) in batch.into_iter().zip(rows) {
-            let Pending { event, job, reply } = pending;
-            settled.push(Settled { reply, outcome: self.settle(event, job, row, now).await });
+            let queued = pending.job().is_some();
+            let Pending { event, reply, .. } = pending;
+            settled.push(Settled { reply, outcome: self.settle(event, queued, row, now).await });
         }
         // With the flusher gone, the outcomes are dropped unanswered: those deliveries fail
         // (`IntakeWriter::accept`), as when a writer stops.
         drop(self.flusher.send(settled));
     }
 
-    /// Turns a delivery's row into its outcome: a duplicate, or the stored event and its job.
+    /// Turns a delivery's row into its outcome: a duplicate, or the stored event and its job
+    /// (`queued`: the delivery asked for one).
     async fn settle(
         &self,
         event: NewEvent,
-        job: Option<NewReviewJob>,
+        queued: bool,
         row: Option<Stored>,
         now: DateTime<Utc>,
     ) -> Result<Accepted, QueueError> {
@@ -505,7 +553,7 @@ impl PostgresWriter {
             let first = stored_delivery(&self.connection, event.delivery_id).await?;
             return Err(QueueError::DuplicateDelivery(first));
         };
-        if job.is_some() && stored.job.is_none() && stored.status != EventStatus::Ignored.as_str() {
+        if queued && stored.job.is_none() && stored.status != EventStatus::Ignored.as_str() {
             // Another process queued this commit a moment ago: record the delivery, do nothing.
             sqlx::query("UPDATE events SET status = $1, processed_at = $2 WHERE id = $3")
                 .bind(EventStatus::Ignored.as_str())
@@ -549,8 +597,20 @@ async fn execute(
 ) -> Result<Vec<Option<Stored>>, sqlx::Error> {
     let column = |get: &dyn Fn(&Pending) -> Option<&str>| batch.iter().map(get).collect::<Vec<_>>();
     let job = |get: &dyn Fn(&NewReviewJob) -> Option<i64>| {
-        batch.iter().map(|pending| pending.job.as_ref().and_then(get)).collect::<Vec<_>>()
+        batch.iter().map(|pending| pending.job().and_then(get)).collect::<Vec<_>>()
     };
+    let cancelled = |get: &dyn Fn(i64, u64) -> i64| {
+        batch
+            .iter()
+            .map(|pending| match &pending.effect {
+                IntakeEffect::CancelPullRequest { repo_id, pr_number } => {
+                    Some(get(*repo_id, *pr_number))
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let (verified_deliveries, verified_installations) = verified(batch);
     let rows = sqlx::query(ACCEPT_BATCH)
         .bind(column(&|pending| Some(&pending.event.event_type)))
         .bind(column(&|pending| Some(&pending.event.source)))
@@ -562,19 +622,18 @@ async fn execute(
         .bind(
             batch
                 .iter()
-                .map(|pending| pending.job.as_ref().map(|job| job.repo.to_string()))
+                .map(|pending| pending.job().map(|job| job.repo.to_string()))
                 .collect::<Vec<_>>(),
         )
-        .bind(job(&|job| Some(i64::try_from(job.pr_number).unwrap_or(i64::MAX))))
-        .bind(column(&|pending| pending.job.as_ref().map(|job| job.head_sha.as_str())))
+        .bind(job(&|job| Some(pr_number(job.pr_number))))
+        .bind(column(&|pending| pending.job().map(|job| job.head_sha.as_str())))
         .bind(job(&|job| job.installation_id))
         .bind(
             batch
                 .iter()
                 .map(|pending| {
                     pending
-                        .job
-                        .as_ref()
+                        .job()
                         .map(|job| i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX))
                 })
                 .collect::<Vec<_>>(),
@@ -583,6 +642,12 @@ async fn execute(
         .bind(EventStatus::Ignored.as_str())
         .bind(JobStatus::Superseded.event_status().as_str())
         .bind(JobStatus::Superseded.run_status().as_str())
+        .bind(cancelled(&|repo_id, _| repo_id))
+        .bind(cancelled(&|_, number| pr_number(number)))
+        .bind(JobStatus::Cancelled.event_status().as_str())
+        .bind(JobStatus::Cancelled.run_status().as_str())
+        .bind(verified_deliveries)
+        .bind(verified_installations)
         .fetch_all(pool)
         .await?;
     if rows.len() != batch.len() {
@@ -605,6 +670,27 @@ async fn execute(
             }))
         })
         .collect()
+}
+
+fn pr_number(number: u64) -> i64 {
+    i64::try_from(number).unwrap_or(i64::MAX)
+}
+
+/// The installations a batch marks verified, as (delivery's position from 1, installation id)
+/// pairs in two arrays; ids beyond the column's range cannot exist and are left out.
+fn verified(batch: &[Pending]) -> (Vec<i64>, Vec<i32>) {
+    let mut deliveries = Vec::new();
+    let mut installations = Vec::new();
+    for (position, pending) in (1_i64..).zip(batch) {
+        let IntakeEffect::MarkVerified(ids) = &pending.effect else { continue };
+        for id in ids {
+            if let Ok(id) = i32::try_from(id.get()) {
+                deliveries.push(position);
+                installations.push(id);
+            }
+        }
+    }
+    (deliveries, installations)
 }
 
 #[cfg(test)]
@@ -632,7 +718,8 @@ mod tests {
             installation_id: None,
             max_attempts: 3,
         });
-        Pending { event, job, reply }
+        let effect = job.map_or(IntakeEffect::None, IntakeEffect::QueueReview);
+        Pending { event, effect, reply }
     }
 
     fn ids(deliveries: &[Pending]) -> Vec<&str> {

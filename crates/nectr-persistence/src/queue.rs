@@ -10,10 +10,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use nectr_domain::queue::{
-    Accepted, JobStatus, NewReviewJob, QueueError, ReviewJob, ReviewQueue, StopReason,
+    Accepted, IntakeEffect, JobStatus, NewReviewJob, QueueError, ReviewJob, ReviewQueue, StopReason,
 };
 use nectr_domain::{
-    EventId, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunId, ReviewRunStatus,
+    EventId, EventStatus, InstallationId, JobId, NewEvent, RepoFullName, ReviewRunId,
+    ReviewRunStatus,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -23,7 +24,7 @@ use sea_orm::{
 };
 
 use crate::SeaOrmStore;
-use crate::entities::{events, review_jobs, workflow_runs};
+use crate::entities::{events, installations, review_jobs, workflow_runs};
 use crate::events::{new_event_row, stored_delivery, stored_event};
 use crate::store::db_error;
 
@@ -154,6 +155,36 @@ async fn supersede_older(
     Ok(())
 }
 
+/// Cancels the queued jobs of a pull request and asks its running one to stop, inside `txn`;
+/// answers how many jobs it touched.
+async fn cancel_open_jobs(
+    txn: &DatabaseTransaction,
+    repo_id: i64,
+    number: u64,
+) -> Result<u64, QueueError> {
+    let open = review_jobs::Entity::find()
+        .filter(review_jobs::Column::RepoId.eq(repo_id))
+        .filter(review_jobs::Column::PrNumber.eq(pr_number(number)))
+        .filter(
+            review_jobs::Column::Status
+                .is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
+        )
+        .all(txn)
+        .await
+        .map_err(unexpected("finding a pull request's jobs"))?;
+    let touched = open.len() as u64;
+    for job in open {
+        if job.status == JobStatus::Queued.as_str() {
+            finish(txn, job, JobStatus::Cancelled, None, None).await?;
+        } else {
+            let mut active = review_jobs::ActiveModel::from(job);
+            active.stop_requested = Set(Some("cancelled".to_owned()));
+            active.update(txn).await.map_err(unexpected("asking a job to stop"))?;
+        }
+    }
+    Ok(touched)
+}
+
 impl SeaOrmStore {
     /// The running job this worker holds, locked for update on PostgreSQL.
     async fn held(
@@ -224,12 +255,13 @@ impl SeaOrmStore {
     }
 }
 
-/// Stores one delivery on SQLite inside `txn` (the intake's batch): its event, and its job with
-/// the superseding of older ones.
+/// Stores one delivery on SQLite inside `txn` (the intake's batch): its event and, when its
+/// delivery id is new, its effect: its job with the superseding of older ones, a cancellation,
+/// or verified installations.
 pub(crate) async fn accept_sqlite(
     txn: &DatabaseTransaction,
     event: &NewEvent,
-    job: Option<&NewReviewJob>,
+    effect: &IntakeEffect,
 ) -> Result<Accepted, QueueError> {
     let now = Utc::now();
     let inserted = events::Entity::insert(new_event_row(event.clone(), now))
@@ -245,8 +277,46 @@ pub(crate) async fn accept_sqlite(
         }
     };
     let id = EventId::new(i64::from(event_id));
-    let mut stored = stored_event(event.clone(), id, event.status, now, None);
-    let Some(job) = job else { return Ok(Accepted { event: stored, job: None }) };
+    let stored = stored_event(event.clone(), id, event.status, now, None);
+    match effect {
+        IntakeEffect::None => {}
+        IntakeEffect::QueueReview(job) => return queue_job(txn, stored, event_id, job, now).await,
+        IntakeEffect::CancelPullRequest { repo_id, pr_number } => {
+            cancel_open_jobs(txn, *repo_id, *pr_number).await?;
+        }
+        IntakeEffect::MarkVerified(ids) => mark_verified(txn, ids, now).await?,
+    }
+    Ok(Accepted { event: stored, job: None })
+}
+
+/// Records that a `ping` reached these installations (ids that do not exist are skipped).
+async fn mark_verified(
+    txn: &DatabaseTransaction,
+    ids: &[InstallationId],
+    now: DateTime<Utc>,
+) -> Result<(), QueueError> {
+    let ids: Vec<i32> = ids.iter().filter_map(|id| i32::try_from(id.get()).ok()).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    installations::Entity::update_many()
+        .col_expr(installations::Column::VerifiedAt, Expr::value(Some(now)))
+        .filter(installations::Column::Id.is_in(ids))
+        .exec(txn)
+        .await
+        .map_err(unexpected("marking installations verified"))?;
+    Ok(())
+}
+
+/// Queues a new delivery's job inside `txn`, superseding older commits' jobs; a commit queued
+/// before leaves the event `ignored`.
+async fn queue_job(
+    txn: &DatabaseTransaction,
+    mut stored: nectr_domain::Event,
+    event_id: i32,
+    job: &NewReviewJob,
+    now: DateTime<Utc>,
+) -> Result<Accepted, QueueError> {
     let number = pr_number(job.pr_number);
     supersede_older(txn, job, number).await?;
     let row = review_jobs::ActiveModel {
@@ -294,12 +364,8 @@ pub(crate) async fn accept_sqlite(
 
 #[async_trait]
 impl ReviewQueue for SeaOrmStore {
-    async fn accept(
-        &self,
-        event: NewEvent,
-        job: Option<NewReviewJob>,
-    ) -> Result<Accepted, QueueError> {
-        self.intake.accept(event, job).await
+    async fn accept(&self, event: NewEvent, effect: IntakeEffect) -> Result<Accepted, QueueError> {
+        self.intake.accept(event, effect).await
     }
 
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<ReviewJob>, QueueError> {
@@ -465,26 +531,7 @@ impl ReviewQueue for SeaOrmStore {
     async fn cancel_pull_request(&self, repo_id: i64, number: u64) -> Result<u64, QueueError> {
         let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
-        let open = review_jobs::Entity::find()
-            .filter(review_jobs::Column::RepoId.eq(repo_id))
-            .filter(review_jobs::Column::PrNumber.eq(pr_number(number)))
-            .filter(
-                review_jobs::Column::Status
-                    .is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
-            )
-            .all(&txn)
-            .await
-            .map_err(unexpected("finding a pull request's jobs"))?;
-        let touched = open.len() as u64;
-        for job in open {
-            if job.status == JobStatus::Queued.as_str() {
-                finish(&txn, job, JobStatus::Cancelled, None, None).await?;
-            } else {
-                let mut active = review_jobs::ActiveModel::from(job);
-                active.stop_requested = Set(Some("cancelled".to_owned()));
-                active.update(&txn).await.map_err(unexpected("asking a job to stop"))?;
-            }
-        }
+        let touched = cancel_open_jobs(&txn, repo_id, number).await?;
         txn.commit().await.map_err(unexpected("committing a cancellation"))?;
         Ok(touched)
     }

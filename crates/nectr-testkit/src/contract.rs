@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use nectr_domain::llm::Usage;
-use nectr_domain::queue::{JobStatus, NewReviewJob, QueueError, ReviewQueue, StopReason};
+use nectr_domain::queue::{
+    IntakeEffect, JobStatus, NewReviewJob, QueueError, ReviewQueue, StopReason,
+};
 use nectr_domain::review::{Finding, Severity, Verdict};
 use nectr_domain::{
     AccessToken, EventFilter, EventId, EventRepository, EventRepositoryError, EventStatus,
@@ -65,6 +67,7 @@ pub async fn run_all(stores: &Stores) {
     oauth_states(stores).await;
     review_queue(stores).await;
     concurrent_deliveries(stores).await;
+    intake_effects(stores).await;
 }
 
 fn upsert(github_id: i64, login: &str, token: &str) -> UserUpsert {
@@ -449,11 +452,15 @@ pub async fn review_queue(stores: &Stores) {
 
     // Deliveries are stored once.
     let ping = queue
-        .accept(NewEvent { status: EventStatus::Completed, ..delivery("d-ping") }, None)
+        .accept(
+            NewEvent { status: EventStatus::Completed, ..delivery("d-ping") },
+            IntakeEffect::None,
+        )
         .await
         .unwrap();
     assert_eq!((ping.job, ping.event.status), (None, EventStatus::Completed));
-    match queue.accept(delivery("d-ping"), Some(review_job(1, "aaa", 3))).await {
+    match queue.accept(delivery("d-ping"), IntakeEffect::QueueReview(review_job(1, "aaa", 3))).await
+    {
         Err(QueueError::DuplicateDelivery(id)) => assert_eq!(id, ping.event.id),
         other => panic!("expected DuplicateDelivery, got {other:?}"),
     }
@@ -463,10 +470,16 @@ pub async fn review_queue(stores: &Stores) {
     );
 
     // A review is queued once per commit.
-    let first = queue.accept(delivery("d-1"), Some(review_job(1, "aaa", 3))).await.unwrap();
+    let first = queue
+        .accept(delivery("d-1"), IntakeEffect::QueueReview(review_job(1, "aaa", 3)))
+        .await
+        .unwrap();
     let first_job = first.job.unwrap();
     assert_eq!(first.event.status, EventStatus::Pending);
-    let again = queue.accept(delivery("d-1-again"), Some(review_job(1, "aaa", 3))).await.unwrap();
+    let again = queue
+        .accept(delivery("d-1-again"), IntakeEffect::QueueReview(review_job(1, "aaa", 3)))
+        .await
+        .unwrap();
     assert_eq!(again.job, None);
     assert_eq!(again.event.status, EventStatus::Ignored, "not left pending");
 
@@ -488,10 +501,17 @@ pub async fn review_queue(stores: &Stores) {
     ));
 
     // A newer head supersedes: it waits while the old job runs, which is asked to stop.
-    let newer = queue.accept(delivery("d-2"), Some(review_job(1, "bbb", 3))).await.unwrap();
+    let newer = queue
+        .accept(delivery("d-2"), IntakeEffect::QueueReview(review_job(1, "bbb", 3)))
+        .await
+        .unwrap();
     let newer_job = newer.job.unwrap();
-    let other_pr =
-        queue.accept(delivery("d-3"), Some(review_job(2, "ccc", 3))).await.unwrap().job.unwrap();
+    let other_pr = queue
+        .accept(delivery("d-3"), IntakeEffect::QueueReview(review_job(2, "ccc", 3)))
+        .await
+        .unwrap()
+        .job
+        .unwrap();
     let parallel = queue.claim("worker-b", LEASE).await.unwrap().unwrap();
     assert_eq!(parallel.id, other_pr, "another pull request runs in parallel, this one waits");
     assert!(
@@ -525,8 +545,14 @@ pub async fn review_queue(stores: &Stores) {
     );
 
     // A queued job of an older commit is superseded at once.
-    let third = queue.accept(delivery("d-4"), Some(review_job(3, "ddd", 3))).await.unwrap();
-    let fourth = queue.accept(delivery("d-5"), Some(review_job(3, "eee", 3))).await.unwrap();
+    let third = queue
+        .accept(delivery("d-4"), IntakeEffect::QueueReview(review_job(3, "ddd", 3)))
+        .await
+        .unwrap();
+    let fourth = queue
+        .accept(delivery("d-5"), IntakeEffect::QueueReview(review_job(3, "eee", 3)))
+        .await
+        .unwrap();
     assert_eq!(
         queue.find(third.job.unwrap()).await.unwrap().unwrap().status,
         JobStatus::Superseded
@@ -549,7 +575,10 @@ pub async fn review_queue(stores: &Stores) {
     assert_eq!(queue.find(other_pr).await.unwrap().unwrap().status, JobStatus::Cancelled);
 
     // Failures retry until the attempts run out, then fail job, event and run with the error.
-    let flaky = queue.accept(delivery("d-6"), Some(review_job(4, "fff", 2))).await.unwrap();
+    let flaky = queue
+        .accept(delivery("d-6"), IntakeEffect::QueueReview(review_job(4, "fff", 2)))
+        .await
+        .unwrap();
     let flaky_job = flaky.job.unwrap();
     queue.claim("worker-a", LEASE).await.unwrap().unwrap();
     let later = Utc::now() + Duration::hours(1);
@@ -563,8 +592,12 @@ pub async fn review_queue(stores: &Stores) {
         (flaky_row.status, flaky_row.last_error.as_deref()),
         (JobStatus::Queued, Some("GitHub 502"))
     );
-    let soon =
-        queue.accept(delivery("d-7"), Some(review_job(5, "ggg", 2))).await.unwrap().job.unwrap();
+    let soon = queue
+        .accept(delivery("d-7"), IntakeEffect::QueueReview(review_job(5, "ggg", 2)))
+        .await
+        .unwrap()
+        .job
+        .unwrap();
     let claimed = queue.claim("worker-a", LEASE).await.unwrap().unwrap();
     assert_eq!(claimed.id, soon);
     assert_eq!(
@@ -593,7 +626,10 @@ pub async fn review_queue(stores: &Stores) {
     );
 
     // A lease that is not renewed expires; the job is claimed again and the old worker lost it.
-    let orphan = queue.accept(delivery("d-8"), Some(review_job(6, "hhh", 3))).await.unwrap();
+    let orphan = queue
+        .accept(delivery("d-8"), IntakeEffect::QueueReview(review_job(6, "hhh", 3)))
+        .await
+        .unwrap();
     let orphan_job = orphan.job.unwrap();
     let first_lease = queue.claim("worker-dead", std::time::Duration::ZERO).await.unwrap().unwrap();
     assert_eq!(first_lease.id, orphan_job);
@@ -634,14 +670,16 @@ pub async fn concurrent_deliveries(stores: &Stores) {
     let bursts = (1..=PULL_REQUESTS).map(|pr_number| {
         let queue = stores.queue.clone();
         tokio::spawn(async move {
-            let pushes =
-                    (1..=3).map(|push| {
-                        let id = format!("burst-{pr_number}-{push}");
-                        let queue = queue.clone();
-                        async move {
-                            queue.accept(delivery(&id), Some(job(pr_number, push))).await.unwrap()
-                        }
-                    });
+            let pushes = (1..=3).map(|push| {
+                let id = format!("burst-{pr_number}-{push}");
+                let queue = queue.clone();
+                async move {
+                    queue
+                        .accept(delivery(&id), IntakeEffect::QueueReview(job(pr_number, push)))
+                        .await
+                        .unwrap()
+                }
+            });
             (pr_number, futures_util::future::join_all(pushes).await)
         })
     });
@@ -666,13 +704,109 @@ pub async fn concurrent_deliveries(stores: &Stores) {
             assert_eq!((stored.job, &event.payload), (Some(job.id), &stored.event.payload));
         }
         let first = format!("burst-{pr_number}-1");
-        match stores.queue.accept(delivery(&first), Some(job(pr_number, 1))).await {
+        match stores
+            .queue
+            .accept(delivery(&first), IntakeEffect::QueueReview(job(pr_number, 1)))
+            .await
+        {
             Err(QueueError::DuplicateDelivery(id)) => assert_eq!(id, accepted[0].event.id),
             other => panic!("pull request {pr_number}: expected a duplicate, got {other:?}"),
         }
         let repeat = NewReviewJob { head_sha: queued[0].head_sha.clone(), ..job(pr_number, 0) };
         let repeated = format!("burst-{pr_number}-repeat");
-        let repeat = stores.queue.accept(delivery(&repeated), Some(repeat)).await.unwrap();
+        let repeat = stores
+            .queue
+            .accept(delivery(&repeated), IntakeEffect::QueueReview(repeat))
+            .await
+            .unwrap();
         assert_eq!((repeat.job, repeat.event.status), (None, EventStatus::Ignored));
+    }
+}
+
+/// The `ReviewQueue` contract of a delivery's effects: they apply only to a first delivery. A
+/// redelivered `closed` cancels nothing (not the review queued after the pull request was
+/// reopened), a redelivered `ping` marks nothing, and a cancellation accepted right after the
+/// review it cancels (even in the same batch) sees it.
+pub async fn intake_effects(stores: &Stores) {
+    const REPO_ID: i64 = 55_000_000;
+    let queue = &stores.queue;
+    let job = |pr_number: u64, head_sha: &str| NewReviewJob {
+        repo_id: REPO_ID,
+        ..review_job(pr_number, head_sha, 3)
+    };
+    let closing = |id: &str| NewEvent {
+        status: EventStatus::Completed,
+        ..new_event_named(id, "closed_pull_request")
+    };
+    let close = IntakeEffect::CancelPullRequest { repo_id: REPO_ID, pr_number: 1 };
+    let job_status = |id| async move { queue.find(id).await.unwrap().unwrap().status };
+
+    let opened = queue.accept(delivery("fx-open"), IntakeEffect::QueueReview(job(1, "a1"))).await;
+    let opened = opened.unwrap().job.unwrap();
+    let closed = queue.accept(closing("fx-close"), close.clone()).await.unwrap();
+    assert_eq!((closed.job, closed.event.status), (None, EventStatus::Completed));
+    assert_eq!(job_status(opened).await, JobStatus::Cancelled, "closing cancels");
+    let reopened = queue.accept(delivery("fx-reopen"), IntakeEffect::QueueReview(job(1, "a2")));
+    let reopened = reopened.await.unwrap().job.unwrap();
+    match queue.accept(closing("fx-close"), close).await {
+        Err(QueueError::DuplicateDelivery(id)) => assert_eq!(id, closed.event.id),
+        other => panic!("expected DuplicateDelivery, got {other:?}"),
+    }
+    assert_eq!(
+        job_status(reopened).await,
+        JobStatus::Queued,
+        "a redelivered close cancels nothing"
+    );
+
+    // A ping marks the installations it names (unknown ids are skipped), once.
+    let user =
+        stores.users.upsert_by_github_id(upsert(55_001, "pinger", "gho_ping")).await.unwrap();
+    let hooked = stores
+        .installations
+        .create(installation(user.id, "pinger/hooked", 55_002, REPO_ID))
+        .await
+        .unwrap();
+    let mark = IntakeEffect::MarkVerified(vec![hooked.id, InstallationId::new(987_654)]);
+    let ping = NewEvent { status: EventStatus::Completed, ..new_event_named("fx-ping", "unknown") };
+    queue.accept(ping.clone(), mark.clone()).await.unwrap();
+    let verified = |id| async move {
+        stores.installations.find_by_id(id).await.unwrap().unwrap().verified_at.unwrap()
+    };
+    let first = verified(hooked.id).await;
+    assert_recent(first, "verified_at");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(matches!(queue.accept(ping, mark).await, Err(QueueError::DuplicateDelivery(_))));
+    assert_eq!(verified(hooked.id).await, first, "a redelivered ping marks nothing");
+
+    // Opened and closed arriving together, for many pull requests at once: each close, accepted
+    // after its open, cancels the job the open queued.
+    let pairs = (100..120).map(|pr_number| {
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            let open = queue.accept(
+                delivery(&format!("fx-burst-open-{pr_number}")),
+                IntakeEffect::QueueReview(job(pr_number, "b1")),
+            );
+            let close = queue.accept(
+                closing(&format!("fx-burst-close-{pr_number}")),
+                IntakeEffect::CancelPullRequest { repo_id: REPO_ID, pr_number },
+            );
+            let (open, close) = futures_util::future::join(open, close).await;
+            (open.unwrap(), close.unwrap())
+        })
+    });
+    for pair in futures_util::future::join_all(pairs).await {
+        let (open, _) = pair.unwrap();
+        let open = open.job.unwrap();
+        assert_eq!(job_status(open).await, JobStatus::Cancelled, "job {open}");
+    }
+}
+
+/// A delivery with its own id and event type.
+fn new_event_named(id: &str, event_type: &str) -> NewEvent {
+    NewEvent {
+        payload: format!("{{\"kind\":\"{event_type}\",\"delivery\":\"{id}\"}}"),
+        event_type: event_type.to_owned(),
+        ..delivery(id)
     }
 }

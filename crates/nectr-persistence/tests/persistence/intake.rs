@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use nectr_domain::queue::{NewReviewJob, QueueError, ReviewQueue};
+use nectr_domain::queue::{IntakeEffect, NewReviewJob, QueueError, ReviewQueue};
 use nectr_domain::{EventFilter, EventRepository, EventStatus, NewEvent, RepoFullName};
 use nectr_testkit::TestDatabase;
 
@@ -68,7 +68,7 @@ async fn a_bad_delivery_fails_alone_among_deliveries_stored_together() {
                 if number == 17 { too_long.clone() } else { "opened_pull_request".into() };
             tokio::spawn(async move {
                 let event = delivery(&format!("together-{number}"), &event_type);
-                (number, store.accept(event, Some(job(number))).await)
+                (number, store.accept(event, IntakeEffect::QueueReview(job(number))).await)
             })
         });
         for outcome in futures_util::future::join_all(deliveries).await {
@@ -96,7 +96,10 @@ async fn a_delivery_is_answered_only_once_a_flush_has_made_it_durable() {
 
     let Some(database) = TestDatabase::postgres().await else { return };
     let store = Arc::new(database.migrated_store().await);
-    store.accept(delivery("before", "opened_pull_request"), Some(job(1))).await.unwrap();
+    store
+        .accept(delivery("before", "opened_pull_request"), IntakeEffect::QueueReview(job(1)))
+        .await
+        .unwrap();
     // Holding the flusher's lock holds back every flush, and with it every answer.
     let holder = sea_orm::Database::connect(&database.url).await.unwrap();
     let held = holder.begin().await.unwrap();
@@ -104,7 +107,11 @@ async fn a_delivery_is_answered_only_once_a_flush_has_made_it_durable() {
     held.execute_unprepared(&lock).await.unwrap();
     let accepting = tokio::spawn({
         let store = store.clone();
-        async move { store.accept(delivery("held", "opened_pull_request"), Some(job(2))).await }
+        async move {
+            store
+                .accept(delivery("held", "opened_pull_request"), IntakeEffect::QueueReview(job(2)))
+                .await
+        }
     });
     // The writer has committed (another connection sees the event) but has not answered.
     let find = Statement::from_string(

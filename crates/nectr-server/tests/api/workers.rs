@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nectr_domain::queue::{JobStatus, NewReviewJob, ReviewQueue};
+use nectr_domain::queue::{IntakeEffect, JobStatus, NewReviewJob, ReviewQueue};
 use nectr_domain::{
     EventRepository, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunRepository,
     ReviewRunStatus,
@@ -45,7 +45,7 @@ async fn one_job(store: &SeaOrmStore, max_attempts: u32) -> JobId {
         installation_id: None,
         max_attempts,
     };
-    store.accept(event, Some(job)).await.unwrap().job.unwrap()
+    store.accept(event, IntakeEffect::QueueReview(job)).await.unwrap().job.unwrap()
 }
 
 fn uuid_like() -> String {

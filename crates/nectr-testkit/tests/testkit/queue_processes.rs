@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nectr_domain::queue::{NewReviewJob, ReviewQueue};
+use nectr_domain::queue::{IntakeEffect, NewReviewJob, ReviewQueue};
 use nectr_domain::{EventStatus, NewEvent, RepoFullName};
 use nectr_testkit::TestDatabase;
 use sea_orm::{ConnectionTrait, Database};
@@ -40,7 +40,7 @@ async fn two_processes_drain_a_thousand_jobs_once_each() {
             installation_id: None,
             max_attempts: 3,
         };
-        store.accept(event, Some(job)).await.unwrap();
+        store.accept(event, IntakeEffect::QueueReview(job)).await.unwrap();
     }
     let spawn = |name: &str| {
         Command::new(env!("CARGO_BIN_EXE_queue-drill"))
