@@ -17,6 +17,7 @@ pub mod history;
 pub mod ids;
 pub mod installation;
 pub mod llm;
+pub mod memory;
 pub mod oauth_state;
 pub mod pipeline;
 pub mod pull_request;
