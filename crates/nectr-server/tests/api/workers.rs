@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nectr_domain::queue::{IntakeEffect, JobStatus, NewReviewJob, ReviewQueue};
+use nectr_domain::queue::{
+    IntakeEffect, JobStatus, NewReviewJob, QueueError, ReviewJob, ReviewQueue, StopReason,
+};
 use nectr_domain::{
     EventRepository, EventStatus, JobId, NewEvent, RepoFullName, ReviewRunRepository,
     ReviewRunStatus,
@@ -44,6 +46,7 @@ async fn one_job(store: &SeaOrmStore, max_attempts: u32) -> JobId {
         head_sha: "a".repeat(40),
         installation_id: None,
         max_attempts,
+        pull_request: None,
     };
     store.accept(event, IntakeEffect::QueueReview(job)).await.unwrap().job.unwrap()
 }
@@ -247,4 +250,104 @@ async fn store_at(url: &str) -> SeaOrmStore {
         SeaOrmStore::connect(&nectr_persistence::DatabaseConfig::new(url), cipher).await.unwrap();
     store.migrate().await.unwrap();
     store
+}
+
+/// The real queue, except that heartbeats fail (the database is out of reach for this worker),
+/// and that it claims one job only.
+struct UnreachableHeartbeats(Arc<SeaOrmStore>, std::sync::atomic::AtomicBool);
+
+#[async_trait::async_trait]
+impl ReviewQueue for UnreachableHeartbeats {
+    async fn accept(
+        &self,
+        event: NewEvent,
+        effect: IntakeEffect,
+    ) -> Result<nectr_domain::queue::Accepted, QueueError> {
+        self.0.accept(event, effect).await
+    }
+
+    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<ReviewJob>, QueueError> {
+        if self.1.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let claimed = self.0.claim(worker, lease).await?;
+        self.1.store(claimed.is_some(), std::sync::atomic::Ordering::SeqCst);
+        Ok(claimed)
+    }
+
+    async fn heartbeat(
+        &self,
+        _id: JobId,
+        _worker: &str,
+        _lease: Duration,
+    ) -> Result<Option<StopReason>, QueueError> {
+        Err(QueueError::Unexpected(anyhow::anyhow!("connection refused")))
+    }
+
+    async fn complete(
+        &self,
+        id: JobId,
+        worker: &str,
+        result: Option<serde_json::Value>,
+    ) -> Result<(), QueueError> {
+        self.0.complete(id, worker, result).await
+    }
+
+    async fn fail(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<JobStatus, QueueError> {
+        self.0.fail(id, worker, error, retry_at).await
+    }
+
+    async fn stop(&self, id: JobId, worker: &str, reason: StopReason) -> Result<(), QueueError> {
+        self.0.stop(id, worker, reason).await
+    }
+
+    async fn release(&self, id: JobId, worker: &str) -> Result<(), QueueError> {
+        self.0.release(id, worker).await
+    }
+
+    async fn cancel_pull_request(&self, repo_id: i64, pr_number: u64) -> Result<u64, QueueError> {
+        self.0.cancel_pull_request(repo_id, pr_number).await
+    }
+
+    async fn find(&self, id: JobId) -> Result<Option<ReviewJob>, QueueError> {
+        self.0.find(id).await
+    }
+
+    async fn jobs_of_pull_request(
+        &self,
+        repo_id: i64,
+        pr_number: u64,
+    ) -> Result<Vec<ReviewJob>, QueueError> {
+        self.0.jobs_of_pull_request(repo_id, pr_number).await
+    }
+}
+
+#[tokio::test]
+async fn a_worker_that_cannot_renew_its_lease_abandons_the_run_before_another_claims_it() {
+    for database in TestDatabase::every_engine().await {
+        let store = Arc::new(database.migrated_store().await);
+        let id = one_job(&store, 3).await;
+        let runner = Arc::new(ScriptedRunner::new(Behaviour::Succeed(Duration::from_secs(3))));
+        let cut_off = Arc::new(UnreachableHeartbeats(store.clone(), Default::default()));
+        let first = WorkerPool::start(cut_off, runner.clone(), &settings(3), "cut-off");
+        runner.wait_for_starts(1).await;
+        // Another process takes over once the lease has lapsed.
+        let second = WorkerPool::start(store.clone(), runner.clone(), &settings(3), "healthy");
+        let finished = wait_until_final(&store, id).await;
+        first.shutdown().await;
+        second.shutdown().await;
+        assert_eq!(finished.status, JobStatus::Completed, "{:?}", database.engine);
+        assert_eq!(runner.started(), vec![id, id], "started by each worker");
+        assert_eq!(
+            runner.completed(),
+            vec![id],
+            "the worker without a lease stopped its run: only the second one finished"
+        );
+    }
 }
