@@ -39,13 +39,16 @@ pub struct DiffLine {
     pub text: String,
 }
 
-/// A hunk: `@@ -old_start,old_len +new_start,new_len @@`.
+/// A hunk: `@@ -old_start,old_len +new_start,new_len @@ section`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hunk {
     /// First old line.
     pub old_start: u64,
     /// First new line.
     pub new_start: u64,
+    /// The header's trailing context: the nearest enclosing line git found above the hunk
+    /// (`mod tests {`, `def test_x():`), empty when there is none.
+    pub section: String,
     /// Its lines.
     pub lines: Vec<DiffLine>,
 }
@@ -105,8 +108,11 @@ impl FileDiff {
             let old_len = hunk.lines.iter().filter(|line| line.kind != LineKind::Added).count();
             let new_len = hunk.lines.iter().filter(|line| line.kind != LineKind::Removed).count();
             text.push_str(&format!(
-                "@@ -{},{old_len} +{},{new_len} @@\n",
-                hunk.old_start, hunk.new_start
+                "@@ -{},{old_len} +{},{new_len} @@{}{}\n",
+                hunk.old_start,
+                hunk.new_start,
+                if hunk.section.is_empty() { "" } else { " " },
+                hunk.section
             ));
             for line in &hunk.lines {
                 let marker = match line.kind {
@@ -134,6 +140,14 @@ pub enum DiffError {
         /// The header.
         text: String,
     },
+}
+
+/// The text after a hunk header's closing `@@`.
+fn hunk_section(header: &str) -> String {
+    header
+        .strip_prefix("@@ ")
+        .and_then(|inner| inner.split_once(" @@"))
+        .map_or_else(String::new, |(_, section)| section.trim().to_owned())
 }
 
 /// `-a,b +c,d` → (a, c).
@@ -222,7 +236,12 @@ pub fn parse_unified_diff(text: &str) -> Result<Vec<FileDiff>, DiffError> {
             builder.old_line = old.max(1);
             builder.new_line = new.max(1);
             if let Some(file) = builder.current() {
-                file.hunks.push(Hunk { old_start: old, new_start: new, lines: Vec::new() });
+                file.hunks.push(Hunk {
+                    old_start: old,
+                    new_start: new,
+                    section: hunk_section(raw),
+                    lines: Vec::new(),
+                });
             }
             in_hunk = true;
             continue;
@@ -344,6 +363,10 @@ Binary files a/logo.png and b/logo.png differ
             ("new/name.rs", Some("old/name.rs"), FileChange::Renamed)
         );
         assert!(files[4].binary);
+        assert_eq!(
+            (lib.hunks[0].section.as_str(), lib.hunks[1].section.as_str()),
+            ("", "impl X {")
+        );
     }
 
     #[test]
@@ -358,6 +381,9 @@ Binary files a/logo.png and b/logo.png differ
         let file = parse_patch("a.rs", "@@ -3,2 +3,3 @@\n keep\n-drop\n+add\n+more\n").unwrap();
         assert_eq!(file.patch(), "@@ -3,2 +3,3 @@\n keep\n-drop\n+add\n+more\n");
         assert_eq!(parse_patch("a.rs", &file.patch()).unwrap(), file);
+        let sectioned = parse_patch("a.rs", "@@ -3 +3 @@ mod tests {\n-a\n+b\n").unwrap();
+        assert_eq!(sectioned.hunks[0].section, "mod tests {");
+        assert_eq!(sectioned.patch(), "@@ -3,1 +3,1 @@ mod tests {\n-a\n+b\n");
     }
 
     #[test]

@@ -37,13 +37,22 @@ pub enum Command {
     },
     /// Print the effective configuration as TOML, with every secret redacted, and exit.
     PrintConfig,
-    /// Review a local unified diff (`git diff main | nectr review --diff -`) or a live pull
-    /// request (`--repo OWNER/NAME --pr N`) with the configured reviewer, and print the review;
-    /// `--post` posts it on the pull request. For CI steps and git hooks.
+    /// Review a local unified diff (`git diff main | nectr review --diff -`), a live pull
+    /// request (`--repo OWNER/NAME --pr N`), or each commit of this repository's history
+    /// (`--git v1.0..main`, `--last 50`) with the configured reviewer, and print the review;
+    /// `--post` posts it on the pull request. For CI steps, git hooks, and deciding whether to
+    /// switch Nectr on: `--git` ends with findings per rule and per 100 commits.
     Review {
         /// The diff file, or `-` for standard input.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["repo", "pr"], required_unless_present = "repo")]
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["repo", "pr", "git", "last"], required_unless_present_any = ["repo", "git", "last"])]
         diff: Option<PathBuf>,
+        /// Review each commit of this revision range of the repository in the working
+        /// directory (`git log` syntax: `v1.0..main`, `HEAD~50..`), merges left out.
+        #[arg(long, value_name = "REV_RANGE", conflicts_with_all = ["repo", "pr", "last", "post"])]
+        git: Option<String>,
+        /// Review each of the last N commits reachable from HEAD, merges left out.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with_all = ["repo", "pr", "post"])]
+        last: Option<u32>,
         /// The repository of the pull request to review.
         #[arg(long, value_name = "OWNER/NAME", requires = "pr")]
         repo: Option<String>,

@@ -30,9 +30,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", settings.to_redacted_toml());
         return Ok(());
     }
-    if let Command::Review { diff, repo, pr, post, format, fail_on } = &command {
+    if let Command::Review { diff, git, last, repo, pr, post, format, fail_on } = &command {
+        let history = match (git, last) {
+            (Some(range), _) => Some(review_cli::History::Range(range.clone())),
+            (None, Some(count)) => Some(review_cli::History::Last(*count)),
+            (None, None) => None,
+        };
         let args = review_cli::ReviewArgs {
             diff: diff.clone(),
+            history,
             repo: repo.clone(),
             pr: *pr,
             post: *post,

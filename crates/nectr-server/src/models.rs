@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use nectr_agents::{
     AgentConfig, AgentReviewer, AnthropicConfig, AnthropicModel, FallbackModel, OfflineReviewer,
-    OpenAiConfig, OpenAiModel, ParallelReviewer, RetryPolicy,
+    OfflineRule, OfflineRules, OpenAiConfig, OpenAiModel, ParallelReviewer, RetryPolicy,
 };
 use nectr_domain::llm::{LanguageModel, Price, price_for};
 use nectr_domain::pipeline::ReviewModel;
@@ -78,6 +78,29 @@ fn language_model(
     }
 }
 
+/// The offline reviewer with the rules `[review.offline]` switches on and off.
+///
+/// # Errors
+/// When a rule id is unknown.
+pub fn offline_reviewer(settings: &ReviewSettings) -> anyhow::Result<OfflineReviewer> {
+    let parse = |ids: &[String]| -> anyhow::Result<Vec<OfflineRule>> {
+        ids.iter()
+            .map(|id| {
+                OfflineRule::parse(id).with_context(|| {
+                    let known: Vec<&str> = OfflineRule::ALL.iter().map(|rule| rule.id()).collect();
+                    format!(
+                        "[review.offline] names no rule {id:?}; the rules are {}",
+                        known.join(", ")
+                    )
+                })
+            })
+            .collect()
+    };
+    let rules =
+        OfflineRules::with(&parse(&settings.offline.enable)?, &parse(&settings.offline.disable)?);
+    Ok(OfflineReviewer::new(rules))
+}
+
 /// The reviewer the settings ask for.
 ///
 /// # Errors
@@ -85,7 +108,7 @@ fn language_model(
 pub fn build_reviewer(settings: &ReviewSettings) -> anyhow::Result<Arc<dyn ReviewModel>> {
     let provider = resolve(settings);
     if provider == Provider::Offline {
-        return Ok(Arc::new(OfflineReviewer));
+        return Ok(Arc::new(offline_reviewer(settings)?));
     }
     let mut model = language_model(settings, provider)?;
     if let Some(fallback) = settings.fallback.filter(|fallback| *fallback != provider) {

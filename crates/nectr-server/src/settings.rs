@@ -161,6 +161,19 @@ pub struct ReviewSettings {
     pub default_exclusions: bool,
     /// More files to skip: `*`, `**` and `?` patterns (a pattern without `/` matches file names).
     pub exclude: Vec<String>,
+    /// Which rules the offline reviewer runs.
+    pub offline: OfflineSettings,
+}
+
+/// `[review.offline]`: rules switched on or off against their defaults (a rule is on by default
+/// when its precision measured on real history is at least 0.6; see `BENCHMARKS.md`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OfflineSettings {
+    /// Opt-in rules to run, by id (`missing-tests`, `todo`, …).
+    pub enable: Vec<String>,
+    /// Rules not to run, by id.
+    pub disable: Vec<String>,
 }
 
 impl Default for ReviewSettings {
@@ -183,6 +196,7 @@ impl Default for ReviewSettings {
             prices: std::collections::BTreeMap::new(),
             default_exclusions: true,
             exclude: Vec::new(),
+            offline: OfflineSettings::default(),
         }
     }
 }

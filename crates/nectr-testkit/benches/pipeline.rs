@@ -132,7 +132,7 @@ fn benchmark(criterion: &mut Criterion) {
     .unwrap();
     let agent =
         pipeline(&bench, Arc::new(AgentReviewer::new(Arc::new(anthropic), AgentConfig::default())));
-    let offline = pipeline(&bench, Arc::new(OfflineReviewer));
+    let offline = pipeline(&bench, Arc::new(OfflineReviewer::default()));
     let mut group = criterion.benchmark_group("pipeline 50 files, 2,000 lines");
     group.sample_size(30).measurement_time(Duration::from_secs(10));
     group.bench_function("agent on the Anthropic provider (fake, instant)", |bencher| {

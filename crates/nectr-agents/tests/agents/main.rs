@@ -41,7 +41,7 @@ fn the_offline_reviewer_is_quiet_on_clean_changes_and_finds_seeded_problems() {
         .collect();
     names.sort();
     assert!(names.len() >= 60, "the corpus has {} diffs", names.len());
-    let reviewer = OfflineReviewer;
+    let reviewer = OfflineReviewer::new(nectr_agents::OfflineRules::all());
     let (mut true_positives, mut false_positives, mut false_negatives) =
         (0_usize, 0_usize, 0_usize);
     let (mut clean, mut noisy_clean) = (0, Vec::new());
@@ -94,10 +94,10 @@ fn the_review_follows_the_worst_finding() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/agents/corpus/01-aws-key.diff"),
     )
     .unwrap_or_default();
-    let review = OfflineReviewer.review(&parse_unified_diff(&diff).unwrap_or_default());
+    let review = OfflineReviewer::default().review(&parse_unified_diff(&diff).unwrap_or_default());
     assert_eq!(review.verdict, nectr_domain::review::Verdict::RequestChanges);
     assert_eq!(review.findings.len(), 1);
     assert!(review.summary.contains("1 finding"), "{}", review.summary);
-    let clean = OfflineReviewer.review(&[]);
+    let clean = OfflineReviewer::default().review(&[]);
     assert_eq!((clean.verdict, clean.findings.len()), (nectr_domain::review::Verdict::Approve, 0));
 }

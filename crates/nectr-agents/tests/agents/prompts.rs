@@ -60,6 +60,7 @@ pub(crate) fn request(body: &str) -> ReviewRequest {
             },
         ],
         tools: None,
+        sources: std::collections::BTreeMap::new(),
     }
 }
 

@@ -36,6 +36,10 @@ pub struct ReviewRequest {
     pub summarised: Vec<FileSummary>,
     /// Tools a model may call to look further (none for a local diff).
     pub tools: Option<Arc<dyn ReviewTools>>,
+    /// The text of changed files at the head commit, by path, where the caller already has it
+    /// (`nectr review --git` reads it from the repository); empty otherwise. Rules that need to
+    /// know what surrounds a hunk (is it inside a test module?) read it instead of guessing.
+    pub sources: std::collections::BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for ReviewRequest {

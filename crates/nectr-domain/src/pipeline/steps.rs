@@ -122,7 +122,14 @@ pub async fn gather(
         repo.clone(),
         pull.head_sha.clone(),
     ));
-    let request = ReviewRequest { repo: repo.clone(), pull, files, summarised, tools: Some(tools) };
+    let request = ReviewRequest {
+        repo: repo.clone(),
+        pull,
+        files,
+        summarised,
+        tools: Some(tools),
+        sources: std::collections::BTreeMap::new(),
+    };
     Ok((request, coverage))
 }
 

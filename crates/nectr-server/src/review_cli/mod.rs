@@ -1,6 +1,9 @@
 //! `nectr review`: the configured reviewer (the offline rules by default) on a local unified
-//! diff (`--diff FILE`, `-` for standard input), for CI steps and git hooks, or on a live pull
-//! request (`--repo OWNER/NAME --pr N`), printed, and posted with `--post`.
+//! diff (`--diff FILE`, `-` for standard input), for CI steps and git hooks, on a live pull
+//! request (`--repo OWNER/NAME --pr N`), printed, and posted with `--post`, or on each commit of
+//! a local repository's history (`--git REV_RANGE`, `--last N`: [`git`]).
+
+mod git;
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -8,13 +11,14 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use nectr_agents::structured::review_to_json;
 use nectr_domain::code_host::{CodeHost, Identity, PullRequest, State};
-use nectr_domain::diff::parse_unified_diff;
-use nectr_domain::pipeline::{ModelReview, ReviewRequest, ask, compose, gather, plan};
+use nectr_domain::diff::{FileDiff, parse_unified_diff};
+use nectr_domain::pipeline::{FileSummary, ModelReview, ReviewRequest, ask, compose, gather, plan};
 use nectr_domain::review::{Coverage, CoverageEntry, Severity};
 use nectr_domain::{AccessToken, RepoFullName};
 use nectr_github::OctocrabHost;
 use secrecy::ExposeSecret;
 
+pub use self::git::History;
 use crate::Settings;
 use crate::models::build_reviewer;
 
@@ -23,6 +27,8 @@ use crate::models::build_reviewer;
 pub struct ReviewArgs {
     /// A unified diff file, or `-`.
     pub diff: Option<PathBuf>,
+    /// Commits of the local repository, each reviewed on its own.
+    pub history: Option<History>,
     /// A repository, with `pr`.
     pub repo: Option<String>,
     /// A pull request number, with `repo`.
@@ -56,6 +62,36 @@ fn local_pull(title: &str) -> PullRequest {
         created_at: None,
         merged_at: None,
     }
+}
+
+/// The files the reviewer reads, fitted to its budget; excluded files are left out.
+fn candidates(
+    settings: &Settings,
+    files: Vec<FileDiff>,
+    budget_tokens: usize,
+) -> (Vec<FileDiff>, Vec<FileSummary>) {
+    let (files, summarised, _) = fit(settings, files, budget_tokens);
+    (files, summarised)
+}
+
+/// The files the reviewer reads, the ones summarised, and every file's coverage.
+fn fit(
+    settings: &Settings,
+    files: Vec<FileDiff>,
+    budget_tokens: usize,
+) -> (Vec<FileDiff>, Vec<FileSummary>, Vec<CoverageEntry>) {
+    let exclusions = settings.review.exclusions();
+    let mut candidates = Vec::new();
+    let mut skipped = Vec::new();
+    for file in files {
+        match exclusions.reason(&file.path) {
+            Some(reason) => {
+                skipped.push(CoverageEntry { path: file.path, coverage: Coverage::Skipped(reason) })
+            }
+            None => candidates.push(file),
+        }
+    }
+    plan(candidates, skipped, budget_tokens)
 }
 
 fn read_diff(path: &PathBuf) -> anyhow::Result<String> {
@@ -97,9 +133,15 @@ fn to_json(answer: &ModelReview, coverage: &[CoverageEntry]) -> serde_json::Valu
 /// When the input cannot be read, the reviewer is misconfigured or unavailable, or GitHub
 /// refuses.
 pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(String, bool)> {
+    let threshold = args.fail_on.as_deref().and_then(Severity::parse);
+    if let Some(history) = &args.history {
+        if args.post || args.diff.is_some() || args.repo.is_some() {
+            bail!("--git and --last review local history: no --diff, --repo or --post with them");
+        }
+        return git::review_history(settings, history, args.json, threshold).await;
+    }
     let model = build_reviewer(&settings.review)?;
     let policy = settings.review.policy();
-    let exclusions = settings.review.exclusions();
     let mut posted = None;
     let (pull, request, coverage) = match (&args.diff, &args.repo, args.pr) {
         (Some(diff), None, None) => {
@@ -108,19 +150,7 @@ pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(S
             }
             let files =
                 parse_unified_diff(&read_diff(diff)?).context("the input is not a unified diff")?;
-            let mut candidates = Vec::new();
-            let mut skipped = Vec::new();
-            for file in files {
-                match exclusions.reason(&file.path) {
-                    Some(reason) => skipped.push(CoverageEntry {
-                        path: file.path,
-                        coverage: Coverage::Skipped(reason),
-                    }),
-                    None => candidates.push(file),
-                }
-            }
-            let (files, summarised, coverage) =
-                plan(candidates, skipped, model.diff_budget_tokens());
+            let (files, summarised, coverage) = fit(settings, files, model.diff_budget_tokens());
             let pull = local_pull(&format!("Local diff {}", diff.display()));
             let request = ReviewRequest {
                 repo: RepoFullName::parse("local/diff").context("the local repository name")?,
@@ -128,6 +158,7 @@ pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(S
                 files,
                 summarised,
                 tools: None,
+                sources: std::collections::BTreeMap::new(),
             };
             (pull, request, coverage)
         }
@@ -146,6 +177,7 @@ pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(S
                 .pull_request(&who, &repo, number)
                 .await
                 .with_context(|| format!("cannot read {repo}#{number}"))?;
+            let exclusions = settings.review.exclusions();
             let (request, coverage) =
                 gather(&host, &who, &repo, pull.clone(), &exclusions, model.diff_budget_tokens())
                     .await
@@ -153,7 +185,9 @@ pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(S
             posted = Some((host, who, repo, number));
             (pull, request, coverage)
         }
-        _ => bail!("review either --diff FILE, or --repo OWNER/NAME with --pr N"),
+        _ => bail!(
+            "review either --diff FILE, --git REV_RANGE, --last N, or --repo OWNER/NAME with --pr N"
+        ),
     };
     let answer = ask(model.as_ref(), &request)
         .await
@@ -167,7 +201,6 @@ pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(S
             .with_context(|| format!("cannot post the review on {repo}#{number}"))?;
         eprintln!("posted a {} review on {repo}#{number}", new_review.event.as_str());
     }
-    let threshold = args.fail_on.as_deref().and_then(Severity::parse);
     let failed = threshold.is_some_and(|threshold| {
         answer.review.findings.iter().any(|finding| finding.severity >= threshold)
     });

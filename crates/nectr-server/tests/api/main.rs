@@ -11,6 +11,7 @@ mod health;
 mod models;
 mod posting;
 mod redeliveries;
+mod review_git;
 mod reviews;
 mod webhooks;
 mod workers;
