@@ -18,13 +18,19 @@ pub(crate) fn run(root: &Path, what: Option<&str>) -> Result<(), String> {
         // criterion, in-process: the fake GitHub and the fake model on 127.0.0.1.
         return crate::run("cargo", &["bench", "-p", "nectr-testkit", "--bench", "pipeline"]);
     }
+    if what == Some("dashboard") {
+        // criterion and a 64-connection load, in-process, on PostgreSQL (TEST_DATABASE_URL).
+        return crate::run("cargo", &["bench", "-p", "nectr-testkit", "--bench", "dashboard"]);
+    }
     crate::run("cargo", &["build", "--release", "--quiet", "-p", "nectr-server"])?;
     let binary = root.join("target/release/nectr");
     match what {
         Some("intake") => return crate::intake::run(root, &binary),
         Some("startup") | None => {}
         Some(other) => {
-            return Err(format!("unknown benchmark {other}: use startup, intake or pipeline"));
+            return Err(format!(
+                "unknown benchmark {other}: use startup, intake, pipeline or dashboard"
+            ));
         }
     }
     let size = std::fs::metadata(&binary).map_err(|error| error.to_string())?.len();

@@ -4,10 +4,15 @@
 //! API boundary: only this crate (and `nectr-mcp`) knows HTTP. It reaches storage and other
 //! systems only through the domain's services and ports, held in [`ApiState`].
 
+mod analytics;
 pub mod auth;
 mod error;
+mod events;
 mod health;
 mod middleware;
+pub mod openapi;
+mod params;
+mod reviews;
 mod webhooks;
 
 use std::sync::Arc;
@@ -17,6 +22,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, FromRequest, Handler, Resource, Responder, web};
 use nectr_domain::HealthService;
+use nectr_domain::analytics::ReviewAnalytics;
+use nectr_domain::history::ReviewHistory;
 use nectr_domain::tenancy::Tenancy;
 use nectr_domain::webhook::WebhookIntake;
 
@@ -56,6 +63,10 @@ pub struct ApiState {
     pub auth: AuthState,
     /// Which repositories each user may see and change.
     pub tenancy: Tenancy,
+    /// Review and event history, within each user's repositories.
+    pub history: Arc<dyn ReviewHistory>,
+    /// Review analytics, within each user's repositories.
+    pub analytics: Arc<dyn ReviewAnalytics>,
 }
 
 /// Builds the actix application: state, middleware, routes and JSON errors.
@@ -79,6 +90,10 @@ pub fn app(
         .configure(health::routes)
         .configure(webhooks::routes)
         .configure(auth::routes)
+        .configure(reviews::routes)
+        .configure(events::routes)
+        .configure(analytics::routes)
+        .configure(openapi::routes)
         .default_service(web::to(error::not_found))
         .wrap(actix_web::middleware::from_fn(auth::csrf::check_origin))
         .wrap(middleware::json_errors())

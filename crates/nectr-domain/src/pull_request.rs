@@ -54,7 +54,9 @@ pub struct PullRequestSnapshot {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The part of a webhook's `pull_request` object that Nectr reads.
+/// The part of a webhook's `pull_request` object that Nectr reads. Every field but the head is
+/// optional and read leniently: a field of an unexpected shape is treated as absent, never as a
+/// malformed delivery.
 #[derive(Clone, Debug, Deserialize)]
 pub struct PullRequestPayload {
     /// The number (the delivery's top-level `number` is used when absent).
@@ -65,23 +67,44 @@ pub struct PullRequestPayload {
     /// The head commit and branch.
     pub head: PayloadHead,
     #[serde(default)]
-    title: String,
-    user: Option<PayloadUser>,
+    title: Lenient<String>,
     #[serde(default)]
-    html_url: String,
+    user: Lenient<PayloadUser>,
     #[serde(default)]
-    state: String,
+    html_url: Lenient<String>,
     #[serde(default)]
-    merged: bool,
-    merged_at: Option<DateTime<Utc>>,
-    created_at: Option<DateTime<Utc>>,
-    updated_at: Option<DateTime<Utc>>,
+    state: Lenient<String>,
     #[serde(default)]
-    additions: u64,
+    merged: Lenient<bool>,
     #[serde(default)]
-    deletions: u64,
+    merged_at: Lenient<DateTime<Utc>>,
     #[serde(default)]
-    changed_files: u64,
+    created_at: Lenient<DateTime<Utc>>,
+    #[serde(default)]
+    updated_at: Lenient<DateTime<Utc>>,
+    #[serde(default)]
+    additions: Lenient<u64>,
+    #[serde(default)]
+    deletions: Lenient<u64>,
+    #[serde(default)]
+    changed_files: Lenient<u64>,
+}
+
+/// A value that is absent when the JSON holds anything else (null, another type, a bad date).
+#[derive(Clone, Debug)]
+struct Lenient<T>(Option<T>);
+
+impl<T> Default for Lenient<T> {
+    fn default() -> Self {
+        Self(None)
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Ok(Self(serde_json::from_value(value).ok()))
+    }
 }
 
 /// A pull request's head.
@@ -89,9 +112,8 @@ pub struct PullRequestPayload {
 pub struct PayloadHead {
     /// The head commit.
     pub sha: String,
-    /// The head branch.
     #[serde(default, rename = "ref")]
-    pub branch: String,
+    branch: Lenient<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -102,9 +124,10 @@ struct PayloadUser {
 impl PullRequestPayload {
     /// Open, merged or closed: merged when GitHub says so (or gives a merge time).
     pub fn state(&self) -> PullRequestState {
-        match (self.merged || self.merged_at.is_some(), self.state.as_str()) {
+        let merged = self.merged.0.unwrap_or(false) || self.merged_at.0.is_some();
+        match (merged, self.state.0.as_deref()) {
             (true, _) => PullRequestState::Merged,
-            (false, "closed") => PullRequestState::Closed,
+            (false, Some("closed")) => PullRequestState::Closed,
             (false, _) => PullRequestState::Open,
         }
     }
@@ -117,21 +140,22 @@ impl PullRequestPayload {
         repo: RepoFullName,
         number: u64,
     ) -> Option<PullRequestSnapshot> {
-        let updated_at = self.updated_at.or(self.created_at)?;
+        let updated_at = self.updated_at.0.or(self.created_at.0)?;
+        let text = |field: &Lenient<String>| field.0.clone().unwrap_or_default();
         Some(PullRequestSnapshot {
             repo_id,
             repo,
             number,
-            title: self.title.clone(),
-            author: self.user.as_ref().map(|user| user.login.clone()).unwrap_or_default(),
-            branch: self.head.branch.clone(),
-            url: self.html_url.clone(),
+            title: text(&self.title),
+            author: self.user.0.as_ref().map(|user| user.login.clone()).unwrap_or_default(),
+            branch: self.head.branch.0.clone().unwrap_or_default(),
+            url: text(&self.html_url),
             state: self.state(),
-            additions: self.additions,
-            deletions: self.deletions,
-            changed_files: self.changed_files,
-            opened_at: self.created_at.unwrap_or(updated_at),
-            merged_at: self.merged_at,
+            additions: self.additions.0.unwrap_or(0),
+            deletions: self.deletions.0.unwrap_or(0),
+            changed_files: self.changed_files.0.unwrap_or(0),
+            opened_at: self.created_at.0.unwrap_or(updated_at),
+            merged_at: self.merged_at.0,
             updated_at,
         })
     }
@@ -184,9 +208,10 @@ mod tests {
         );
         assert_eq!((snapshot.additions, snapshot.deletions, snapshot.changed_files), (12, 3, 2));
         assert!(snapshot.opened_at < snapshot.updated_at);
-        let timeless: PullRequestPayload =
-            serde_json::from_value(serde_json::json!({"head": {"sha": "abc"}}))
-                .unwrap_or_else(|error| panic!("{error}"));
+        let timeless: PullRequestPayload = serde_json::from_value(
+            serde_json::json!({"head": {"sha": "abc"}, "created_at": "yesterday", "title": 5}),
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
         let repo = RepoFullName::parse("o/r").unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(timeless.snapshot(42, repo, 7), None);
     }

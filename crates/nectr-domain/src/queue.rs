@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::pull_request::PullRequestSnapshot;
 use crate::{
     Event, EventId, EventStatus, InstallationId, JobId, NewEvent, RepoFullName, ReviewRunId,
     ReviewRunStatus,
@@ -75,6 +76,8 @@ pub struct NewReviewJob {
     pub installation_id: Option<i64>,
     /// Attempts before the job fails for good.
     pub max_attempts: u32,
+    /// The pull request as the delivery described it, recorded with the delivery.
+    pub pull_request: Option<PullRequestSnapshot>,
 }
 
 /// Everything a delivery does beyond storing its event, applied only when its delivery id is
@@ -95,6 +98,9 @@ pub enum IntakeEffect {
         repo_id: i64,
         /// The pull request.
         pr_number: u64,
+        /// The pull request as the delivery described it (closed or merged), recorded with the
+        /// delivery.
+        pull_request: Option<PullRequestSnapshot>,
     },
     /// Record that GitHub's `ping` reached Nectr through these installations' webhook.
     MarkVerified(Vec<InstallationId>),
@@ -113,8 +119,20 @@ impl IntakeEffect {
     pub fn pull_request(&self) -> Option<(i64, u64)> {
         match self {
             Self::QueueReview(job) => Some((job.repo_id, job.pr_number)),
-            Self::CancelPullRequest { repo_id, pr_number } => Some((*repo_id, *pr_number)),
+            Self::CancelPullRequest { repo_id, pr_number, .. } => Some((*repo_id, *pr_number)),
             Self::None | Self::MarkVerified(_) => None,
+        }
+    }
+
+    /// The pull request's state it records (in `pull_requests`), when it carries one.
+    pub const fn snapshot(&self) -> Option<&PullRequestSnapshot> {
+        match self {
+            Self::QueueReview(NewReviewJob { pull_request: Some(snapshot), .. })
+            | Self::CancelPullRequest { pull_request: Some(snapshot), .. } => Some(snapshot),
+            Self::QueueReview(_)
+            | Self::CancelPullRequest { pull_request: None, .. }
+            | Self::None
+            | Self::MarkVerified(_) => None,
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::delivery::{BodyError, DeliveryId, GitHubEvent, HeaderError, body_text};
+use crate::pull_request::PullRequestPayload;
 use crate::queue::{IntakeEffect, NewReviewJob, QueueError, ReviewQueue};
 use crate::{
     EventId, EventStatus, Installation, InstallationRepository, JobId, NewEvent, RepoFullName,
@@ -173,7 +174,7 @@ struct Payload {
     action: Option<String>,
     repository: Option<PayloadRepository>,
     installation: Option<PayloadInstallation>,
-    pull_request: Option<PayloadPullRequest>,
+    pull_request: Option<PullRequestPayload>,
     number: Option<u64>,
 }
 
@@ -193,19 +194,6 @@ struct PayloadRepository {
 #[derive(Deserialize)]
 struct PayloadInstallation {
     id: i64,
-}
-
-#[derive(Deserialize)]
-struct PayloadPullRequest {
-    number: Option<u64>,
-    #[serde(default)]
-    draft: bool,
-    head: PayloadHead,
-}
-
-#[derive(Deserialize)]
-struct PayloadHead {
-    sha: String,
 }
 
 /// A required header, parsed: a missing or malformed one is `InvalidHeader`.
@@ -443,8 +431,14 @@ impl WebhookIntake {
         else {
             return ignored;
         };
+        let repo = RepoFullName::parse(&repository.full_name).ok();
+        let snapshot = repo.clone().and_then(|repo| pull.snapshot(repository.id, repo, pr_number));
         if action == "closed" {
-            let effect = IntakeEffect::CancelPullRequest { repo_id: repository.id, pr_number };
+            let effect = IntakeEffect::CancelPullRequest {
+                repo_id: repository.id,
+                pr_number,
+                pull_request: snapshot,
+            };
             return (EventStatus::Completed, effect);
         }
         if !REVIEW_ACTIONS.contains(&action)
@@ -453,7 +447,7 @@ impl WebhookIntake {
         {
             return ignored;
         }
-        let Ok(repo) = RepoFullName::parse(&repository.full_name) else { return ignored };
+        let Some(repo) = repo else { return ignored };
         let job = NewReviewJob {
             repo_id: repository.id,
             repo,
@@ -461,6 +455,7 @@ impl WebhookIntake {
             head_sha: pull.head.sha.clone(),
             installation_id: payload.installation.as_ref().map(|installation| installation.id),
             max_attempts: self.config.max_attempts.max(1),
+            pull_request: snapshot,
         };
         (EventStatus::Pending, IntakeEffect::QueueReview(job))
     }

@@ -9,7 +9,8 @@
 //!
 //! - PostgreSQL: one writer, with a connection of its own, stores a batch in one
 //!   autocommitted statement: the events, their jobs, the superseding of older jobs, and the
-//!   effects of the deliveries that were new (cancellations, verified installations). The
+//!   effects of the deliveries that were new (cancellations, verified installations, pull
+//!   requests' states). The
 //!   statement's parts share one snapshot and could not see each other, hence the rule above.
 //!   The writer commits without waiting for the WAL to reach the disk (`synchronous_commit =
 //!   off`) and goes on to the next batch; a flusher answers what it stored once a commit of its
@@ -21,6 +22,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use nectr_domain::pull_request::PullRequestSnapshot;
 use nectr_domain::queue::{Accepted, IntakeEffect, JobStatus, NewReviewJob, QueueError};
 use nectr_domain::{EventId, EventStatus, JobId, NewEvent};
 use sea_orm::sqlx::{self, PgPool, Row};
@@ -49,7 +51,9 @@ const QUEUE_CAPACITY: usize = 1024;
 /// superseded run; then two more arrays per delivery (the repository id and pull request it
 /// cancels, null when it cancels nothing), the status names for a cancelled event and a
 /// cancelled run, and two arrays of (delivery's position, installation id) pairs that it marks
-/// verified.
+/// verified; then fourteen arrays per delivery, the pull request's state it records
+/// (`pull_requests`, replaced only by a snapshot at least as new; its repository id is also the
+/// event's `repo_id`), null when it records none.
 ///
 /// A delivery's effects are applied only when its event was inserted (it is in `ev`): a
 /// redelivery conflicts on its delivery id and changes nothing. Cancelling and superseding both
@@ -72,15 +76,19 @@ WITH input AS MATERIALIZED ( \
   FROM (SELECT pg_get_serial_sequence('events', 'id')::regclass AS seq) q, \
     unnest($1::text[], $2::text[], $4::text[], $5::text[], $6::text[], $7::int8[], \
       $8::text[], $9::int8[], $10::text[], $11::int8[], $12::int4[], $17::int8[], \
-      $18::int8[]) \
+      $18::int8[], $23::int8[], $24::int8[], $25::text[], $26::text[], $27::text[], \
+      $28::text[], $29::text[], $30::text[], $31::int8[], $32::int8[], $33::int8[], \
+      $34::timestamptz[], $35::timestamptz[], $36::timestamptz[]) \
     WITH ORDINALITY AS u(event_type, source, status, delivery_id, github_event, \
       repo_id, repo_full_name, pr_number, head_sha, installation_id, max_attempts, \
-      cancel_repo_id, cancel_pr_number, ord) \
+      cancel_repo_id, cancel_pr_number, pr_repo_id, pr_pr_number, pr_repo_full_name, \
+      pr_title, pr_author, pr_branch, pr_url, pr_state, pr_additions, pr_deletions, \
+      pr_changed_files, pr_opened_at, pr_merged_at, pr_updated_at, ord) \
 ), ev AS ( \
   INSERT INTO events (id, event_type, source, payload, status, created_at, processed_at, \
-    delivery_id, github_event) \
+    delivery_id, github_event, repo_id) \
   SELECT i.event_id, i.event_type, i.source, ($3::text[])[i.ord], s.status, $13, \
-    CASE WHEN s.status = $14 THEN $13 END, i.delivery_id, i.github_event \
+    CASE WHEN s.status = $14 THEN $13 END, i.delivery_id, i.github_event, i.pr_repo_id \
   FROM input i LEFT JOIN LATERAL (SELECT $14 AS status FROM review_jobs k \
       WHERE k.repo_id = i.repo_id AND k.pr_number = i.pr_number AND k.head_sha = i.head_sha \
       LIMIT 1) queued ON true \
@@ -142,6 +150,21 @@ WITH input AS MATERIALIZED ( \
   FROM unnest($21::int8[], $22::int4[]) AS v(ord, installation_id) \
     JOIN input i ON i.ord = v.ord \
   WHERE n.id = v.installation_id AND EXISTS (SELECT 1 FROM ev WHERE ev.id = i.event_id) \
+), pulls AS ( \
+  INSERT INTO pull_requests (repo_id, pr_number, repo_full_name, title, author, branch, \
+    html_url, state, additions, deletions, changed_files, opened_at, merged_at, updated_at) \
+  SELECT i.pr_repo_id, i.pr_pr_number, i.pr_repo_full_name, i.pr_title, i.pr_author, \
+    i.pr_branch, i.pr_url, i.pr_state, i.pr_additions, i.pr_deletions, i.pr_changed_files, \
+    i.pr_opened_at, i.pr_merged_at, i.pr_updated_at \
+  FROM input i \
+  WHERE i.pr_repo_id IS NOT NULL AND EXISTS (SELECT 1 FROM ev WHERE ev.id = i.event_id) \
+  ON CONFLICT (repo_id, pr_number) DO UPDATE SET repo_full_name = excluded.repo_full_name, \
+    title = excluded.title, author = excluded.author, branch = excluded.branch, \
+    html_url = excluded.html_url, state = excluded.state, additions = excluded.additions, \
+    deletions = excluded.deletions, changed_files = excluded.changed_files, \
+    opened_at = excluded.opened_at, merged_at = excluded.merged_at, \
+    updated_at = excluded.updated_at \
+  WHERE pull_requests.updated_at <= excluded.updated_at \
 ) \
 SELECT i.ord, ev.id AS stored_id, ev.status, ev.created_at, ev.processed_at, job.id AS job_id \
 FROM input i LEFT JOIN ev ON ev.id = i.event_id LEFT JOIN job ON job.event_id = ev.id \
@@ -254,10 +277,12 @@ impl IntakeWriter {
         let prepare = format!(
             "PREPARE nectr_intake_plan (text[], text[], text[], text[], text[], text[], int8[], \
              text[], int8[], text[], int8[], int4[], timestamptz, text, text, text, int8[], \
-             int8[], text, text, int8[], int4[]) AS {ACCEPT_BATCH}"
+             int8[], text, text, int8[], int4[], int8[], int8[], text[], text[], text[], \
+             text[], text[], text[], int8[], int8[], int8[], timestamptz[], timestamptz[], \
+             timestamptz[]) AS {ACCEPT_BATCH}"
         );
         sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)).execute(&mut *connection).await?;
-        let nulls = vec!["NULL"; 22].join(", ");
+        let nulls = vec!["NULL"; 36].join(", ");
         let explain = format!("EXPLAIN EXECUTE nectr_intake_plan ({nulls})");
         let rows = sqlx::query(sqlx::AssertSqlSafe(explain)).fetch_all(&mut *connection).await;
         sqlx::raw_sql("DEALLOCATE nectr_intake_plan").execute(&mut *connection).await?;
@@ -603,7 +628,7 @@ async fn execute(
         batch
             .iter()
             .map(|pending| match &pending.effect {
-                IntakeEffect::CancelPullRequest { repo_id, pr_number } => {
+                IntakeEffect::CancelPullRequest { repo_id, pr_number, .. } => {
                     Some(get(*repo_id, *pr_number))
                 }
                 _ => None,
@@ -611,6 +636,15 @@ async fn execute(
             .collect::<Vec<_>>()
     };
     let (verified_deliveries, verified_installations) = verified(batch);
+    let snapshot = |get: &dyn Fn(&PullRequestSnapshot) -> Option<i64>| {
+        batch.iter().map(|pending| pending.effect.snapshot().and_then(get)).collect::<Vec<_>>()
+    };
+    let snapshot_text = |get: &dyn Fn(&PullRequestSnapshot) -> String| {
+        batch.iter().map(|pending| pending.effect.snapshot().map(get)).collect::<Vec<_>>()
+    };
+    let snapshot_time = |get: &dyn Fn(&PullRequestSnapshot) -> Option<DateTime<Utc>>| {
+        batch.iter().map(|pending| pending.effect.snapshot().and_then(get)).collect::<Vec<_>>()
+    };
     let rows = sqlx::query(ACCEPT_BATCH)
         .bind(column(&|pending| Some(&pending.event.event_type)))
         .bind(column(&|pending| Some(&pending.event.source)))
@@ -648,6 +682,20 @@ async fn execute(
         .bind(JobStatus::Cancelled.run_status().as_str())
         .bind(verified_deliveries)
         .bind(verified_installations)
+        .bind(snapshot(&|pull| Some(pull.repo_id)))
+        .bind(snapshot(&|pull| Some(pr_number(pull.number))))
+        .bind(snapshot_text(&|pull| pull.repo.to_string()))
+        .bind(snapshot_text(&|pull| pull.title.clone()))
+        .bind(snapshot_text(&|pull| pull.author.clone()))
+        .bind(snapshot_text(&|pull| pull.branch.clone()))
+        .bind(snapshot_text(&|pull| pull.url.clone()))
+        .bind(snapshot_text(&|pull| pull.state.as_str().to_owned()))
+        .bind(snapshot(&|pull| Some(pr_number(pull.additions))))
+        .bind(snapshot(&|pull| Some(pr_number(pull.deletions))))
+        .bind(snapshot(&|pull| Some(pr_number(pull.changed_files))))
+        .bind(snapshot_time(&|pull| Some(pull.opened_at)))
+        .bind(snapshot_time(&|pull| pull.merged_at))
+        .bind(snapshot_time(&|pull| Some(pull.updated_at)))
         .fetch_all(pool)
         .await?;
     if rows.len() != batch.len() {
@@ -717,6 +765,7 @@ mod tests {
             head_sha: delivery.to_owned(),
             installation_id: None,
             max_attempts: 3,
+            pull_request: None,
         });
         let effect = job.map_or(IntakeEffect::None, IntakeEffect::QueueReview);
         Pending { event, effect, reply }

@@ -13,6 +13,7 @@ mod history;
 mod installations;
 mod intake;
 mod oauth_states;
+mod pull_requests;
 mod queue;
 mod review_runs;
 mod scope;

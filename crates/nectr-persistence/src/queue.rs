@@ -257,7 +257,7 @@ impl SeaOrmStore {
 
 /// Stores one delivery on SQLite inside `txn` (the intake's batch): its event and, when its
 /// delivery id is new, its effect: its job with the superseding of older ones, a cancellation,
-/// or verified installations.
+/// or verified installations, and the pull request's state it carries.
 pub(crate) async fn accept_sqlite(
     txn: &DatabaseTransaction,
     event: &NewEvent,
@@ -278,10 +278,13 @@ pub(crate) async fn accept_sqlite(
     };
     let id = EventId::new(i64::from(event_id));
     let stored = stored_event(event.clone(), id, event.status, now, None);
+    if let Some(snapshot) = effect.snapshot() {
+        crate::pull_requests::record(txn, id, snapshot).await?;
+    }
     match effect {
         IntakeEffect::None => {}
         IntakeEffect::QueueReview(job) => return queue_job(txn, stored, event_id, job, now).await,
-        IntakeEffect::CancelPullRequest { repo_id, pr_number } => {
+        IntakeEffect::CancelPullRequest { repo_id, pr_number, .. } => {
             cancel_open_jobs(txn, *repo_id, *pr_number).await?;
         }
         IntakeEffect::MarkVerified(ids) => mark_verified(txn, ids, now).await?,

@@ -178,6 +178,8 @@ impl Application {
             tenancy: Tenancy::new(store.clone()),
             history: store.clone(),
             analytics: store.clone(),
+            history: store.clone(),
+            analytics: store.clone(),
         };
         let port = listener.local_addr().context("the listener has no address")?.port();
         // actix treats SIGINT as a forced stop; Nectr drains in-flight requests on both SIGINT

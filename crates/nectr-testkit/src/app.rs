@@ -117,6 +117,14 @@ pub async fn spawn_app_reviewing(configure: impl FnOnce(&mut Settings)) -> TestA
     start_with(TestDatabase::fresh().await, Workers::Reviewing, configure).await
 }
 
+/// As [`spawn_app_reviewing`], on a database the test chose (to run a suite on every engine).
+pub async fn spawn_app_reviewing_on(
+    database: TestDatabase,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    start_with(database, Workers::Reviewing, configure).await
+}
+
 enum Workers {
     Runner(Option<Arc<dyn ReviewRunner>>),
     Reviewing,

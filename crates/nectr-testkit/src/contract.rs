@@ -437,6 +437,7 @@ fn review_job(pr_number: u64, head_sha: &str, max_attempts: u32) -> NewReviewJob
         head_sha: head_sha.to_owned(),
         installation_id: Some(7),
         max_attempts,
+        pull_request: None,
     }
 }
 
@@ -738,7 +739,8 @@ pub async fn intake_effects(stores: &Stores) {
         status: EventStatus::Completed,
         ..new_event_named(id, "closed_pull_request")
     };
-    let close = IntakeEffect::CancelPullRequest { repo_id: REPO_ID, pr_number: 1 };
+    let close =
+        IntakeEffect::CancelPullRequest { repo_id: REPO_ID, pr_number: 1, pull_request: None };
     let job_status = |id| async move { queue.find(id).await.unwrap().unwrap().status };
 
     let opened = queue.accept(delivery("fx-open"), IntakeEffect::QueueReview(job(1, "a1"))).await;
@@ -789,7 +791,7 @@ pub async fn intake_effects(stores: &Stores) {
             );
             let close = queue.accept(
                 closing(&format!("fx-burst-close-{pr_number}")),
-                IntakeEffect::CancelPullRequest { repo_id: REPO_ID, pr_number },
+                IntakeEffect::CancelPullRequest { repo_id: REPO_ID, pr_number, pull_request: None },
             );
             let (open, close) = futures_util::future::join(open, close).await;
             (open.unwrap(), close.unwrap())

@@ -581,7 +581,7 @@ impl ReviewQueue for InMemoryStore {
         match effect {
             IntakeEffect::None => {}
             IntakeEffect::QueueReview(job) => return Ok(tables.queue_job(stored, job)),
-            IntakeEffect::CancelPullRequest { repo_id, pr_number } => {
+            IntakeEffect::CancelPullRequest { repo_id, pr_number, .. } => {
                 tables.cancel_open_jobs(repo_id, pr_number);
             }
             IntakeEffect::MarkVerified(ids) => {

@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use app::{
-    TestApp, spawn_app, spawn_app_on, spawn_app_reviewing, spawn_app_with, spawn_app_with_runner,
-    test_settings,
+    TestApp, spawn_app, spawn_app_on, spawn_app_reviewing, spawn_app_reviewing_on, spawn_app_with,
+    spawn_app_with_runner, test_settings,
 };
 pub use database::{Engine, TestDatabase};
 

@@ -26,6 +26,7 @@ fn job(pr_number: u64) -> NewReviewJob {
         head_sha: format!("{pr_number:040x}"),
         installation_id: None,
         max_attempts: 3,
+        pull_request: None,
     }
 }
 

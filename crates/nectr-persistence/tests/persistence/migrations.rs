@@ -39,7 +39,9 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0006_review_records",
                 "m0007_inline_payloads",
                 "m0008_review_posting",
-                "m0009_session_versions"
+                "m0009_session_versions",
+                "m0010_pull_requests",
+                "m0011_memories"
             ]
         );
         store.migrate().await.unwrap();
@@ -49,6 +51,13 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
         for index in ["ix_events_created_at", "ix_events_event_type", "ix_events_status"] {
             assert!(events.contains(&index.to_owned()), "{:?}: {events:?}", database.engine);
         }
+        assert!(events.contains(&"ix_events_repo_created".to_owned()), "{events:?}");
+        let jobs = index_names(&database, "review_jobs").await;
+        for index in ["ix_review_jobs_event", "ix_review_jobs_run"] {
+            assert!(jobs.contains(&index.to_owned()), "{:?}: {jobs:?}", database.engine);
+        }
+        let pulls = index_names(&database, "pull_requests").await;
+        assert!(pulls.contains(&"ix_pull_requests_name".to_owned()), "{pulls:?}");
         let runs = index_names(&database, "workflow_runs").await;
         assert!(runs.contains(&"ix_workflow_runs_event_id".to_owned()), "{runs:?}");
         if database.engine == Engine::Postgres {

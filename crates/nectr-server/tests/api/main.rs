@@ -6,9 +6,11 @@
 mod bad_input;
 mod binary;
 mod dashboard;
+mod dashboard;
 mod errors;
 mod health;
 mod models;
+mod openapi;
 mod posting;
 mod redeliveries;
 mod review_git;

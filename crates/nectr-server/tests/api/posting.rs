@@ -130,6 +130,7 @@ impl Rig {
             head_sha: HEAD.to_owned(),
             installation_id: None,
             max_attempts: 10,
+            pull_request: None,
         };
         let event = NewEvent {
             event_type: "opened_pull_request".to_owned(),

@@ -39,6 +39,7 @@ async fn two_processes_drain_a_thousand_jobs_once_each() {
             head_sha: format!("{index:040}"),
             installation_id: None,
             max_attempts: 3,
+            pull_request: None,
         };
         store.accept(event, IntakeEffect::QueueReview(job)).await.unwrap();
     }

@@ -1,0 +1,562 @@
+//! The dashboard's reviews, events and analytics over HTTP, on SQLite and on PostgreSQL: two
+//! users each connect a repository; signed deliveries queue reviews that the real pipeline (the
+//! offline reviewer against the fake GitHub) runs; then every route answers in the contract's
+//! shape, with the same JSON on both engines, and neither user sees the other's data.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use nectr_api::auth::session::{SameSite, SessionConfig, SessionKey};
+use nectr_domain::queue::{JobStatus, ReviewQueue};
+use nectr_domain::{
+    AccessToken, InstallationRepository, NewInstallation, RepoFullName, UserId, UserRepository,
+    UserUpsert, WebhookSecret,
+};
+use nectr_testkit::fake_github::{FakeFile, FakeGitHub, FakePull};
+use nectr_testkit::{TestApp, TestDatabase, fixtures, spawn_app_reviewing_on};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "ghp_dashboardtesttoken000000000000000000000";
+const JWT_SECRET: &str = "dashboard-test-jwt-secret";
+
+/// A signed-in user with one connected repository.
+struct Tenant {
+    id: UserId,
+    session: String,
+    repo: String,
+    repo_id: i64,
+    hook_id: i64,
+    secret: String,
+}
+
+struct Dashboard {
+    app: TestApp,
+    github: FakeGitHub,
+    alice: Tenant,
+    bob: Tenant,
+}
+
+fn sessions() -> SessionConfig {
+    SessionConfig {
+        key: SessionKey::from_jwt_secret(JWT_SECRET),
+        lifetime_minutes: 60,
+        secure_cookies: false,
+        same_site: SameSite::Lax,
+    }
+}
+
+async fn tenant(app: &TestApp, login: &str, repo: &str, repo_id: i64) -> Tenant {
+    let user = app
+        .store
+        .upsert_by_github_id(UserUpsert {
+            github_id: repo_id * 10,
+            github_username: login.to_owned(),
+            github_access_token: AccessToken::new(TOKEN),
+            email: None,
+            avatar_url: None,
+            name: Some(login.to_owned()),
+        })
+        .await
+        .unwrap();
+    let secret = format!("{login}-webhook-secret");
+    let hook_id = repo_id + 7;
+    app.store
+        .create(NewInstallation {
+            user_id: user.id,
+            repo: RepoFullName::parse(repo).unwrap(),
+            github_repo_id: Some(repo_id),
+            webhook_id: Some(hook_id),
+            webhook_secret: Some(WebhookSecret::new(&secret)),
+            installation_id: None,
+            access_token: None,
+        })
+        .await
+        .unwrap();
+    let session = sessions().issue(&user, Utc::now()).unwrap();
+    Tenant { id: user.id, session, repo: repo.to_owned(), repo_id, hook_id, secret }
+}
+
+async fn start(database: TestDatabase) -> Dashboard {
+    let github = FakeGitHub::start(TOKEN).await;
+    let fake_url = github.url.clone();
+    let app = spawn_app_reviewing_on(database, move |settings| {
+        settings.github.api_url.clone_from(&fake_url);
+        settings.github.web_url = fake_url;
+        settings.github.pat = Some(SecretString::from(TOKEN));
+        settings.github.writes_per_minute = 60_000;
+        settings.github.retry_base_delay_ms = 10;
+        settings.security.jwt_secret = Some(SecretString::from(JWT_SECRET));
+        settings.workers.max_attempts = 1;
+    })
+    .await;
+    let alice = tenant(&app, "alice", "alice-org/service", 1001).await;
+    let bob = tenant(&app, "bob", "bob-org/tool", 2002).await;
+    Dashboard { app, github, alice, bob }
+}
+
+/// A `pull_request` delivery from the published `opened` fixture, reshaped.
+struct Pull<'a> {
+    action: &'a str,
+    number: u64,
+    title: &'a str,
+    author: &'a str,
+    head: &'a str,
+    merged_at: Option<&'a str>,
+    updated_at: &'a str,
+}
+
+fn payload(tenant: &Tenant, pull: &Pull<'_>) -> Vec<u8> {
+    let fixture =
+        std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
+    let mut payload: Value = serde_json::from_slice(&fixture).unwrap();
+    payload["action"] = pull.action.into();
+    payload["number"] = pull.number.into();
+    payload["repository"]["id"] = tenant.repo_id.into();
+    payload["repository"]["full_name"] = tenant.repo.as_str().into();
+    let pr = &mut payload["pull_request"];
+    pr["number"] = pull.number.into();
+    pr["title"] = pull.title.into();
+    pr["user"]["login"] = pull.author.into();
+    pr["head"]["sha"] = pull.head.into();
+    pr["head"]["ref"] = format!("feature/{}", pull.number).into();
+    pr["html_url"] = format!("https://github.com/{}/pull/{}", tenant.repo, pull.number).into();
+    pr["draft"] = false.into();
+    pr["created_at"] = "2026-11-01T10:00:00Z".into();
+    pr["updated_at"] = pull.updated_at.into();
+    pr["additions"] = (pull.number * 10).into();
+    pr["deletions"] = pull.number.into();
+    pr["changed_files"] = 2.into();
+    if let Some(merged_at) = pull.merged_at {
+        pr["state"] = "closed".into();
+        pr["merged"] = true.into();
+        pr["merged_at"] = merged_at.into();
+    }
+    serde_json::to_vec(&payload).unwrap()
+}
+
+impl Dashboard {
+    /// Puts a pull request on the fake GitHub so that its review can run.
+    fn host(&self, tenant: &Tenant, number: u64, head: &str) {
+        let files = vec![
+            FakeFile {
+                filename: "src/cache.py".to_owned(),
+                status: "modified".to_owned(),
+                patch: "@@ -1,1 +1,2 @@\n x = 1\n+AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLF'"
+                    .to_owned(),
+            },
+            FakeFile::added_lines("tests/test_cache.py", 2),
+        ];
+        let mut pull = FakePull::new(number, files);
+        head.clone_into(&mut pull.head_sha);
+        self.github.state().repo(&tenant.repo).pulls.insert(number, pull);
+    }
+
+    async fn deliver(&self, tenant: &Tenant, delivery: &str, pull: &Pull<'_>) -> Value {
+        let body = payload(tenant, pull);
+        let response = self
+            .app
+            .client
+            .post(self.app.url("/api/v1/webhooks/github"))
+            .header("X-GitHub-Event", "pull_request")
+            .header("X-GitHub-Delivery", delivery)
+            .header("X-GitHub-Hook-ID", tenant.hook_id.to_string())
+            .header("X-Hub-Signature-256", nectr_github::sign(tenant.secret.as_bytes(), &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Waits until every job of the pull request has ended.
+    async fn settle(&self, tenant: &Tenant, number: u64) {
+        for _ in 0..1_500 {
+            let jobs = self.app.store.jobs_of_pull_request(tenant.repo_id, number).await.unwrap();
+            if !jobs.is_empty() && jobs.iter().all(|job| job.status.is_final()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the reviews of pull request {number} did not end");
+    }
+
+    async fn get(&self, tenant: &Tenant, path: &str) -> (u16, Value) {
+        let response = self
+            .app
+            .client
+            .get(self.app.url(path))
+            .bearer_auth(&tenant.session)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn ok(&self, tenant: &Tenant, path: &str) -> Value {
+        let (status, body) = self.get(tenant, path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    }
+}
+
+/// Alice: pull request 1 reviewed twice (two head commits), 2 failed (GitHub does not have
+/// it), 3 reviewed then merged five hours after it opened. Bob: pull request 7 reviewed.
+async fn seeded(database: TestDatabase) -> Dashboard {
+    let dashboard = start(database).await;
+    let (alice, bob) = (&dashboard.alice, &dashboard.bob);
+    let opened = |number, head| Pull {
+        action: "opened",
+        number,
+        title: "Add a cache",
+        author: "carol",
+        head,
+        merged_at: None,
+        updated_at: "2026-11-01T10:00:00Z",
+    };
+    dashboard.host(alice, 1, "a1");
+    dashboard.deliver(alice, "alice-1", &opened(1, "a1")).await;
+    dashboard.settle(alice, 1).await;
+    dashboard.host(alice, 1, "a2");
+    let pushed =
+        Pull { action: "synchronize", updated_at: "2026-11-01T11:00:00Z", ..opened(1, "a2") };
+    dashboard.deliver(alice, "alice-2", &pushed).await;
+    dashboard
+        .deliver(
+            alice,
+            "alice-3",
+            &Pull { title: "Fix the parser", author: "dave", ..opened(2, "b1") },
+        )
+        .await;
+    dashboard.host(alice, 3, "c1");
+    dashboard
+        .deliver(alice, "alice-4", &Pull { title: "Speed up start-up", ..opened(3, "c1") })
+        .await;
+    dashboard.host(bob, 7, "d1");
+    dashboard
+        .deliver(bob, "bob-1", &Pull { title: "Bob's change", author: "bob", ..opened(7, "d1") })
+        .await;
+    for (tenant, number) in [(alice, 1), (alice, 2), (alice, 3), (bob, 7)] {
+        dashboard.settle(tenant, number).await;
+    }
+    let merged = Pull {
+        action: "closed",
+        merged_at: Some("2026-11-01T15:00:00Z"),
+        updated_at: "2026-11-01T15:00:01Z",
+        title: "Speed up start-up",
+        ..opened(3, "c1")
+    };
+    dashboard.deliver(alice, "alice-5", &merged).await;
+    dashboard
+}
+
+/// The JSON with what changes from run to run (times, ids, durations, dates, review bodies)
+/// replaced by placeholders, for snapshots that hold on both engines.
+fn normalized(mut value: Value) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, field) in map.iter_mut() {
+                    let placeholder = match key.as_str() {
+                        "created_at" | "processed_at" if !field.is_null() => Some("[time]"),
+                        "id" => Some("[id]"),
+                        "date" => Some("[date]"),
+                        "avg_processing_seconds" => Some("[seconds]"),
+                        "ai_summary" if !field.is_null() => Some("[review markdown]"),
+                        _ => None,
+                    };
+                    match placeholder {
+                        Some(text) => *field = text.into(),
+                        None => walk(field),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
+}
+
+const CONTRACT_FIELDS: [&str; 15] = [
+    "id",
+    "status",
+    "pr_status",
+    "created_at",
+    "processed_at",
+    "pr_title",
+    "pr_number",
+    "repo_name",
+    "branch",
+    "author",
+    "pr_url",
+    "ai_summary",
+    "files_analyzed",
+    "event_type",
+    "source",
+];
+
+async fn reviews_follow_the_contract(dashboard: &Dashboard) {
+    let alice = &dashboard.alice;
+    let reviews = dashboard.ok(alice, "/api/v1/reviews?limit=20").await;
+    let list = reviews.as_array().unwrap();
+    for review in list {
+        let object = review.as_object().unwrap();
+        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut expected = CONTRACT_FIELDS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(keys, expected, "{review}");
+    }
+    let numbers: Vec<u64> =
+        list.iter().map(|review| review["pr_number"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, [3, 2, 1], "one review per pull request, newest first");
+    let by_number = |number: u64| list.iter().find(|review| review["pr_number"] == number).unwrap();
+    assert_eq!(
+        (by_number(1)["status"].as_str(), by_number(1)["event_type"].as_str()),
+        (Some("completed"), Some("synchronize_pull_request"))
+    );
+    assert_eq!(by_number(2)["status"], "failed");
+    assert_eq!(
+        (by_number(3)["status"].as_str(), by_number(3)["pr_status"].as_str()),
+        (Some("completed"), Some("merged"))
+    );
+    let summary = by_number(1)["ai_summary"].as_str().unwrap();
+    assert!(
+        summary.contains("## Review Verdict\n**"),
+        "the verdict the dashboard parses: {summary}"
+    );
+    assert_eq!(by_number(1)["files_analyzed"], 2);
+    insta::assert_json_snapshot!("reviews", normalized(reviews.clone()));
+
+    // Filters and the limit apply after de-duplication, so pages are full.
+    let page = dashboard.ok(alice, "/api/v1/reviews?limit=2").await;
+    assert_eq!(page.as_array().unwrap().len(), 2);
+    let failed = dashboard.ok(alice, "/api/v1/reviews?status=failed").await;
+    assert_eq!(
+        failed.as_array().unwrap().iter().map(|r| r["pr_number"].as_u64()).collect::<Vec<_>>(),
+        [Some(2)]
+    );
+    let completed = dashboard.ok(alice, "/api/v1/reviews?status=completed&limit=1").await;
+    assert_eq!(completed.as_array().unwrap().len(), 1);
+    let merged = dashboard.ok(alice, "/api/v1/reviews?status=merged").await;
+    assert_eq!(
+        merged.as_array().unwrap().iter().map(|r| r["pr_number"].as_u64()).collect::<Vec<_>>(),
+        [Some(3)]
+    );
+    let open = dashboard.ok(alice, "/api/v1/reviews?status=open").await;
+    assert_eq!(open.as_array().unwrap().len(), 2);
+    let searched = dashboard.ok(alice, "/api/v1/reviews?search=PARSER").await;
+    assert_eq!(
+        searched.as_array().unwrap().iter().map(|r| r["pr_number"].as_u64()).collect::<Vec<_>>(),
+        [Some(2)]
+    );
+    let by_repo = dashboard.ok(alice, "/api/v1/reviews?search=alice-org").await;
+    assert_eq!(by_repo.as_array().unwrap().len(), 3);
+    let by_number_prefix = dashboard.ok(alice, "/api/v1/reviews?search=3").await;
+    assert_eq!(by_number_prefix.as_array().unwrap().len(), 1);
+    let wildcard = dashboard.ok(alice, "/api/v1/reviews?search=%25").await;
+    assert_eq!(wildcard.as_array().unwrap().len(), 0, "% is matched literally");
+
+    let id = by_number(1)["id"].as_i64().unwrap();
+    let one = dashboard.ok(alice, &format!("/api/v1/reviews/{id}")).await;
+    assert_eq!(one["pr_number"], 1);
+    insta::assert_json_snapshot!("review", normalized(one));
+}
+
+async fn events_are_the_users(dashboard: &Dashboard) {
+    let alice = &dashboard.alice;
+    let events = dashboard.ok(alice, "/api/v1/events").await;
+    let list = events.as_array().unwrap();
+    assert_eq!(list.len(), 5, "alice's five deliveries: {events}");
+    for event in list {
+        let mut keys: Vec<&str> = event.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["created_at", "event_type", "id", "source", "status"]);
+    }
+    insta::assert_json_snapshot!("events", normalized(events.clone()));
+    let failed = dashboard.ok(alice, "/api/v1/events?status=failed&limit=5").await;
+    assert_eq!(failed.as_array().unwrap().len(), 1);
+    let id = list[0]["id"].as_i64().unwrap();
+    let one = dashboard.ok(alice, &format!("/api/v1/events/{id}")).await;
+    assert_eq!(one, list[0]);
+}
+
+async fn analytics_follow_the_formulas(dashboard: &Dashboard) {
+    let alice = &dashboard.alice;
+    let summary = dashboard.ok(alice, "/api/v1/analytics/summary").await;
+    assert_eq!(summary["total_reviews"], 3);
+    assert_eq!(summary["success_rate"], 66.7);
+    assert_eq!(summary["connected_repos"], 1);
+    assert_eq!(
+        (summary["reviews_today"].as_u64(), summary["reviews_this_week"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(summary["avg_merge_hours"], 5.0, "opened at 10:00, merged at 15:00");
+    assert_eq!(summary["avg_pr_size"], 22, "mean of 11, 22 and 33 lines");
+    assert!(summary["avg_processing_seconds"].is_number());
+    assert_eq!(summary["last_week_activity"].as_array().unwrap().len(), 3);
+    insta::assert_json_snapshot!("analytics_summary", normalized(summary));
+
+    let timeline = dashboard.ok(alice, "/api/v1/analytics/timeline?days=14").await;
+    let days = timeline.as_array().unwrap();
+    assert_eq!(days.len(), 14);
+    let today = Utc::now().date_naive().to_string();
+    assert_eq!(days[13]["date"], today.as_str());
+    assert_eq!(
+        (days[13]["total"].as_u64(), days[13]["completed"].as_u64(), days[13]["failed"].as_u64()),
+        (Some(3), Some(2), Some(1))
+    );
+    assert!(days[..13].iter().all(|day| day["total"] == 0));
+    insta::assert_json_snapshot!("analytics_timeline", normalized(timeline));
+
+    let insights = dashboard.ok(alice, "/api/v1/analytics/insights?days=30").await;
+    assert_eq!(
+        (insights["period_days"].as_u64(), insights["total_prs"].as_u64()),
+        (Some(30), Some(3))
+    );
+    let verdicts = &insights["verdicts"];
+    let recorded = ["APPROVE", "REQUEST_CHANGES", "NEEDS_DISCUSSION"]
+        .iter()
+        .map(|verdict| verdicts[verdict].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(recorded, 2, "the latest recorded review of pull requests 1 and 3");
+    let confidence = insights["confidence_distribution"].as_object().unwrap();
+    assert_eq!(confidence.keys().collect::<Vec<_>>(), ["1", "2", "3", "4", "5"]);
+    assert_eq!(confidence.values().map(|count| count.as_u64().unwrap()).sum::<u64>(), 2);
+    let issues = &insights["issue_categories"];
+    assert!(issues["critical"].as_u64().unwrap() >= 2, "a committed key in each review: {issues}");
+    assert_eq!(
+        issues["total"].as_u64(),
+        Some(
+            ["critical", "moderate", "minor"].iter().map(|key| issues[key].as_u64().unwrap()).sum()
+        )
+    );
+    assert_eq!(insights["merge_time"]["sample_size"], 1);
+    assert_eq!(insights["merge_time"]["median_hours"], 5.0);
+    assert_eq!(insights["per_repo"][0]["merge_rate"], 33.3);
+    assert_eq!(insights["per_author"][0]["author"], "carol");
+    insta::assert_json_snapshot!("analytics_insights", normalized(insights));
+}
+
+async fn neither_user_sees_the_others(dashboard: &Dashboard) {
+    let (alice, bob) = (&dashboard.alice, &dashboard.bob);
+    let bobs = dashboard.ok(bob, "/api/v1/reviews").await;
+    assert_eq!(bobs.as_array().unwrap().len(), 1);
+    let bob_review = bobs[0]["id"].as_i64().unwrap();
+    let alices = dashboard.ok(alice, "/api/v1/reviews").await;
+    let alice_review = alices[0]["id"].as_i64().unwrap();
+    for (reader, path) in [
+        (alice, format!("/api/v1/reviews/{bob_review}")),
+        (alice, format!("/api/v1/events/{bob_review}")),
+        (bob, format!("/api/v1/reviews/{alice_review}")),
+        (bob, format!("/api/v1/events/{alice_review}")),
+        (bob, "/api/v1/reviews/999999".to_owned()),
+    ] {
+        let (status, body) = dashboard.get(reader, &path).await;
+        assert_eq!((status, body["code"].as_str()), (404, Some("not_found")), "{path}");
+    }
+    let bob_events = dashboard.ok(bob, "/api/v1/events").await;
+    assert_eq!(bob_events.as_array().unwrap().len(), 1);
+    let summary = dashboard.ok(bob, "/api/v1/analytics/summary").await;
+    assert_eq!(
+        (summary["total_reviews"].as_u64(), summary["connected_repos"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let insights = dashboard.ok(bob, "/api/v1/analytics/insights").await;
+    assert_eq!(insights["total_prs"], 1);
+    assert_eq!(insights["per_repo"][0]["repo"], "bob-org/tool");
+    let timeline = dashboard.ok(bob, "/api/v1/analytics/timeline?days=7").await;
+    assert_eq!(
+        timeline.as_array().unwrap().iter().map(|day| day["total"].as_u64().unwrap()).sum::<u64>(),
+        1
+    );
+    assert_ne!(alice.id, bob.id);
+}
+
+async fn bad_input_is_a_clear_400(dashboard: &Dashboard) {
+    let alice = &dashboard.alice;
+    for path in [
+        "/api/v1/reviews?limit=0",
+        "/api/v1/reviews?limit=101",
+        "/api/v1/reviews?limit=many",
+        "/api/v1/reviews?status=done",
+        "/api/v1/events?status=done",
+        "/api/v1/events?limit=-1",
+        "/api/v1/analytics/timeline?days=3",
+        "/api/v1/analytics/insights?days=365",
+        "/api/v1/reviews/not-a-number",
+    ] {
+        let (status, body) = dashboard.get(alice, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(
+            body["code"].as_str().is_some_and(|code| code.starts_with("invalid_")),
+            "{path}: {body}"
+        );
+    }
+    for path in ["/api/v1/reviews", "/api/v1/events/1", "/api/v1/analytics/summary"] {
+        let response = dashboard.app.get(path).await;
+        assert_eq!(response.status(), 401, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_routes_answer_in_the_contract_on_every_engine() {
+    for database in TestDatabase::every_engine().await {
+        let engine = database.engine;
+        let dashboard = seeded(database).await;
+        let statuses: Vec<JobStatus> = dashboard
+            .app
+            .store
+            .jobs_of_pull_request(dashboard.alice.repo_id, 2)
+            .await
+            .unwrap()
+            .iter()
+            .map(|job| job.status)
+            .collect();
+        assert_eq!(statuses, [JobStatus::Failed], "{engine:?}");
+        reviews_follow_the_contract(&dashboard).await;
+        events_are_the_users(&dashboard).await;
+        analytics_follow_the_formulas(&dashboard).await;
+        neither_user_sees_the_others(&dashboard).await;
+        bad_input_is_a_clear_400(&dashboard).await;
+        dashboard.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_user_without_repositories_sees_empty_figures_with_every_field() {
+    let database = TestDatabase::fresh().await;
+    let dashboard = start(database).await;
+    let user = dashboard
+        .app
+        .store
+        .upsert_by_github_id(UserUpsert {
+            github_id: 99,
+            github_username: "erin".to_owned(),
+            github_access_token: AccessToken::new(TOKEN),
+            email: None,
+            avatar_url: None,
+            name: None,
+        })
+        .await
+        .unwrap();
+    let erin = Tenant {
+        id: user.id,
+        session: sessions().issue(&user, Utc::now()).unwrap(),
+        repo: String::new(),
+        repo_id: 0,
+        hook_id: 0,
+        secret: String::new(),
+    };
+    assert_eq!(dashboard.ok(&erin, "/api/v1/reviews").await, json!([]));
+    assert_eq!(dashboard.ok(&erin, "/api/v1/events").await, json!([]));
+    let insights = dashboard.ok(&erin, "/api/v1/analytics/insights").await;
+    insta::assert_json_snapshot!("analytics_insights_empty", insights);
+    let summary = dashboard.ok(&erin, "/api/v1/analytics/summary").await;
+    insta::assert_json_snapshot!("analytics_summary_empty", summary);
+    dashboard.app.stop().await;
+}
