@@ -17,6 +17,7 @@ mod m0007_inline_payloads;
 mod m0008_review_posting;
 mod m0009_session_versions;
 mod m0010_pull_requests;
+mod m0011_memories;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_review_posting::Migration),
             Box::new(m0009_session_versions::Migration),
             Box::new(m0010_pull_requests::Migration),
+            Box::new(m0011_memories::Migration),
         ]
     }
 }

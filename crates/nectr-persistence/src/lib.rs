@@ -12,6 +12,7 @@ mod events;
 mod history;
 mod installations;
 mod intake;
+mod memories;
 mod oauth_states;
 mod pull_requests;
 mod queue;

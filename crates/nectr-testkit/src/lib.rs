@@ -17,6 +17,7 @@ pub mod database;
 pub mod fake_github;
 pub mod fake_model;
 pub mod fakes;
+pub mod memory_contract;
 pub mod runners;
 
 use std::path::PathBuf;

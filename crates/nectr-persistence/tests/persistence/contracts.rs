@@ -19,3 +19,12 @@ async fn sql_store_honours_every_storage_contract_on_every_engine() {
         assert!(store.probe().await.is_err(), "{:?}: a closed pool is unhealthy", database.engine);
     }
 }
+
+#[tokio::test]
+async fn embedded_memory_honours_the_memory_contract_on_every_engine() {
+    for database in TestDatabase::every_engine().await {
+        let store = Arc::new(database.migrated_store().await);
+        nectr_testkit::memory_contract::run_all(store.clone(), "embedded").await;
+        store.close().await.unwrap();
+    }
+}
