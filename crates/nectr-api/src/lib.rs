@@ -12,6 +12,7 @@ mod health;
 mod middleware;
 pub mod openapi;
 mod params;
+mod repos;
 mod reviews;
 mod webhooks;
 
@@ -24,6 +25,7 @@ use actix_web::{App, FromRequest, Handler, Resource, Responder, web};
 use nectr_domain::HealthService;
 use nectr_domain::analytics::ReviewAnalytics;
 use nectr_domain::history::ReviewHistory;
+use nectr_domain::connections::RepositoryConnections;
 use nectr_domain::tenancy::Tenancy;
 use nectr_domain::webhook::WebhookIntake;
 
@@ -63,6 +65,8 @@ pub struct ApiState {
     pub auth: AuthState,
     /// Which repositories each user may see and change.
     pub tenancy: Tenancy,
+    /// Connecting and disconnecting repositories.
+    pub connections: RepositoryConnections,
     /// Review and event history, within each user's repositories.
     pub history: Arc<dyn ReviewHistory>,
     /// Review analytics, within each user's repositories.
@@ -90,6 +94,7 @@ pub fn app(
         .configure(health::routes)
         .configure(webhooks::routes)
         .configure(auth::routes)
+        .configure(repos::routes)
         .configure(reviews::routes)
         .configure(events::routes)
         .configure(analytics::routes)

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use nectr_domain::connections::AppInstallationChange;
 use nectr_domain::webhook::{Delivery, IntakeError, IntakeOutcome, MAX_DELIVERY_BYTES};
 use serde_json::json;
 
@@ -28,11 +29,26 @@ fn header(request: &HttpRequest, name: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
+/// Connects or disconnects what an App installation change names; a failure is logged (the
+/// delivery is stored, and GitHub's redelivery would not repeat it).
+async fn apply_app_change(state: &ApiState, change: &AppInstallationChange) {
+    match state.connections.apply_app_change(change).await {
+        Ok(outcome) => tracing::info!(?outcome, "GitHub App installation change applied"),
+        Err(error) => {
+            tracing::error!(error = %error, "cannot apply a GitHub App installation change")
+        }
+    }
+}
+
 async fn receive(
     state: web::Data<ApiState>,
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
+    // A GitHub App's installation changes connect and disconnect repositories, once the intake
+    // has verified and stored their first delivery.
+    let app_change = header(&request, "x-github-event")
+        .and_then(|event| AppInstallationChange::from_delivery(&event, &body));
     let delivery = Delivery {
         event: header(&request, "x-github-event"),
         delivery_id: header(&request, "x-github-delivery"),
@@ -42,6 +58,9 @@ async fn receive(
     };
     match state.webhooks.receive(delivery).await {
         Ok(IntakeOutcome::Received { event_id, event_type, job }) => {
+            if let Some(change) = app_change {
+                apply_app_change(&state, &change).await;
+            }
             HttpResponse::Ok().json(json!({
                 "status": "received",
                 "event_id": event_id.get(),

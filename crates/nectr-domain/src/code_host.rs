@@ -115,6 +115,8 @@ pub struct Repository {
     pub description: Option<String>,
     /// Whether the identity may administer it (create webhooks).
     pub can_admin: bool,
+    /// When it last changed, as GitHub reports it.
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// One entry of a tree.

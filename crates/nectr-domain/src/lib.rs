@@ -9,6 +9,7 @@
 pub mod analytics;
 pub mod budget;
 pub mod code_host;
+pub mod connections;
 pub mod delivery;
 pub mod diff;
 pub mod event;

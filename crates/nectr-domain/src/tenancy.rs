@@ -7,7 +7,9 @@
 
 use std::sync::Arc;
 
-use crate::{Installation, InstallationRepository, InstallationRepositoryError, RepoFullName, UserId};
+use crate::{
+    Installation, InstallationRepository, InstallationRepositoryError, RepoFullName, UserId,
+};
 
 /// The repositories one user has connected (active installations).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -115,7 +117,11 @@ impl Tenancy {
     ///
     /// # Errors
     /// [`TenancyError::Unexpected`] when the store fails.
-    pub async fn is_connected(&self, user: UserId, repo: &RepoFullName) -> Result<bool, TenancyError> {
+    pub async fn is_connected(
+        &self,
+        user: UserId,
+        repo: &RepoFullName,
+    ) -> Result<bool, TenancyError> {
         Ok(self.connected(user).await?.contains(repo))
     }
 }

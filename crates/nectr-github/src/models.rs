@@ -131,6 +131,8 @@ pub(crate) struct RepositoryBody {
     html_url: String,
     description: Option<String>,
     permissions: Option<Permissions>,
+    #[serde(default)]
+    updated_at: Option<DateTime<Utc>>,
 }
 
 impl From<RepositoryBody> for Repository {
@@ -144,6 +146,7 @@ impl From<RepositoryBody> for Repository {
             html_url: body.html_url,
             description: body.description,
             can_admin: body.permissions.is_some_and(|permissions| permissions.admin),
+            updated_at: body.updated_at,
         }
     }
 }

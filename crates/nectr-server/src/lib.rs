@@ -25,6 +25,7 @@ use nectr_domain::WebhookSecret;
 use nectr_domain::code_host::{CodeHost, Identity};
 use nectr_domain::pipeline::{PipelineConfig, ReviewPipeline};
 use nectr_domain::queue::ReviewRunner;
+use nectr_domain::connections::RepositoryConnections;
 use nectr_domain::sign_in::SignIn;
 use nectr_domain::tenancy::Tenancy;
 use nectr_domain::webhook::{IntakeConfig, WebhookIntake};
@@ -176,6 +177,15 @@ impl Application {
             webhooks,
             auth: auth_state(settings, &store, &code_host),
             tenancy: Tenancy::new(store.clone()),
+            connections: RepositoryConnections::new(
+                store.clone(),
+                store.clone(),
+                code_host.clone(),
+                format!(
+                    "{}/api/v1/webhooks/github",
+                    settings.application.backend_url.trim_end_matches('/')
+                ),
+            ),
             history: store.clone(),
             analytics: store.clone(),
             history: store.clone(),

@@ -223,6 +223,22 @@ pub struct FakeRepo {
     pub hooks: Vec<FakeHook>,
     /// Commits by path, newest first: sha, author login, message.
     pub history: BTreeMap<String, Vec<(String, String, String)>>,
+    /// The logins that can see the repository (`/user/repos`, `GET /repos/…`, hooks); empty
+    /// means every login.
+    pub visible_to: Vec<String>,
+    /// The logins with admin rights (webhooks); empty means every login that can see it.
+    pub admins: Vec<String>,
+}
+
+impl FakeRepo {
+    fn visible(&self, login: &str) -> bool {
+        self.visible_to.is_empty() || self.visible_to.iter().any(|known| known == login)
+    }
+
+    fn admin(&self, login: &str) -> bool {
+        self.visible(login)
+            && (self.admins.is_empty() || self.admins.iter().any(|known| known == login))
+    }
 }
 
 /// A fault served instead of the real answer.
@@ -403,6 +419,7 @@ fn repo_json(base: &str, full_name: &str, repo: &FakeRepo) -> Value {
         "owner": user_json(base, owner), "html_url": format!("https://github.com/{full_name}"),
         "description": "A fake repository", "fork": false, "url": format!("{base}/repos/{full_name}"),
         "default_branch": repo.default_branch, "size": repo.size,
+        "created_at": "2026-01-01T09:00:00Z", "updated_at": "2026-11-01T09:30:00Z", "pushed_at": "2026-11-01T09:30:00Z",
         "permissions": {"admin": true, "maintain": true, "push": true, "triage": true, "pull": true},
     })
 }
@@ -699,7 +716,17 @@ fn answer(request: &HttpRequest, body: &web::Bytes, state: &mut FakeState) -> Ht
             {"email": "octocat@github.com", "primary": true, "verified": true, "visibility": "public"},
         ])),
         ("GET", ["user", "repos"]) => {
-            let items = state.repos.iter().map(|(name, repo)| repo_json(&base, name, repo)).collect();
+            let login = state.token_logins.get(&token).cloned().unwrap_or_else(|| "octocat".to_owned());
+            let items = state
+                .repos
+                .iter()
+                .filter(|(_, repo)| repo.visible(&login))
+                .map(|(name, repo)| {
+                    let mut value = repo_json(&base, name, repo);
+                    value["permissions"]["admin"] = json!(repo.admin(&login));
+                    value
+                })
+                .collect();
             paginate(&request, &base, items)
         }
         ("GET", ["installation", "repositories"]) => {
@@ -715,7 +742,26 @@ fn answer(request: &HttpRequest, body: &web::Bytes, state: &mut FakeState) -> Ht
         }
         (method, ["repos", owner, name, rest @ ..]) => {
             let full_name = format!("{owner}/{name}");
-            repo_route(state, &request, &base, &full_name, method, rest, &body)
+            let login = state.token_logins.get(&token).cloned().unwrap_or_else(|| "octocat".to_owned());
+            let (visible, admin) = state
+                .repos
+                .get(&full_name)
+                .map_or((true, true), |repo| (repo.visible(&login), repo.admin(&login)));
+            match (visible, admin, method, rest) {
+                (false, _, _, _) => message(StatusCode::NOT_FOUND, "Not Found"),
+                (true, false, _, ["hooks", ..]) => {
+                    message(StatusCode::FORBIDDEN, "Must have admin rights to Repository.")
+                }
+                (true, _, "GET", []) => match state.repos.get(&full_name) {
+                    Some(repo) => {
+                        let mut value = repo_json(&base, &full_name, repo);
+                        value["permissions"]["admin"] = json!(admin);
+                        HttpResponse::Ok().json(value)
+                    }
+                    None => message(StatusCode::NOT_FOUND, "Not Found"),
+                },
+                _ => repo_route(state, &request, &base, &full_name, method, rest, &body),
+            }
         }
         _ => message(StatusCode::NOT_FOUND, "Not Found"),
     }

@@ -48,15 +48,13 @@ pub(crate) async fn check_origin(
         let header_text = |name| {
             request.headers().get(name).and_then(|value: &header::HeaderValue| value.to_str().ok())
         };
-        let allowed = request
-            .app_data::<web::Data<ApiState>>()
-            .is_some_and(|state| {
-                origin_allowed(
-                    header_text(header::ORIGIN),
-                    header_text(header::REFERER),
-                    &state.config.cors_origins,
-                )
-            });
+        let allowed = request.app_data::<web::Data<ApiState>>().is_some_and(|state| {
+            origin_allowed(
+                header_text(header::ORIGIN),
+                header_text(header::REFERER),
+                &state.config.cors_origins,
+            )
+        });
         if !allowed {
             let response = error_response(
                 StatusCode::FORBIDDEN,
@@ -90,6 +88,10 @@ mod tests {
     #[test]
     fn the_referer_counts_only_without_an_origin() {
         assert!(origin_allowed(None, Some("http://localhost:3000/dashboard?x=1"), &allowed()));
-        assert!(!origin_allowed(None, Some("https://evil.example/http://localhost:3000"), &allowed()));
+        assert!(!origin_allowed(
+            None,
+            Some("https://evil.example/http://localhost:3000"),
+            &allowed()
+        ));
     }
 }

@@ -82,9 +82,7 @@ pub(crate) fn presented_token(request: &HttpRequest) -> Option<(String, Credenti
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
-        })
+        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|token| !token.is_empty());
     match bearer {
@@ -113,7 +111,8 @@ pub(crate) async fn authenticate(
     token: &str,
     credential: Credential,
 ) -> Result<CurrentUser, ApiError> {
-    let claims = auth.sessions.verify(token).map_err(|_| unauthenticated("Invalid or expired session"))?;
+    let claims =
+        auth.sessions.verify(token).map_err(|_| unauthenticated("Invalid or expired session"))?;
     let id = claims.user_id().ok_or_else(|| unauthenticated("Invalid or expired session"))?;
     let user = match auth.users.find_by_id(id).await {
         Ok(Some(user)) => user,
@@ -144,7 +143,8 @@ impl FromRequest for CurrentUser {
             let state = state.ok_or_else(|| {
                 ApiError::Internal(anyhow::anyhow!("the API state is not registered"))
             })?;
-            let (token, credential) = presented.ok_or_else(|| unauthenticated("Not authenticated"))?;
+            let (token, credential) =
+                presented.ok_or_else(|| unauthenticated("Not authenticated"))?;
             authenticate(&state.auth, &token, credential).await
         })
     }

@@ -85,8 +85,9 @@ async fn authorize(auth: &AuthState) -> Result<actix_web::HttpResponseBuilder, A
         return Err(ApiError::Client {
             status: actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
             code: "oauth_not_configured",
-            detail: "GitHub sign-in is not configured: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET"
-                .to_owned(),
+            detail:
+                "GitHub sign-in is not configured: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET"
+                    .to_owned(),
         });
     };
     let state = random_token();
@@ -207,12 +208,18 @@ async fn me(current: CurrentUser) -> HttpResponse {
 
 /// Ends every session of the signed-in user (the server refuses their tokens from now on) and
 /// deletes the cookie. Without a valid session it only deletes the cookie.
-async fn logout(state: web::Data<ApiState>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn logout(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let auth = &state.auth;
     if let Some((token, credential)) = super::presented_token(&request)
         && let Ok(current) = super::authenticate(auth, &token, credential).await
     {
-        auth.sign_in.end_sessions(&current.user).await.map_err(|error| ApiError::Internal(error.into()))?;
+        auth.sign_in
+            .end_sessions(&current.user)
+            .await
+            .map_err(|error| ApiError::Internal(error.into()))?;
         tracing::info!(user_id = current.id.get(), "signed out everywhere");
     }
     Ok(HttpResponse::Ok()

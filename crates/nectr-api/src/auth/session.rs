@@ -221,7 +221,8 @@ mod tests {
         let expired = sessions.issue(&user(0), Utc::now() - Duration::hours(2)).unwrap();
         assert!(sessions.verify(&expired).is_err());
         // A token signed with SECRET_KEY itself (the original's key) is not a Nectr session.
-        let original = config(SessionKey::from_jwt_secret("k")).issue(&user(0), Utc::now()).unwrap();
+        let original =
+            config(SessionKey::from_jwt_secret("k")).issue(&user(0), Utc::now()).unwrap();
         assert!(sessions.verify(&original).is_err());
         let token = sessions.issue(&user(0), Utc::now()).unwrap();
         let mut tampered = token.clone();

@@ -14,6 +14,8 @@ mod openapi;
 mod posting;
 mod redeliveries;
 mod review_git;
+mod repositories;
 mod reviews;
+mod sign_in;
 mod webhooks;
 mod workers;
