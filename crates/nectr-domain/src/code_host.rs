@@ -156,6 +156,24 @@ pub enum FileContent {
     },
 }
 
+/// Which archive files' text to read, by path.
+pub type PathFilter = fn(&str) -> bool;
+
+/// One file of a repository archive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchiveFile {
+    /// Path from the repository root (the archive's top folder removed).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Its text, when asked for, UTF-8 and within the size limit.
+    pub text: Option<String>,
+}
+
+/// The files of an archive, as they are decompressed (bounded memory: one file at a time).
+pub type ArchiveStream =
+    futures_util::stream::BoxStream<'static, Result<ArchiveFile, CodeHostError>>;
+
 /// One contributor's totals.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContributorStat {
@@ -512,6 +530,31 @@ pub trait CodeHost: Send + Sync {
         repo: &RepoFullName,
         reference: &str,
     ) -> Result<Tree, CodeHostError>;
+
+    /// The commit a branch points to.
+    ///
+    /// # Errors
+    /// [`CodeHostError`].
+    async fn branch_head(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        branch: &str,
+    ) -> Result<String, CodeHostError>;
+
+    /// The files of `commit`, streamed from one archive (`tarball`) and decompressed as they
+    /// arrive; the text of files for which `wants_text` holds, up to `max_text_bytes`.
+    ///
+    /// # Errors
+    /// [`CodeHostError`], also as items of the stream when the download fails midway.
+    async fn archive(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        commit: &str,
+        wants_text: PathFilter,
+        max_text_bytes: u64,
+    ) -> Result<ArchiveStream, CodeHostError>;
 
     /// A file's contents at a ref; `None` when the path does not exist there.
     ///

@@ -13,6 +13,7 @@ pub mod connections;
 pub mod delivery;
 pub mod diff;
 pub mod event;
+pub mod graph;
 pub mod health;
 pub mod history;
 pub mod ids;

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use http::{Method, StatusCode};
 use nectr_domain::code_host::{
-    CodeHost, CodeHostError, CommitSummary, ContributorStat, ContributorStats, FileContent,
-    FileList, GitHubUser, Identity, Issue, IssueComment, MAX_LISTED_FILES, NewReview, OAuthGrant,
-    PostedReview, PostedReviewComment, PullRequest, PullRequestFile, Repository, Review, Tree,
+    ArchiveStream, CodeHost, CodeHostError, CommitSummary, ContributorStat, ContributorStats,
+    FileContent, FileList, GitHubUser, Identity, Issue, IssueComment, MAX_LISTED_FILES, NewReview,
+    OAuthGrant, PathFilter, PostedReview, PostedReviewComment, PullRequest, PullRequestFile,
+    Repository, Review, Tree,
 };
 use nectr_domain::{AccessToken, RepoFullName, WebhookSecret};
 use secrecy::ExposeSecret;
@@ -20,7 +21,10 @@ use crate::models::{
     PullRequestBody, RepositoryBody, ReviewBody, ReviewCommentBody, TokenBody, TreeBody, UserBody,
 };
 use crate::transport::{Call, DIFF, JSON, Reply, Transport};
-use crate::{GitHubConfig, review};
+use crate::{GitHubConfig, archive, review};
+
+/// A commit's sha as plain text.
+const SHA: &str = "application/vnd.github.sha";
 
 /// The events Nectr's repository webhooks subscribe to.
 pub const WEBHOOK_EVENTS: [&str; 3] = ["pull_request", "issue_comment", "pull_request_review"];
@@ -287,6 +291,52 @@ impl CodeHost for OctocrabHost {
             entries: body.tree.into_iter().map(Into::into).collect(),
             truncated: body.truncated,
         })
+    }
+
+    async fn branch_head(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        branch: &str,
+    ) -> Result<String, CodeHostError> {
+        let authorization = self.authorization(who).await?;
+        let url =
+            self.transport.api(&format!("{}/commits/{}", repo_path(repo), encode_path(branch)));
+        let reply = self
+            .transport
+            .send_ok(&Call {
+                method: Method::GET,
+                url,
+                authorization: Some(&authorization),
+                accept: SHA,
+                body: None,
+            })
+            .await?;
+        Ok(String::from_utf8_lossy(&reply.body).trim().to_owned())
+    }
+
+    async fn archive(
+        &self,
+        who: &Identity,
+        repo: &RepoFullName,
+        commit: &str,
+        wants_text: PathFilter,
+        max_text_bytes: u64,
+    ) -> Result<ArchiveStream, CodeHostError> {
+        let authorization = self.authorization(who).await?;
+        let url =
+            self.transport.api(&format!("{}/tarball/{}", repo_path(repo), encode_path(commit)));
+        let chunks = self
+            .transport
+            .open_stream(&Call {
+                method: Method::GET,
+                url,
+                authorization: Some(&authorization),
+                accept: JSON,
+                body: None,
+            })
+            .await?;
+        Ok(archive::files(chunks, wants_text, max_text_bytes))
     }
 
     async fn file_content(

@@ -5,6 +5,7 @@
 //! Usable on its own: build a [`GitHubConfig`], then `OctocrabHost::new(config)`.
 
 mod app;
+mod archive;
 mod config;
 mod host;
 mod models;

@@ -10,6 +10,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use http::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
+use http_body_util::combinators::BoxBody;
 use nectr_domain::code_host::CodeHostError;
 use nectr_domain::retry_after::RetryAfter;
 use octocrab::Octocrab;
@@ -232,7 +233,57 @@ impl Transport {
         Ok(items)
     }
 
+    /// Opens a GET whose body is streamed: chunks of it arrive on the answered channel (a bounded
+    /// one, so a slow reader slows the download instead of buffering it). A status outside 2xx is
+    /// the port's error; a failure midway arrives as the channel's last item.
+    pub(crate) async fn open_stream(
+        &self,
+        call: &Call<'_>,
+    ) -> Result<tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>, CodeHostError> {
+        self.wait_out_block().await?;
+        let response = {
+            let _permit = self.in_flight.acquire().await.map_err(|_| {
+                CodeHostError::Unexpected(anyhow::anyhow!("the GitHub client is shut down"))
+            })?;
+            self.start(call).await.map_err(CodeHostError::Unavailable)?
+        };
+        let (parts, mut body) = response.into_parts();
+        if !parts.status.is_success() {
+            let body = body.collect().await.map_err(describe_transport_error);
+            let body = body.map_err(CodeHostError::Unavailable)?.to_bytes().to_vec();
+            return Err(error_for(&Reply { status: parts.status, headers: parts.headers, body }));
+        }
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            loop {
+                let item = match body.frame().await {
+                    None => return,
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) => Ok(data.to_vec()),
+                        Err(_) => continue,
+                    },
+                    Some(Err(error)) => Err(describe_transport_error(error)),
+                };
+                let failed = item.is_err();
+                if sender.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(receiver)
+    }
+
     async fn execute(&self, call: &Call<'_>) -> Result<Reply, String> {
+        let response = self.start(call).await?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map_err(describe_transport_error)?.to_bytes().to_vec();
+        Ok(Reply { status: parts.status, headers: parts.headers, body })
+    }
+
+    async fn start(
+        &self,
+        call: &Call<'_>,
+    ) -> Result<http::Response<BoxBody<bytes::Bytes, octocrab::Error>>, String> {
         let mut builder = http::Request::builder()
             .method(call.method.clone())
             .uri(call.url.as_str())
@@ -247,10 +298,7 @@ impl Transport {
         }
         let request =
             self.octocrab.build_request(builder, call.body).map_err(|error| error.to_string())?;
-        let response = self.octocrab.execute(request).await.map_err(describe_transport_error)?;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(describe_transport_error)?.to_bytes().to_vec();
-        Ok(Reply { status: parts.status, headers: parts.headers, body })
+        self.octocrab.execute(request).await.map_err(describe_transport_error)
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
