@@ -234,3 +234,29 @@ fn github_settings_come_from_the_originals_variables_and_empty_ones_mean_unset()
     );
     assert!(settings.github.app.is_none());
 }
+
+#[test]
+fn session_settings_come_from_jwt_secret_and_cookies_are_secure_in_production() {
+    let development = Settings::load(&sources(&[], &[("JWT_SECRET", "jwt-secret-value")])).unwrap();
+    assert_eq!(
+        development.security.jwt_secret.as_ref().map(ExposeSecret::expose_secret),
+        Some("jwt-secret-value")
+    );
+    assert!(!development.secure_cookies());
+    assert_eq!(development.security.cookie_same_site, CookieSameSite::Lax);
+    assert_eq!(development.security.oauth_scopes, ["repo", "read:user", "user:email", "read:org"]);
+    assert!(!development.to_redacted_toml().contains("jwt-secret-value"));
+    let production = Settings::load(&sources(&[], &[("APP_ENV", "production")])).unwrap();
+    assert!(production.secure_cookies());
+    let configured = Settings::load(&sources(
+        &[],
+        &[
+            ("APP_ENV", "production"),
+            ("NECTR__SECURITY__COOKIE_SECURE", "false"),
+            ("NECTR__SECURITY__COOKIE_SAME_SITE", "strict"),
+        ],
+    ))
+    .unwrap();
+    assert!(!configured.secure_cookies());
+    assert_eq!(configured.security.cookie_same_site, CookieSameSite::Strict);
+}

@@ -342,3 +342,32 @@ async fn a_cross_origin_post_with_a_valid_cookie_is_refused_and_cors_echoes_only
     assert!(refused.headers().get("access-control-allow-origin").is_none());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn reconnect_revokes_the_grant_and_signs_in_again_and_sign_in_needs_a_client_id() {
+    let world = world(TestDatabase::fresh().await).await;
+    let app = &world.app;
+    let session = sign_in(&world, "mona").await;
+    let response = get_as(app, &session, "/auth/github/reconnect").await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(
+        location(&response).starts_with(&format!("{}/login/oauth/authorize?", world.github.url))
+    );
+    assert!(set_cookie(response.headers(), "oauth_state").is_some());
+    assert!(set_cookie(response.headers(), "access_token").unwrap().contains("Max-Age=0"));
+    assert_eq!(world.github.state().revoked, ["gho_mona_oauth_token"], "the grant is revoked");
+    let (status, body) = json(app.get("/auth/github/reconnect").await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+    app.stop().await;
+
+    let unconfigured = spawn_app_on(TestDatabase::fresh().await, |_| {}).await;
+    let (status, body) = json(unconfigured.get("/auth/github").await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("oauth_not_configured"))
+    );
+    unconfigured.stop().await;
+}
