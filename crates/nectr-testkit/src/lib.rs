@@ -15,6 +15,7 @@ pub mod code_host_contract;
 pub mod contract;
 pub mod database;
 pub mod fake_github;
+pub mod fake_mem0;
 pub mod fake_model;
 pub mod fakes;
 pub mod memory_contract;
