@@ -5,7 +5,7 @@
 //! none of whose lines bears behaviour is a refactor as far as the rules can tell: it is not
 //! asked for tests, and moved lines raise no line findings.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::LazyLock;
 
 use nectr_domain::diff::{FileDiff, Hunk, LineKind};
@@ -106,6 +106,95 @@ fn docstring_lines(hunk: &Hunk, side: LineKind) -> Vec<bool> {
         .collect()
 }
 
+/// Whether `path` is in a language with `/* … */` block comments.
+fn block_comments(path: &str) -> bool {
+    let extension = path.rsplit_once('.').map_or("", |(_, extension)| extension);
+    matches!(
+        extension,
+        "rs" | "js"
+            | "jsx"
+            | "ts"
+            | "tsx"
+            | "mjs"
+            | "cjs"
+            | "mts"
+            | "go"
+            | "java"
+            | "kt"
+            | "c"
+            | "h"
+            | "cpp"
+            | "cc"
+            | "hpp"
+            | "cs"
+            | "swift"
+            | "scala"
+            | "php"
+    )
+}
+
+/// The numbers of the lines of `lines` that lie inside a `/* … */` block comment (a code
+/// example in a JSDoc or Javadoc comment, say), strings and `//` comments skipped (roughly).
+fn block_comment_lines<'a>(lines: impl Iterator<Item = (u64, &'a str)>) -> BTreeSet<u64> {
+    let mut inside_lines = BTreeSet::new();
+    let mut inside = false;
+    for (number, text) in lines {
+        let started_inside = inside;
+        let mut quote: Option<char> = None;
+        let mut characters = text.chars().peekable();
+        let mut code = false;
+        while let Some(character) = characters.next() {
+            match (inside, quote, character) {
+                (true, _, '*') if characters.peek() == Some(&'/') => {
+                    characters.next();
+                    inside = false;
+                }
+                (true, _, _) => {}
+                (false, Some(open), _) if character == open => quote = None,
+                (false, Some(_), '\\') => {
+                    characters.next();
+                }
+                (false, Some(_), _) => {}
+                (false, None, '"' | '\'' | '`') => {
+                    quote = Some(character);
+                    code = true;
+                }
+                (false, None, '/') if characters.peek() == Some(&'/') => break,
+                (false, None, '/') if characters.peek() == Some(&'*') => {
+                    characters.next();
+                    inside = true;
+                }
+                (false, None, other) => code |= !other.is_whitespace(),
+            }
+        }
+        if (started_inside || inside) && !code {
+            inside_lines.insert(number);
+        }
+    }
+    inside_lines
+}
+
+/// The new-side lines of `file` inside block comments: from its text at the head commit when
+/// given, else from each hunk on its own.
+fn commented_lines(file: &FileDiff, source: Option<&str>) -> BTreeSet<u64> {
+    if !block_comments(&file.path) {
+        return BTreeSet::new();
+    }
+    match source {
+        Some(text) => block_comment_lines((1_u64..).zip(text.lines())),
+        None => file
+            .hunks
+            .iter()
+            .flat_map(|hunk| {
+                block_comment_lines(hunk.lines.iter().filter_map(|line| {
+                    let number = line.new_line?;
+                    (line.kind != LineKind::Removed).then_some((number, line.text.as_str()))
+                }))
+            })
+            .collect(),
+    }
+}
+
 /// A multiset of strings.
 #[derive(Default)]
 struct Bag(HashMap<String, usize>);
@@ -160,7 +249,10 @@ fn renamed_only(removed: &[&str], added: &[&str]) -> bool {
 
 /// The class of every added line of `files`, by file index and new line number. Removed lines
 /// anywhere in the change count (code moved between files is reshaped, not new).
-pub(super) fn classify(files: &[FileDiff]) -> HashMap<(usize, u64), LineClass> {
+pub(super) fn classify(
+    files: &[FileDiff],
+    sources: &BTreeMap<String, String>,
+) -> HashMap<(usize, u64), LineClass> {
     let mut removed = Bag::default();
     let mut removed_bare = Bag::default();
     for file in files {
@@ -179,6 +271,7 @@ pub(super) fn classify(files: &[FileDiff]) -> HashMap<(usize, u64), LineClass> {
     }
     let mut classes = HashMap::new();
     for (index, file) in files.iter().enumerate() {
+        let commented = commented_lines(file, sources.get(&file.path).map(String::as_str));
         for hunk in &file.hunks {
             let docstrings = docstring_lines(hunk, LineKind::Added);
             let hunk_removed: Vec<&str> = hunk
@@ -203,7 +296,10 @@ pub(super) fn classify(files: &[FileDiff]) -> HashMap<(usize, u64), LineClass> {
                     == hunk_added.iter().map(|text| normalised(text)).collect::<String>();
             for (line, in_docstring) in hunk.lines.iter().zip(docstrings) {
                 let (LineKind::Added, Some(number)) = (line.kind, line.new_line) else { continue };
-                let class = if in_docstring || is_commentary(&file.path, &line.text) {
+                let class = if in_docstring
+                    || commented.contains(&number)
+                    || is_commentary(&file.path, &line.text)
+                {
                     LineClass::Commentary
                 } else if renamed
                     || reflowed
@@ -229,7 +325,10 @@ mod tests {
 
     fn behaviour(diff: &str) -> usize {
         let files = parse_unified_diff(diff).unwrap_or_else(|error| panic!("{error}"));
-        classify(&files).values().filter(|class| **class == LineClass::Behaviour).count()
+        classify(&files, &BTreeMap::new())
+            .values()
+            .filter(|class| **class == LineClass::Behaviour)
+            .count()
     }
 
     #[test]
@@ -250,5 +349,9 @@ mod tests {
         assert_eq!(behaviour(value), 1);
         let changed = "diff --git a/a.rs b/a.rs\n--- a/a.rs\n+++ b/a.rs\n@@ -1,1 +1,2 @@\n-let x = call(a, b);\n+let x = call(a, c);\n+if x { stop(); }\n";
         assert_eq!(behaviour(changed), 2);
+        let example = "diff --git a/a.ts b/a.ts\n--- a/a.ts\n+++ b/a.ts\n@@ -1,2 +1,5 @@\n /**\n+```\n+console.log(x);\n+```\n */\n";
+        assert_eq!(behaviour(example), 0);
+        let glob = "diff --git a/a.ts b/a.ts\n--- a/a.ts\n+++ b/a.ts\n@@ -1,1 +1,3 @@\n x();\n+const files = glob('src/**/*.ts');\n+run(files);\n";
+        assert_eq!(behaviour(glob), 2);
     }
 }

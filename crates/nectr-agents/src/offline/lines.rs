@@ -9,6 +9,7 @@ use nectr_domain::diff::{DiffLine, FileDiff, LineKind};
 use nectr_domain::review::Finding;
 use regex::Regex;
 
+use super::classify::LineClass;
 use super::rules::Rule;
 use super::{extension, finding, regex};
 
@@ -22,10 +23,12 @@ pub(super) struct LineContext<'a> {
     pub(super) text: &'a str,
     /// The hunk's lines above it.
     pub(super) above: &'a [DiffLine],
+    /// All the hunk's lines.
+    pub(super) hunk: &'a [DiffLine],
     /// It is test, benchmark, example or build-script code.
     pub(super) test_code: bool,
-    /// It is a removed line moved, reformatted or renamed: not new code.
-    pub(super) reshaped: bool,
+    /// What the change classification made of it (commentary, reshaped code, behaviour).
+    pub(super) class: Option<LineClass>,
 }
 
 static SECRETS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
@@ -86,6 +89,12 @@ static INFALLIBLE_UNWRAP: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `.expect("message")`.
 static EXPECT_MESSAGE: LazyLock<Regex> = LazyLock::new(|| regex(r#"\.expect\(\s*"([^"]*)"#));
+/// `.expect(INVARIANT_MESSAGE)`: a named message, the project's statement of an invariant.
+static EXPECT_CONSTANT: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"\.expect\(\s*(?:[a-z_]+::)*[A-Z][A-Z0-9_]+\s*\)"));
+/// A panic site and what it is called on: `get_bin_name().expect(MSG)`, `x.unwrap()`.
+static PANIC_SITE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?:[A-Za-z_]\w*(?:\(\))?)?\s*\.(?:unwrap\(\)|expect\([^)]*\))"));
 
 /// Runs every line rule on one added line; the first rule that fires wins.
 pub(super) fn check(context: &LineContext<'_>, findings: &mut Vec<Finding>) {
@@ -110,11 +119,15 @@ pub(super) fn check(context: &LineContext<'_>, findings: &mut Vec<Finding>) {
     if let Some(captures) = CONNECTION_PASSWORD.captures(text)
         && let Some(password) = captures.get(1)
         && !is_placeholder(password.as_str())
+        && !context.test_code
     {
         findings.push(finding(file, number, Rule::Secret, "Password in a connection string", "This URL carries a password. Rotate it, and read the URL from the environment instead."));
         return;
     }
-    if TLS_DISABLED.iter().any(|pattern| pattern.is_match(text)) && !context.test_code {
+    if TLS_DISABLED.iter().any(|pattern| pattern.is_match(text))
+        && !context.test_code
+        && !is_documentation(path)
+    {
         findings.push(finding(file, number, Rule::TlsDisabled, "TLS certificate verification disabled", "Without verification anyone on the network path can impersonate the server. Trust the right CA (a CA bundle or pinned certificate) instead."));
         return;
     }
@@ -136,17 +149,25 @@ pub(super) fn check(context: &LineContext<'_>, findings: &mut Vec<Finding>) {
             return;
         }
     }
-    if context.reshaped {
-        // Moved or reformatted code: whatever the minor rules would say, it said it before.
-        return;
+    match context.class {
+        // Moved or reformatted code: whatever the minor rules would say, they said it before.
+        Some(LineClass::Reshaped) => {}
+        // A comment or a code example in documentation: only a TODO can be in it.
+        Some(LineClass::Commentary) => check_todo(context, trimmed, findings),
+        Some(LineClass::Behaviour) | None => {
+            let code_rules = !context.test_code
+                && (check_debug_leftover(context, trimmed, findings)
+                    || check_unwrap(context, trimmed, findings));
+            if !code_rules {
+                check_todo(context, trimmed, findings);
+            }
+        }
     }
-    if !context.test_code && check_debug_leftover(context, trimmed, findings) {
-        return;
-    }
-    if !context.test_code && check_unwrap(context, trimmed, findings) {
-        return;
-    }
-    check_todo(context, trimmed, findings);
+}
+
+/// Prose: documentation describes what code does, it does not do it.
+fn is_documentation(path: &str) -> bool {
+    matches!(extension(path), "md" | "markdown" | "rst" | "txt" | "adoc" | "html")
 }
 
 fn is_placeholder(password: &str) -> bool {
@@ -232,6 +253,21 @@ fn guarded_above(above: &[DiffLine], receiver: &str) -> bool {
         .any(|line| guards.iter().any(|guard| line.text.contains(&format!("{receiver}.{guard}"))))
 }
 
+/// Whether every panic site of the line was on a line the hunk removes: the change moved or
+/// edited around it, the panic is not new.
+fn existed_before(context: &LineContext<'_>) -> bool {
+    let removed: Vec<&str> = context
+        .hunk
+        .iter()
+        .filter(|line| line.kind == LineKind::Removed)
+        .map(|line| line.text.as_str())
+        .collect();
+    PANIC_SITE.find_iter(context.text).all(|site| {
+        let site: String = site.as_str().split_whitespace().collect();
+        removed.iter().any(|line| line.split_whitespace().collect::<String>().contains(&site))
+    })
+}
+
 fn check_unwrap(context: &LineContext<'_>, trimmed: &str, findings: &mut Vec<Finding>) -> bool {
     let text = context.text;
     if extension(&context.file.path) != "rs"
@@ -239,6 +275,12 @@ fn check_unwrap(context: &LineContext<'_>, trimmed: &str, findings: &mut Vec<Fin
         || !(text.contains(".unwrap()") || text.contains(".expect("))
         || INFALLIBLE_UNWRAP.is_match(text)
     {
+        return false;
+    }
+    if EXPECT_CONSTANT.is_match(text) && !text.contains(".unwrap()") {
+        return false;
+    }
+    if existed_before(context) {
         return false;
     }
     if let Some(captures) = EXPECT_MESSAGE.captures(text)
@@ -309,6 +351,12 @@ mod tests {
         assert_eq!(unwraps(patch), vec![12]);
         let failure = "@@ -1,1 +1,2 @@\n fn a() {\n+    let n = x.expect(\"failed to read\");\n";
         assert_eq!(unwraps(failure), vec![2]);
+        let named = "@@ -1,1 +1,2 @@\n fn a() {\n+    let n = p.get_bin_name().expect(INTERNAL_ERROR_MSG);\n";
+        assert!(unwraps(named).is_empty());
+        let moved = "@@ -1,2 +1,2 @@\n fn a() {\n-    write!(buf, \"{x}\").expect(\"failed to write\");\n+    write!(buf, \"{x} {y}\").expect(\"failed to write\");\n";
+        assert!(unwraps(moved).is_empty(), "the panic was there before");
+        let added = "@@ -1,2 +1,2 @@\n fn a() {\n-    let a = x.unwrap();\n+    let a = x.unwrap() + y.unwrap();\n";
+        assert_eq!(unwraps(added), vec![2], "a new panic site");
         let in_tests =
             "@@ -40,1 +40,2 @@ mod tests {\n     fn t() {\n+        let n = x.unwrap();\n";
         assert!(unwraps(in_tests).is_empty());

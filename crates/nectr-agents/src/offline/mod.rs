@@ -98,7 +98,7 @@ impl OfflineReviewer {
         files: &[FileDiff],
         sources: &BTreeMap<String, String>,
     ) -> Vec<Finding> {
-        let classes = classify(files);
+        let classes = classify(files, sources);
         let mut findings = Vec::new();
         let mut tested = false;
         for (index, file) in files.iter().enumerate() {
@@ -118,8 +118,9 @@ impl OfflineReviewer {
                         number,
                         text: &line.text,
                         above: &hunk.lines[..position],
+                        hunk: &hunk.lines,
                         test_code: test_file || in_tests.contains(&number),
-                        reshaped: classes.get(&(index, number)) == Some(&LineClass::Reshaped),
+                        class: classes.get(&(index, number)).copied(),
                     };
                     lines::check(&context, &mut findings);
                 }

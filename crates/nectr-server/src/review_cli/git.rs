@@ -11,6 +11,7 @@ use std::process::Command;
 use anyhow::{Context as _, bail};
 use nectr_domain::RepoFullName;
 use nectr_domain::diff::{FileChange, parse_unified_diff};
+use nectr_domain::memory::retrieval::ReviewMemories;
 use nectr_domain::pipeline::{ReviewModel, ReviewRequest, ask};
 use nectr_domain::review::{Finding, Severity};
 use serde_json::json;
@@ -37,6 +38,14 @@ struct Reviewed {
     sha: String,
     subject: String,
     findings: Vec<Finding>,
+}
+
+/// A commit git could not show, and why.
+#[derive(Clone, Debug)]
+struct Skipped {
+    sha: String,
+    subject: String,
+    reason: String,
 }
 
 /// Runs `git` with `args` in the working directory and answers its standard output.
@@ -94,13 +103,16 @@ fn sources_at(sha: &str, paths: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Reviews one commit.
-async fn review_commit(
+/// One commit's diff, fitted for the reviewer, with the changed files' text at the commit.
+///
+/// # Errors
+/// When git cannot produce the commit's patch (a shallow or partial clone, say).
+fn read_commit(
     settings: &Settings,
     model: &dyn ReviewModel,
     sha: &str,
     subject: &str,
-) -> anyhow::Result<Vec<Finding>> {
+) -> anyhow::Result<ReviewRequest> {
     let patch = git(&["show", "--format=", "--patch", "--no-color", "--no-ext-diff", "-M", sha])?;
     let files = parse_unified_diff(&patch).with_context(|| format!("cannot read {sha}'s diff"))?;
     let (files, summarised) = candidates(settings, files, model.diff_budget_tokens());
@@ -109,18 +121,15 @@ async fn review_commit(
         .filter(|file| file.change != FileChange::Deleted && !file.binary)
         .map(|file| file.path.clone())
         .collect();
-    let request = ReviewRequest {
+    Ok(ReviewRequest {
         repo: RepoFullName::parse("local/history").context("the local repository name")?,
         pull: local_pull(subject),
         files,
         summarised,
         tools: None,
         sources: sources_at(sha, &readable),
-    };
-    let answer = ask(model, &request)
-        .await
-        .map_err(|error| anyhow::anyhow!("the review of {sha} failed: {error}"))?;
-    Ok(answer.review.findings)
+        memories: ReviewMemories::default(),
+    })
 }
 
 /// Findings per rule, most frequent first.
@@ -139,7 +148,7 @@ fn per_100(count: usize, commits: usize) -> f64 {
 }
 
 /// The human report: each commit with findings, then the table.
-fn to_text(reviewed: &[Reviewed]) -> String {
+fn to_text(reviewed: &[Reviewed], skipped: &[Skipped]) -> String {
     let mut text = String::new();
     for commit in reviewed.iter().filter(|commit| !commit.findings.is_empty()) {
         let short = commit.sha.get(..12).unwrap_or(&commit.sha);
@@ -162,6 +171,13 @@ fn to_text(reviewed: &[Reviewed]) -> String {
         reviewed.len(),
         per_100(total, reviewed.len())
     ));
+    for commit in skipped {
+        let short = commit.sha.get(..12).unwrap_or(&commit.sha);
+        text.push_str(&format!("skipped {short} {}: {}\n", commit.subject, commit.reason));
+    }
+    if !skipped.is_empty() {
+        text.push('\n');
+    }
     text.push_str("| rule | findings | per 100 commits |\n|---|---:|---:|\n");
     for (rule, count) in per_rule(reviewed) {
         text.push_str(&format!("| {rule} | {count} | {:.1} |\n", per_100(count, reviewed.len())));
@@ -170,7 +186,7 @@ fn to_text(reviewed: &[Reviewed]) -> String {
 }
 
 /// The machine report.
-fn to_json(reviewed: &[Reviewed], history: &History) -> serde_json::Value {
+fn to_json(reviewed: &[Reviewed], skipped: &[Skipped], history: &History) -> serde_json::Value {
     let total: usize = reviewed.iter().map(|commit| commit.findings.len()).sum();
     let (range, last) = match history {
         History::Range(range) => (Some(range.as_str()), None),
@@ -180,6 +196,11 @@ fn to_json(reviewed: &[Reviewed], history: &History) -> serde_json::Value {
         "range": range,
         "last": last,
         "commits_reviewed": reviewed.len(),
+        "commits_skipped": skipped.iter().map(|commit| json!({
+            "sha": commit.sha,
+            "subject": commit.subject,
+            "reason": commit.reason,
+        })).collect::<Vec<_>>(),
         "commits_with_findings": reviewed.iter().filter(|commit| !commit.findings.is_empty()).count(),
         "findings_total": total,
         "findings_per_100_commits": per_100(total, reviewed.len()),
@@ -208,8 +229,8 @@ fn to_json(reviewed: &[Reviewed], history: &History) -> serde_json::Value {
 /// `fail_on`.
 ///
 /// # Errors
-/// When this is not a git repository, the range is unknown, a commit cannot be read, or the
-/// reviewer is misconfigured or fails.
+/// When this is not a git repository, the range is unknown, or the reviewer is misconfigured or
+/// fails. A commit git cannot show is skipped and reported, not an error.
 pub(super) async fn review_history(
     settings: &Settings,
     history: &History,
@@ -219,14 +240,30 @@ pub(super) async fn review_history(
     let model = build_reviewer(&settings.review)?;
     let commits = commits(history)?;
     let mut reviewed = Vec::with_capacity(commits.len());
+    let mut skipped = Vec::new();
     for (index, (sha, subject)) in commits.iter().enumerate() {
-        let findings = review_commit(settings, model.as_ref(), sha, subject).await?;
+        let short = sha.get(..12).unwrap_or(sha);
+        let request = match read_commit(settings, model.as_ref(), sha, subject) {
+            Ok(request) => request,
+            Err(error) => {
+                eprintln!(
+                    "[{}/{}] {short} {subject}: skipped, {error:#}",
+                    index + 1,
+                    commits.len()
+                );
+                let reason = format!("{error:#}");
+                skipped.push(Skipped { sha: sha.clone(), subject: subject.clone(), reason });
+                continue;
+            }
+        };
+        let answer = ask(model.as_ref(), &request)
+            .await
+            .map_err(|error| anyhow::anyhow!("the review of {sha} failed: {error}"))?;
+        let findings = answer.review.findings;
         eprintln!(
-            "[{}/{}] {} {}: {} finding{}",
+            "[{}/{}] {short} {subject}: {} finding{}",
             index + 1,
             commits.len(),
-            sha.get(..12).unwrap_or(sha),
-            subject,
             findings.len(),
             if findings.len() == 1 { "" } else { "s" }
         );
@@ -239,9 +276,9 @@ pub(super) async fn review_history(
             .any(|finding| finding.severity >= threshold)
     });
     let output = if json {
-        serde_json::to_string_pretty(&to_json(&reviewed, history))? + "\n"
+        serde_json::to_string_pretty(&to_json(&reviewed, &skipped, history))? + "\n"
     } else {
-        to_text(&reviewed)
+        to_text(&reviewed, &skipped)
     };
     Ok((output, failed))
 }

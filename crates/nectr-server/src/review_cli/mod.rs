@@ -159,6 +159,7 @@ pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(S
                 summarised,
                 tools: None,
                 sources: std::collections::BTreeMap::new(),
+                memories: nectr_domain::memory::retrieval::ReviewMemories::default(),
             };
             (pull, request, coverage)
         }

@@ -187,4 +187,21 @@ fn review_git_refuses_bad_input_with_a_clear_message() {
         String::from_utf8_lossy(&refused.stderr).contains("names no rule \"nonsense\""),
         "{refused:?}"
     );
+    // A commit git cannot show (an object missing, as in a partial clone) is skipped and
+    // reported; the rest of the history is still reviewed.
+    let blob = Command::new("git")
+        .current_dir(repository.path())
+        .args(["rev-parse", "HEAD:src/lib.rs"])
+        .output()
+        .unwrap();
+    let blob = String::from_utf8(blob.stdout).unwrap();
+    let (folder, file) = blob.trim().split_at(2);
+    std::fs::remove_file(repository.path().join(".git/objects").join(folder).join(file)).unwrap();
+    let partial =
+        nectr(repository.path(), config.path(), &["review", "--last", "2", "--format", "json"]);
+    assert!(partial.status.success(), "{partial:?}");
+    let report: serde_json::Value = serde_json::from_slice(&partial.stdout).unwrap();
+    assert_eq!(report["commits_reviewed"], 1, "{report:#}");
+    assert_eq!(report["commits_skipped"][0]["subject"], "Limits", "{report:#}");
+    assert!(String::from_utf8_lossy(&partial.stderr).contains("Limits: skipped"), "{partial:?}");
 }
