@@ -18,6 +18,7 @@ mod m0008_review_posting;
 mod m0009_session_versions;
 mod m0010_pull_requests;
 mod m0011_memories;
+mod m0012_code_graph;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_session_versions::Migration),
             Box::new(m0010_pull_requests::Migration),
             Box::new(m0011_memories::Migration),
+            Box::new(m0012_code_graph::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod config;
 mod crypto;
 mod entities;
 mod events;
+mod graph;
 mod history;
 mod installations;
 mod intake;

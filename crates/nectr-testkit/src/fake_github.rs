@@ -228,9 +228,66 @@ pub struct FakeRepo {
     pub visible_to: Vec<String>,
     /// The logins with admin rights (webhooks); empty means every login that can see it.
     pub admins: Vec<String>,
+    /// The default branch's commit; without it, a hash of `contents`, so changed contents are a
+    /// new commit.
+    pub head_commit: Option<String>,
 }
 
 impl FakeRepo {
+    /// The default branch's commit sha.
+    pub fn commit_sha(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        if let Some(commit) = &self.head_commit {
+            return commit.clone();
+        }
+        let hashes: Vec<u64> = (0..3u8)
+            .map(|salt| {
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                (salt, &self.contents).hash(&mut hasher);
+                hasher.finish()
+            })
+            .collect();
+        format!("{:016x}{:016x}{:08x}", hashes[0], hashes[1], hashes[2] as u32)
+    }
+
+    /// The gzip tarball GitHub serves for the default branch: every file of `contents` under one
+    /// `owner-name-sha/` folder, with the folders as entries of their own.
+    pub fn tarball(&self, full_name: &str) -> Vec<u8> {
+        let sha = self.commit_sha();
+        let root = format!("{}-{}", full_name.replace('/', "-"), &sha[..7]);
+        let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(encoder);
+        let mut folders: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        folders.insert(String::new());
+        for path in self.contents.keys() {
+            let mut folder = path.as_str();
+            while let Some((parent, _)) = folder.rsplit_once('/') {
+                folders.insert(parent.to_owned());
+                folder = parent;
+            }
+        }
+        for folder in &folders {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_mode(0o755);
+            header.set_size(0);
+            let name = match folder.is_empty() {
+                true => format!("{root}/"),
+                false => format!("{root}/{folder}/"),
+            };
+            builder.append_data(&mut header, name, std::io::empty()).expect("a folder entry");
+        }
+        for (path, bytes) in &self.contents {
+            let mut header = tar::Header::new_gnu();
+            header.set_mode(0o644);
+            header.set_size(bytes.len() as u64);
+            builder
+                .append_data(&mut header, format!("{root}/{path}"), bytes.as_slice())
+                .expect("a file entry");
+        }
+        builder.into_inner().and_then(|encoder| encoder.finish()).expect("a tarball")
+    }
+
     fn visible(&self, login: &str) -> bool {
         self.visible_to.is_empty() || self.visible_to.iter().any(|known| known == login)
     }
@@ -315,6 +372,8 @@ pub struct FakeState {
     pub app: Option<(String, u64)>,
     /// Installation tokens issued.
     pub installation_tokens_issued: u32,
+    /// Tarballs served (codeload downloads).
+    pub tarballs_served: u32,
     /// Repositories visible to installations.
     pub installation_repos: Vec<String>,
     /// Faults to serve.
@@ -653,6 +712,19 @@ fn answer(request: &HttpRequest, body: &web::Bytes, state: &mut FakeState) -> Ht
 
     // OAuth (web host) and App endpoints authenticate differently.
     match (request.method().as_str(), segments.as_slice()) {
+        // codeload.github.com: where `tarball` redirects, authorised by the redirect itself.
+        ("GET", ["_codeload", owner, name, "legacy.tar.gz", _reference]) => {
+            let full_name = format!("{owner}/{name}");
+            return match state.repos.get(&full_name) {
+                Some(repo) => {
+                    state.tarballs_served += 1;
+                    HttpResponse::Ok()
+                        .content_type("application/x-gzip")
+                        .body(repo.tarball(&full_name))
+                }
+                None => message(StatusCode::NOT_FOUND, "Not Found"),
+            };
+        }
         ("POST", ["login", "oauth", "access_token"]) => {
             let client_matches = state.oauth_client.as_ref().is_some_and(|(id, secret)| {
                 body["client_id"] == id.as_str() && body["client_secret"] == secret.as_str()
@@ -806,6 +878,24 @@ fn repo_route(
                 .collect();
             HttpResponse::Ok().json(json!({"sha": "0000000000000000000000000000000000000000", "url": "", "tree": tree, "truncated": repo.tree_truncated}))
         }
+        ("GET", ["commits", _branch]) => {
+            let sha = repo.commit_sha();
+            let wants_sha = request
+                .headers()
+                .get("accept")
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|accept| accept.contains("vnd.github.sha"));
+            match wants_sha {
+                true => HttpResponse::Ok().content_type("text/plain").body(sha),
+                false => HttpResponse::Ok().json(json!({"sha": sha})),
+            }
+        }
+        ("GET", ["tarball", reference]) => HttpResponse::Found()
+            .insert_header((
+                "location",
+                format!("{base}/_codeload/{full_name}/legacy.tar.gz/{reference}"),
+            ))
+            .finish(),
         ("GET", ["commits"]) => {
             let path = query_value(request, "path").unwrap_or_default();
             let limit: usize =

@@ -18,6 +18,7 @@ pub mod fake_github;
 pub mod fake_mem0;
 pub mod fake_model;
 pub mod fakes;
+pub mod graph_contract;
 pub mod memory_contract;
 pub mod runners;
 

@@ -28,3 +28,13 @@ async fn embedded_memory_honours_the_memory_contract_on_every_engine() {
         store.close().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn embedded_graph_honours_the_graph_contract_on_every_engine() {
+    for database in TestDatabase::every_engine().await {
+        let store = Arc::new(database.migrated_store().await);
+        nectr_testkit::graph_contract::run_all(store.clone(), &format!("{:?}", database.engine))
+            .await;
+        store.close().await.unwrap();
+    }
+}

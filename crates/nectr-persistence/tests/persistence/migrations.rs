@@ -41,7 +41,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0008_review_posting",
                 "m0009_session_versions",
                 "m0010_pull_requests",
-                "m0011_memories"
+                "m0011_memories",
+                "m0012_code_graph"
             ]
         );
         store.migrate().await.unwrap();
@@ -56,6 +57,10 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
         for index in ["ix_review_jobs_event", "ix_review_jobs_run"] {
             assert!(jobs.contains(&index.to_owned()), "{:?}: {jobs:?}", database.engine);
         }
+        let imports = index_names(&database, "graph_imports").await;
+        assert!(imports.contains(&"ix_graph_imports_target".to_owned()), "{imports:?}");
+        let touches = index_names(&database, "graph_touches").await;
+        assert!(touches.contains(&"ix_graph_touches_path".to_owned()), "{touches:?}");
         let pulls = index_names(&database, "pull_requests").await;
         assert!(pulls.contains(&"ix_pull_requests_name".to_owned()), "{pulls:?}");
         let runs = index_names(&database, "workflow_runs").await;
