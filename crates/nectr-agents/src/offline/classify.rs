@@ -69,6 +69,12 @@ fn normalised(text: &str) -> String {
     compact.trim_end_matches([',', ';']).to_owned()
 }
 
+/// A comment's words, without its markers and spacing: what re-indenting or re-wrapping
+/// markers (`//x` to `// x`) cannot change.
+fn comment_words(text: &str) -> String {
+    normalised(text).trim_start_matches(['/', '#', '*', '!', '-']).to_owned()
+}
+
 /// The text without type annotations, normalised (Python and TypeScript only; elsewhere the
 /// text normalised).
 fn unannotated(path: &str, text: &str) -> String {
@@ -255,16 +261,18 @@ pub(super) fn classify(
 ) -> HashMap<(usize, u64), LineClass> {
     let mut removed = Bag::default();
     let mut removed_bare = Bag::default();
+    let mut removed_comments = Bag::default();
     for file in files {
         for hunk in &file.hunks {
             let docstrings = docstring_lines(hunk, LineKind::Removed);
             for (line, in_docstring) in hunk.lines.iter().zip(docstrings) {
-                if line.kind == LineKind::Removed
-                    && !in_docstring
-                    && !is_commentary(&file.path, &line.text)
-                {
-                    removed.add(normalised(&line.text));
-                    removed_bare.add(unannotated(&file.path, &line.text));
+                match (line.kind, in_docstring || is_commentary(&file.path, &line.text)) {
+                    (LineKind::Removed, false) => {
+                        removed.add(normalised(&line.text));
+                        removed_bare.add(unannotated(&file.path, &line.text));
+                    }
+                    (LineKind::Removed, true) => removed_comments.add(comment_words(&line.text)),
+                    _ => {}
                 }
             }
         }
@@ -300,7 +308,11 @@ pub(super) fn classify(
                     || commented.contains(&number)
                     || is_commentary(&file.path, &line.text)
                 {
-                    LineClass::Commentary
+                    if removed_comments.take(&comment_words(&line.text)) {
+                        LineClass::Reshaped
+                    } else {
+                        LineClass::Commentary
+                    }
                 } else if renamed
                     || reflowed
                     || removed.take(&normalised(&line.text))

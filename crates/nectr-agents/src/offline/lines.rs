@@ -46,6 +46,9 @@ static SECRETS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 static CONNECTION_PASSWORD: LazyLock<Regex> =
     LazyLock::new(|| regex(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\x22]+:([^@\s/'\x22]+)@[A-Za-z0-9.-]"));
 static TODO: LazyLock<Regex> = LazyLock::new(|| regex(r"\b(?:TODO|FIXME)\b"));
+/// A TODO that names the event that will trigger it (`TODO: remove once MSRV is 1.80`) is
+/// tracked by that event.
+static CONDITION: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)\b(?:when|once|until|after)\b"));
 static ISSUE_REFERENCE: LazyLock<Regex> =
     LazyLock::new(|| regex(r"#\d+|\b[A-Z][A-Z0-9]+-\d+\b|https?://|\bissue\s+\d+"));
 static TLS_DISABLED: LazyLock<Vec<Regex>> = LazyLock::new(|| {
@@ -225,10 +228,9 @@ fn is_comment(trimmed: &str) -> bool {
 fn states_an_invariant(message: &str) -> bool {
     let lower = message.trim().to_ascii_lowercase();
     let words = lower.split_whitespace().count();
-    let describes_failure =
-        ["fail", "could not", "couldn't", "unable", "error", "cannot", "can't", "oops"]
-            .iter()
-            .any(|start| lower.starts_with(start));
+    let describes_failure = ["fail", "could not", "couldn't", "unable", "error", "oops"]
+        .iter()
+        .any(|start| lower.starts_with(start));
     let says_infallible = ["cannot fail", "can't fail", "never fail", "infallible"]
         .iter()
         .any(|phrase| lower.contains(phrase));
@@ -318,13 +320,31 @@ fn check_todo(context: &LineContext<'_>, trimmed: &str, findings: &mut Vec<Findi
         || trimmed.starts_with('*')
         || trimmed.starts_with("<!--")
         || trimmed.starts_with("--");
-    if comment && !ISSUE_REFERENCE.is_match(&text[todo.start()..]) {
+    let rest = &text[todo.start()..];
+    // The comment may cite its issue on the lines just above (`# see https://…`).
+    let cited_above = context
+        .above
+        .iter()
+        .rev()
+        .filter(|line| line.kind != LineKind::Removed)
+        .take(2)
+        .any(|line| ISSUE_REFERENCE.is_match(&line.text));
+    // A TODO the hunk rewords (`TODO make this better, drop the unwraps` → `TODO make this
+    // better`) was there before.
+    let reworded =
+        context.hunk.iter().any(|line| line.kind == LineKind::Removed && TODO.is_match(&line.text));
+    if comment
+        && !ISSUE_REFERENCE.is_match(rest)
+        && !CONDITION.is_match(rest)
+        && !cited_above
+        && !reworded
+    {
         findings.push(finding(
             context.file,
             context.number,
             Rule::Todo,
             "TODO without an issue",
-            "Untracked TODOs are forgotten. Link an issue (`TODO(#123)`) or do it now.",
+            "Untracked TODOs are forgotten. Link an issue (`TODO(#123)`), say when it is due (`TODO: remove once …`), or do it now.",
         ));
     }
 }
@@ -343,6 +363,25 @@ mod tests {
             .filter(|finding| finding.category == "unwrap")
             .map(|finding| finding.line)
             .collect()
+    }
+
+    #[test]
+    fn todos_with_an_issue_a_condition_or_a_citation_above_are_no_findings() {
+        let todos = |patch: &str| -> Vec<u64> {
+            let file = parse_patch("src/a.go", patch).unwrap_or_else(|error| panic!("{error}"));
+            OfflineReviewer::new(crate::OfflineRules::all())
+                .findings(&[file])
+                .into_iter()
+                .filter(|finding| finding.category == "todo")
+                .map(|finding| finding.line)
+                .collect()
+        };
+        let patch = "@@ -1,1 +1,6 @@\n x()\n+// TODO make this better\n+// TODO(#12) split\n+// TODO: remove once Go 1.24 is the minimum\n+// see https://example.com/issues/3\n+// TODO: then drop the shim\n";
+        assert_eq!(todos(patch), vec![2]);
+        let moved = "@@ -1,2 +1,2 @@\n x()\n-//FIXME: broken\n+// FIXME: broken\n";
+        assert!(todos(moved).is_empty(), "a reformatted comment is not a new TODO");
+        let reworded = "@@ -1,2 +1,2 @@\n x()\n-// TODO make this better, drop the unwraps\n+// TODO make this better.\n";
+        assert!(todos(reworded).is_empty(), "a reworded TODO is not a new one");
     }
 
     #[test]
