@@ -86,6 +86,23 @@ fn lookup_tools() -> Vec<ToolSpec> {
             input_schema: json!({"type": "object", "required": ["query"], "additionalProperties": false,
                 "properties": {"query": {"type": "string"}}}),
         },
+        ToolSpec {
+            name: "search_project_memory".to_owned(),
+            description: "Searches what Nectr remembers about this project (patterns, decisions, \
+                risky modules, the project map) for memories sharing words with the query."
+                .to_owned(),
+            input_schema: json!({"type": "object", "required": ["query"], "additionalProperties": false,
+                "properties": {"query": {"type": "string"}}}),
+        },
+        ToolSpec {
+            name: "search_developer_memory".to_owned(),
+            description: "Searches what Nectr remembers about one developer (patterns, strengths, \
+                profile) for memories sharing words with the query."
+                .to_owned(),
+            input_schema: json!({"type": "object", "required": ["developer", "query"],
+                "additionalProperties": false,
+                "properties": {"developer": {"type": "string"}, "query": {"type": "string"}}}),
+        },
     ]
 }
 
@@ -117,6 +134,10 @@ async fn call_tool(
             None => Err("`number` must be a positive integer".to_owned()),
         },
         "search_open_issues" => tools.search_open_issues(&field("query")).await,
+        "search_project_memory" => tools.search_project_memory(&field("query")).await,
+        "search_developer_memory" => {
+            tools.search_developer_memory(&field("developer"), &field("query")).await
+        }
         other => Err(format!("there is no tool called {other:?}")),
     };
     let (mut text, failed) = match answer {

@@ -3,6 +3,7 @@
 //! SIGTERM, then drains in-flight requests and closes the database pool.
 
 pub mod cli;
+pub mod memory;
 pub mod models;
 pub mod repos;
 pub mod review_cli;
@@ -78,6 +79,10 @@ impl Application {
                 .pat
                 .as_ref()
                 .map(|pat| Identity::Token(AccessToken::new(pat.expose_secret())));
+            let memory = memory::memory_store(&settings.memory, store)
+                .and_then(|memories| {
+                    memory::review_memory(&settings.memory, &settings.review, memories)
+                });
             let pipeline = ReviewPipeline::new(
                 code_host.clone(),
                 store.clone(),
@@ -92,6 +97,13 @@ impl Application {
                     post_settle: post_settle(&settings.github),
                 },
             );
+            let pipeline = match memory {
+                Ok(memory) => pipeline.with_memory(memory),
+                Err(error) => {
+                    tracing::warn!(error = %error, "project memory is off: its store could not be built");
+                    pipeline
+                }
+            };
             Some(Arc::new(pipeline))
         })
         .await

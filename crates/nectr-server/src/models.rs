@@ -101,6 +101,20 @@ pub fn offline_reviewer(settings: &ReviewSettings) -> anyhow::Result<OfflineRevi
     Ok(OfflineReviewer::new(rules))
 }
 
+/// The model that learns from reviews: the configured provider's, or none for the offline
+/// reviewer (which learns nothing).
+///
+/// # Errors
+/// When a chosen provider lacks its key, address or model.
+pub fn extraction_model(
+    settings: &ReviewSettings,
+) -> anyhow::Result<Option<Arc<dyn LanguageModel>>> {
+    match resolve(settings) {
+        Provider::Offline | Provider::Auto => Ok(None),
+        provider => language_model(settings, provider).map(Some),
+    }
+}
+
 /// The reviewer the settings ask for.
 ///
 /// # Errors

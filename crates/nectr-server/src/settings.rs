@@ -25,7 +25,7 @@ const KNOWN_DEFAULT_SECRET_KEYS: [&str; 6] =
     ["", "your-secret-key", "nectr-development-secret-key", "change-me", "changeme", "secret"];
 
 /// The original service's variable names and where each lands.
-const LEGACY_VARIABLES: [(&str, &str, Kind); 30] = [
+const LEGACY_VARIABLES: [(&str, &str, Kind); 31] = [
     ("APP_NAME", "application.name", Kind::Text),
     ("APP_ENV", "application.environment", Kind::Text),
     ("HOST", "application.host", Kind::Text),
@@ -56,6 +56,7 @@ const LEGACY_VARIABLES: [(&str, &str, Kind); 30] = [
     ("OPENAI_API_KEY", "review.openai.api_key", Kind::Text),
     ("OPENAI_BASE_URL", "review.openai.base_url", Kind::Text),
     ("OPENAI_MODEL", "review.openai.model", Kind::Text),
+    ("MEM0_API_KEY", "memory.mem0_api_key", Kind::Text),
 ];
 
 #[derive(Clone, Copy)]
@@ -121,6 +122,9 @@ pub struct Settings {
     /// What reviews may do.
     #[serde(default)]
     pub review: ReviewSettings,
+    /// Project memory.
+    #[serde(default)]
+    pub memory: crate::memory::MemorySettings,
 }
 
 /// Which reviewer reviews, and what reviews may do on GitHub.

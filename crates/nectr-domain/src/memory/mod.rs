@@ -8,6 +8,7 @@
 
 pub mod extraction;
 pub mod retrieval;
+pub mod review;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -55,6 +55,7 @@ pub struct ReviewPipeline {
     runs: Arc<dyn ReviewRunRepository>,
     model: Arc<dyn ReviewModel>,
     config: PipelineConfig,
+    memory: Option<crate::memory::review::ReviewMemory>,
 }
 
 fn transient(error: impl std::fmt::Display) -> RunError {
@@ -83,7 +84,15 @@ impl ReviewPipeline {
         model: Arc<dyn ReviewModel>,
         config: PipelineConfig,
     ) -> Self {
-        Self { code_host, installations, users, runs, model, config }
+        Self { code_host, installations, users, runs, model, config, memory: None }
+    }
+
+    /// The pipeline with project memory: rules and relevant memories go into each request, hits
+    /// are counted once the review is posted, and the model learns from it.
+    #[must_use]
+    pub fn with_memory(mut self, memory: crate::memory::review::ReviewMemory) -> Self {
+        self.memory = Some(memory);
+        self
     }
 
     /// Who to act as: the repository's own token, else the App installation, else the token of
@@ -303,7 +312,7 @@ impl ReviewRunner for ReviewPipeline {
         if let Some(outcome) = stopped(stop) {
             return Ok(outcome);
         }
-        let (request, coverage) = gather(
+        let (mut request, coverage) = gather(
             &self.code_host,
             &who,
             &job.repo,
@@ -312,6 +321,11 @@ impl ReviewRunner for ReviewPipeline {
             self.model.diff_budget_tokens(),
         )
         .await?;
+        if let Some(memory) = &self.memory {
+            // Memory is advice: a failing store leaves the review without it.
+            request.memories = memory.for_request(&request).await.unwrap_or_default();
+            request.tools = request.tools.take().map(|tools| memory.tools(tools, &job.repo));
+        }
         let fetch_ms = millis(started);
         if let Some(outcome) = stopped(stop) {
             return Ok(outcome);
@@ -343,6 +357,11 @@ impl ReviewRunner for ReviewPipeline {
         if let Some(run_id) = job.review_run_id {
             // Should this fail, the retried job finds the review by its marker.
             self.runs.save_record(run_id, &record).await.map_err(transient)?;
+        }
+        if let Some(memory) = &self.memory {
+            // The review is posted and recorded; what memory does now cannot undo that.
+            let _hits = memory.record_hits(&job.repo, &request.memories).await;
+            let _learned = memory.learn(&request, &record.body).await;
         }
         Ok(RunOutcome::Completed(Some(result_document(&record))))
     }

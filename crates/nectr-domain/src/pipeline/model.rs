@@ -40,6 +40,9 @@ pub struct ReviewRequest {
     /// (`nectr review --git` reads it from the repository); empty otherwise. Rules that need to
     /// know what surrounds a hunk (is it inside a test module?) read it instead of guessing.
     pub sources: std::collections::BTreeMap<String, String>,
+    /// What memory tells this review: every project rule, and the relevant memories about the
+    /// project and the author (empty without memory, as for a local diff).
+    pub memories: crate::memory::retrieval::ReviewMemories,
 }
 
 impl std::fmt::Debug for ReviewRequest {
@@ -51,6 +54,7 @@ impl std::fmt::Debug for ReviewRequest {
             .field("files", &self.files.len())
             .field("summarised", &self.summarised.len())
             .field("tools", &self.tools.is_some())
+            .field("memories", &self.memories.ids().len())
             .finish()
     }
 }

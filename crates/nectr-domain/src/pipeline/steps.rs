@@ -129,6 +129,7 @@ pub async fn gather(
         summarised,
         tools: Some(tools),
         sources: std::collections::BTreeMap::new(),
+        memories: crate::memory::retrieval::ReviewMemories::default(),
     };
     Ok((request, coverage))
 }

@@ -21,6 +21,18 @@ pub trait ReviewTools: Send + Sync {
     async fn issue(&self, number: u64) -> Result<String, String>;
     /// Open issues whose title or body mention every word of `query`.
     async fn search_open_issues(&self, query: &str) -> Result<String, String>;
+    /// Project memories relevant to `query`.
+    async fn search_project_memory(&self, query: &str) -> Result<String, String> {
+        Err(format!("project memory is not configured (asked for {query:?})"))
+    }
+    /// What memory holds about `developer`, relevant to `query`.
+    async fn search_developer_memory(
+        &self,
+        developer: &str,
+        query: &str,
+    ) -> Result<String, String> {
+        Err(format!("developer memory is not configured (asked about @{developer}: {query:?})"))
+    }
 }
 
 /// [`ReviewTools`] on the code host, at the pull request's head.
