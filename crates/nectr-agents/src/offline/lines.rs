@@ -357,7 +357,7 @@ mod tests {
 
     fn unwraps(patch: &str) -> Vec<u64> {
         let file = parse_patch("src/lib.rs", patch).unwrap_or_else(|error| panic!("{error}"));
-        OfflineReviewer::default()
+        OfflineReviewer::new(crate::OfflineRules::all())
             .findings(&[file])
             .into_iter()
             .filter(|finding| finding.category == "unwrap")
