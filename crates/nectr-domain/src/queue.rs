@@ -173,7 +173,8 @@ pub struct ReviewJob {
 pub struct Accepted {
     /// The stored event.
     pub event: Event,
-    /// The job queued for it, when it asked for one and no job for the same commit existed.
+    /// The job queued for it, when it asked for one and no job for the same commit existed (or
+    /// the one that existed was cancelled and is queued again).
     pub job: Option<JobId>,
 }
 
@@ -211,7 +212,10 @@ pub enum QueueError {
 ///   event and its effect are stored in one transaction: `QueueReview` queues the job, except
 ///   that a job for a (repository id, pull request, head commit) that exists already is not
 ///   queued again (`job` is `None`, and the event is stored `ignored` rather than left
-///   `pending`); queuing a job marks queued jobs of the same pull request with another head
+///   `pending`), unless that job is `cancelled` (the pull request closed before it was
+///   reviewed): then the same job goes back to the queue as the new delivery's, with no attempt
+///   counted and no review run (its next claim starts a new one); a completed or failed review
+///   is never repeated. Queuing a job marks queued jobs of the same pull request with another head
 ///   `superseded` (their events too) and asks running ones to stop. `CancelPullRequest` does
 ///   what `cancel_pull_request` does; `MarkVerified` sets `verified_at` of each installation
 ///   (unknown ids are skipped). Deliveries accepted concurrently take effect in the order they

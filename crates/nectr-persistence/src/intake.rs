@@ -56,7 +56,10 @@ const QUEUE_CAPACITY: usize = 1024;
 /// event's `repo_id`), null when it records none.
 ///
 /// A delivery's effects are applied only when its event was inserted (it is in `ev`): a
-/// redelivery conflicts on its delivery id and changes nothing. Cancelling and superseding both
+/// redelivery conflicts on its delivery id and changes nothing. A job for the same commit that
+/// was cancelled (the pull request closed) is queued again in place (`job`'s `DO UPDATE`): the
+/// new delivery's, with no attempt counted and no review run, so its next claim starts a new
+/// run; any other job for the commit leaves the event ignored. Cancelling and superseding both
 /// update `review_jobs`, which one statement may not do twice to a row; they never meet, since
 /// a batch never holds two deliveries of one pull request.
 ///
@@ -91,6 +94,7 @@ WITH input AS MATERIALIZED ( \
     CASE WHEN s.status = $14 THEN $13 END, i.delivery_id, i.github_event, i.pr_repo_id \
   FROM input i LEFT JOIN LATERAL (SELECT $14 AS status FROM review_jobs k \
       WHERE k.repo_id = i.repo_id AND k.pr_number = i.pr_number AND k.head_sha = i.head_sha \
+        AND k.status <> 'cancelled' \
       LIMIT 1) queued ON true \
     CROSS JOIN LATERAL (SELECT coalesce(queued.status, i.status) AS status) s \
   ON CONFLICT (delivery_id) DO NOTHING \
@@ -101,7 +105,13 @@ WITH input AS MATERIALIZED ( \
   SELECT ev.id, i.repo_id, i.repo_full_name, i.pr_number, i.head_sha, i.installation_id, \
     'queued', 0, i.max_attempts, $13, $13, $13 \
   FROM ev JOIN input i ON i.event_id = ev.id WHERE i.repo_id IS NOT NULL \
-  ON CONFLICT (repo_id, pr_number, head_sha) DO NOTHING \
+  ON CONFLICT (repo_id, pr_number, head_sha) DO UPDATE SET event_id = excluded.event_id, \
+    repo_full_name = excluded.repo_full_name, installation_id = excluded.installation_id, \
+    status = 'queued', attempts = 0, max_attempts = excluded.max_attempts, \
+    available_at = excluded.available_at, lease_owner = NULL, lease_expires_at = NULL, \
+    stop_requested = NULL, review_run_id = NULL, last_error = NULL, \
+    updated_at = excluded.updated_at \
+  WHERE review_jobs.status = 'cancelled' \
   RETURNING id, event_id \
 ), older AS ( \
   SELECT o.id, o.status FROM input i CROSS JOIN LATERAL ( \

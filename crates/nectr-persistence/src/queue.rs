@@ -311,11 +311,46 @@ async fn mark_verified(
     Ok(())
 }
 
-/// Queues a new delivery's job inside `txn`, superseding older commits' jobs; a commit queued
-/// before leaves the event `ignored`.
+/// Queues a cancelled job of this commit again, in place, as the delivery `event_id`'s: no
+/// attempt counted and no review run, so that its next claim starts a new run. `None` when the
+/// commit's job is not cancelled (it is queued, running or done).
+async fn requeue_cancelled(
+    txn: &DatabaseTransaction,
+    event_id: i32,
+    job: &NewReviewJob,
+    now: DateTime<Utc>,
+) -> Result<Option<JobId>, QueueError> {
+    let sql = "UPDATE review_jobs SET event_id = $1, repo_full_name = $2, installation_id = $3, \
+               status = 'queued', attempts = 0, max_attempts = $4, available_at = $5, \
+               lease_owner = NULL, lease_expires_at = NULL, stop_requested = NULL, \
+               review_run_id = NULL, last_error = NULL, updated_at = $5 \
+               WHERE repo_id = $6 AND pr_number = $7 AND head_sha = $8 AND status = 'cancelled' \
+               RETURNING id";
+    let values = vec![
+        event_id.into(),
+        job.repo.to_string().into(),
+        job.installation_id.into(),
+        i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX).into(),
+        now.into(),
+        job.repo_id.into(),
+        pr_number(job.pr_number).into(),
+        job.head_sha.as_str().into(),
+    ];
+    let row = txn
+        .query_one_raw(statement(txn.get_database_backend(), sql, values))
+        .await
+        .map_err(unexpected("queueing a cancelled job again"))?;
+    row.map(|row| row.try_get::<i64>("", "id").map(JobId::new))
+        .transpose()
+        .map_err(unexpected("reading a job queued again"))
+}
+
+/// Queues a new delivery's job inside `txn`, superseding older commits' jobs; a cancelled job of
+/// the same commit is queued again; a commit queued or reviewed before leaves the event
+/// `ignored`.
 async fn queue_job(
     txn: &DatabaseTransaction,
-    mut stored: nectr_domain::Event,
+    stored: nectr_domain::Event,
     event_id: i32,
     job: &NewReviewJob,
     now: DateTime<Utc>,
@@ -347,22 +382,35 @@ async fn queue_job(
         .await
         .map_err(unexpected("queueing a job"))?;
     let job_id = match inserted {
-        TryInsertResult::Inserted(result) => Some(JobId::new(result.last_insert_id)),
+        TryInsertResult::Inserted(result) => JobId::new(result.last_insert_id),
         TryInsertResult::Conflicted | TryInsertResult::Empty => {
-            // This commit is queued or reviewed already: record the delivery, do nothing.
-            events::Entity::update_many()
-                .col_expr(events::Column::Status, Expr::value(EventStatus::Ignored.as_str()))
-                .col_expr(events::Column::ProcessedAt, Expr::value(Some(now)))
-                .filter(events::Column::Id.eq(event_id))
-                .exec(txn)
-                .await
-                .map_err(unexpected("ignoring a repeated commit"))?;
-            stored.status = EventStatus::Ignored;
-            stored.processed_at = Some(now);
-            None
+            match requeue_cancelled(txn, event_id, job, now).await? {
+                Some(id) => id,
+                None => return ignore_repeated(txn, stored, event_id, now).await,
+            }
         }
     };
-    Ok(Accepted { event: stored, job: job_id })
+    Ok(Accepted { event: stored, job: Some(job_id) })
+}
+
+/// Records a delivery whose commit is queued or reviewed already: its event is `ignored`, and
+/// nothing is queued.
+async fn ignore_repeated(
+    txn: &DatabaseTransaction,
+    mut stored: nectr_domain::Event,
+    event_id: i32,
+    now: DateTime<Utc>,
+) -> Result<Accepted, QueueError> {
+    events::Entity::update_many()
+        .col_expr(events::Column::Status, Expr::value(EventStatus::Ignored.as_str()))
+        .col_expr(events::Column::ProcessedAt, Expr::value(Some(now)))
+        .filter(events::Column::Id.eq(event_id))
+        .exec(txn)
+        .await
+        .map_err(unexpected("ignoring a repeated commit"))?;
+    stored.status = EventStatus::Ignored;
+    stored.processed_at = Some(now);
+    Ok(Accepted { event: stored, job: None })
 }
 
 #[async_trait]

@@ -66,6 +66,7 @@ pub async fn run_all(stores: &Stores) {
     review_runs(stores).await;
     oauth_states(stores).await;
     review_queue(stores).await;
+    reopened_reviews(stores).await;
     concurrent_deliveries(stores).await;
     intake_effects(stores).await;
 }
@@ -810,5 +811,126 @@ fn new_event_named(id: &str, event_type: &str) -> NewEvent {
         payload: format!("{{\"kind\":\"{event_type}\",\"delivery\":\"{id}\"}}"),
         event_type: event_type.to_owned(),
         ..delivery(id)
+    }
+}
+
+/// The `ReviewQueue` contract of a pull request that comes back with the head whose review its
+/// closing cancelled (reopened, ready for review, or a new delivery after the close): the same
+/// job is queued again, as the new delivery's, with a fresh attempt count and a new review run,
+/// even when many arrive together; a completed or failed review of that head is not repeated.
+#[expect(clippy::too_many_lines, reason = "one scenario, told in order")]
+pub async fn reopened_reviews(stores: &Stores) {
+    const REPO_ID: i64 = 66_000_000;
+    let queue = &stores.queue;
+    let runs = &stores.review_runs;
+    let job = |pr_number: u64, head_sha: &str| {
+        IntakeEffect::QueueReview(NewReviewJob {
+            repo_id: REPO_ID,
+            ..review_job(pr_number, head_sha, 2)
+        })
+    };
+    let close = |id: String, pr_number: u64| async move {
+        let event = NewEvent {
+            status: EventStatus::Completed,
+            ..new_event_named(&id, "closed_pull_request")
+        };
+        let effect =
+            IntakeEffect::CancelPullRequest { repo_id: REPO_ID, pr_number, pull_request: None };
+        queue.accept(event, effect).await.unwrap()
+    };
+    let find = |id| async move { queue.find(id).await.unwrap().unwrap() };
+    let event_status =
+        |id| async move { stores.events.find_by_id(id).await.unwrap().unwrap().status };
+
+    // Closed while queued, then reopened with the same head: the job is queued again.
+    let opened = queue.accept(delivery("ro-open"), job(1, "r1")).await.unwrap();
+    let job_id = opened.job.unwrap();
+    close("ro-close".to_owned(), 1).await;
+    assert_eq!(find(job_id).await.status, JobStatus::Cancelled);
+    let reopened = queue.accept(delivery("ro-reopen"), job(1, "r1")).await.unwrap();
+    assert_eq!((reopened.job, reopened.event.status), (Some(job_id), EventStatus::Pending));
+    let requeued = find(job_id).await;
+    assert_eq!(
+        (requeued.status, requeued.attempts, requeued.event_id, requeued.review_run_id),
+        (JobStatus::Queued, 0, reopened.event.id, None),
+        "queued again as the reopen's job"
+    );
+    assert_eq!(event_status(opened.event.id).await, EventStatus::Cancelled, "history is kept");
+    assert_eq!(queue.jobs_of_pull_request(REPO_ID, 1).await.unwrap().len(), 1);
+    assert!(matches!(
+        queue.accept(delivery("ro-reopen"), job(1, "r1")).await,
+        Err(QueueError::DuplicateDelivery(_))
+    ));
+    let claimed = queue.claim("ro-worker", LEASE).await.unwrap().unwrap();
+    assert_eq!((claimed.id, claimed.attempts), (job_id, 1));
+    let first_run = claimed.review_run_id.unwrap();
+    assert_eq!(runs.find_by_id(first_run).await.unwrap().unwrap().event_id, reopened.event.id);
+    assert_eq!(event_status(reopened.event.id).await, EventStatus::Processing);
+
+    // Closed while running: it stops cancelled; back again: fresh attempts, a new run, no stop.
+    close("ro-close-2".to_owned(), 1).await;
+    let stop = queue.heartbeat(job_id, "ro-worker", LEASE).await.unwrap();
+    assert_eq!(stop, Some(StopReason::Cancelled));
+    queue.stop(job_id, "ro-worker", StopReason::Cancelled).await.unwrap();
+    let ready = queue.accept(delivery("ro-ready"), job(1, "r1")).await.unwrap();
+    assert_eq!((ready.job, ready.event.status), (Some(job_id), EventStatus::Pending));
+    let reclaimed = queue.claim("ro-worker-2", LEASE).await.unwrap().unwrap();
+    assert_eq!((reclaimed.id, reclaimed.attempts, reclaimed.event_id), (job_id, 1, ready.event.id));
+    let second_run = reclaimed.review_run_id.unwrap();
+    assert_ne!(second_run, first_run, "a new review run");
+    let cancelled_run = runs.find_by_id(first_run).await.unwrap().unwrap();
+    assert_eq!(cancelled_run.status, ReviewRunStatus::Cancelled, "the cancelled run is kept");
+    assert_eq!(queue.heartbeat(job_id, "ro-worker-2", LEASE).await.unwrap(), None);
+    queue.complete(job_id, "ro-worker-2", None).await.unwrap();
+    let completed_run = runs.find_by_id(second_run).await.unwrap().unwrap();
+    assert_eq!(completed_run.status, ReviewRunStatus::Completed);
+    assert_eq!(event_status(ready.event.id).await, EventStatus::Completed);
+
+    // A completed review is not repeated.
+    close("ro-close-3".to_owned(), 1).await;
+    let after_review = queue.accept(delivery("ro-reopen-3"), job(1, "r1")).await.unwrap();
+    assert_eq!((after_review.job, after_review.event.status), (None, EventStatus::Ignored));
+    let done = find(job_id).await;
+    assert_eq!((done.status, done.review_run_id), (JobStatus::Completed, Some(second_run)));
+
+    // Nor a failed one.
+    let failing = queue.accept(delivery("ro-fail-open"), job(2, "f1")).await.unwrap();
+    let failing = failing.job.unwrap();
+    assert_eq!(queue.claim("ro-worker", LEASE).await.unwrap().unwrap().id, failing);
+    let failed = queue.fail(failing, "ro-worker", "bad diff", None).await.unwrap();
+    assert_eq!(failed, JobStatus::Failed);
+    close("ro-fail-close".to_owned(), 2).await;
+    let after_failure = queue.accept(delivery("ro-fail-reopen"), job(2, "f1")).await.unwrap();
+    assert_eq!((after_failure.job, after_failure.event.status), (None, EventStatus::Ignored));
+    assert_eq!(find(failing).await.status, JobStatus::Failed);
+
+    // Many pull requests reopened at once (stores may batch them): each job is queued again.
+    let numbers = 10..30_u64;
+    let mut cancelled = Vec::new();
+    for number in numbers.clone() {
+        let opened = queue.accept(delivery(&format!("ro-b-open-{number}")), job(number, "b1"));
+        cancelled.push(opened.await.unwrap().job.unwrap());
+        close(format!("ro-b-close-{number}"), number).await;
+    }
+    let reopens = numbers.clone().map(|number| {
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            let reopen = delivery(&format!("ro-b-reopen-{number}"));
+            let effect = IntakeEffect::QueueReview(NewReviewJob {
+                repo_id: REPO_ID,
+                ..review_job(number, "b1", 2)
+            });
+            queue.accept(reopen, effect).await.unwrap()
+        })
+    });
+    let reopened = futures_util::future::join_all(reopens).await;
+    for (accepted, id) in reopened.into_iter().zip(&cancelled) {
+        let accepted = accepted.unwrap();
+        assert_eq!((accepted.job, accepted.event.status), (Some(*id), EventStatus::Pending));
+        let job = find(*id).await;
+        assert_eq!((job.status, job.event_id), (JobStatus::Queued, accepted.event.id));
+    }
+    for number in numbers {
+        close(format!("ro-b-close-again-{number}"), number).await;
     }
 }

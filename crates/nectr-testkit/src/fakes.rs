@@ -492,32 +492,31 @@ impl Tables {
             .ok_or(QueueError::NotHeld(id))
     }
 
-    /// Queues a new delivery's job: supersedes older commits' jobs, or leaves the event
-    /// `ignored` when this commit was queued before.
+    /// Queues a new delivery's job: supersedes older commits' jobs; queues a cancelled job of
+    /// this commit again; or leaves the event `ignored` when this commit was queued or reviewed
+    /// before.
     fn queue_job(&mut self, stored: Event, job: NewReviewJob) -> Accepted {
-        let exists = self.jobs.iter().any(|leased| {
+        let existing = self.jobs.iter().position(|leased| {
             leased.job.repo_id == job.repo_id
                 && leased.job.pr_number == job.pr_number
                 && leased.job.head_sha == job.head_sha
         });
-        if exists {
-            self.set_event_status(stored.id, EventStatus::Ignored, true);
-            let event =
-                self.events.iter().find(|event| event.id == stored.id).cloned().unwrap_or(stored);
-            return Accepted { event, job: None };
-        }
-        for index in 0..self.jobs.len() {
-            let leased = &self.jobs[index];
-            let same = leased.job.repo_id == job.repo_id
-                && leased.job.pr_number == job.pr_number
-                && leased.job.head_sha != job.head_sha;
-            match (same, leased.job.status) {
-                (true, JobStatus::Queued) => self.finish(index, JobStatus::Superseded, None, None),
-                (true, JobStatus::Running) => {
-                    self.jobs[index].stop_requested = Some(StopReason::Superseded)
-                }
-                _ => {}
+        match existing.map(|index| (index, self.jobs[index].job.status)) {
+            Some((index, JobStatus::Cancelled)) => {
+                self.supersede_older(&job);
+                return self.requeue(index, stored, job);
             }
+            Some(_) => {
+                self.set_event_status(stored.id, EventStatus::Ignored, true);
+                let event = self
+                    .events
+                    .iter()
+                    .find(|event| event.id == stored.id)
+                    .cloned()
+                    .unwrap_or(stored);
+                return Accepted { event, job: None };
+            }
+            None => self.supersede_older(&job),
         }
         let id = JobId::new(self.next_id());
         let now = Utc::now();
@@ -543,6 +542,43 @@ impl Tables {
             stop_requested: None,
         });
         Accepted { event: stored, job: Some(id) }
+    }
+
+    /// Queues the cancelled job `index` again, in place, as the delivery `stored`'s: no attempt
+    /// counted and no review run, so that its next claim starts a new run.
+    fn requeue(&mut self, index: usize, stored: Event, job: NewReviewJob) -> Accepted {
+        let leased = &mut self.jobs[index];
+        leased.job.event_id = stored.id;
+        leased.job.repo = job.repo;
+        leased.job.installation_id = job.installation_id;
+        leased.job.status = JobStatus::Queued;
+        leased.job.attempts = 0;
+        leased.job.max_attempts = job.max_attempts.max(1);
+        leased.job.review_run_id = None;
+        leased.job.last_error = None;
+        leased.available_at = Utc::now();
+        leased.lease_owner = None;
+        leased.lease_expires_at = None;
+        leased.stop_requested = None;
+        Accepted { event: stored, job: Some(leased.job.id) }
+    }
+
+    /// Supersedes the queued jobs of the pull request's other commits and asks running ones to
+    /// stop.
+    fn supersede_older(&mut self, job: &NewReviewJob) {
+        for index in 0..self.jobs.len() {
+            let leased = &self.jobs[index];
+            let same = leased.job.repo_id == job.repo_id
+                && leased.job.pr_number == job.pr_number
+                && leased.job.head_sha != job.head_sha;
+            match (same, leased.job.status) {
+                (true, JobStatus::Queued) => self.finish(index, JobStatus::Superseded, None, None),
+                (true, JobStatus::Running) => {
+                    self.jobs[index].stop_requested = Some(StopReason::Superseded)
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Cancels the queued jobs of a pull request and asks its running one to stop; answers how
