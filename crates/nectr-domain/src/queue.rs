@@ -220,6 +220,9 @@ pub enum QueueError {
 ///   what `cancel_pull_request` does; `MarkVerified` sets `verified_at` of each installation
 ///   (unknown ids are skipped). Deliveries accepted concurrently take effect in the order they
 ///   were accepted when they concern the same pull request.
+/// - A job asked to stop (a newer head superseded it, or its pull request closed) never runs
+///   again: whenever it would go back to the queue (its lease expired, a failed attempt to
+///   retry, a release) it ends `superseded` or `cancelled` instead, with its event and run.
 /// - `claim` first returns expired leases to the queue (or fails them when out of attempts), then
 ///   leases the oldest available queued job of a pull request that has no running job, counts the
 ///   attempt, creates its review run on the first attempt and marks its event `processing`. Many
@@ -268,7 +271,8 @@ pub trait ReviewQueue: Send + Sync {
         result: Option<serde_json::Value>,
     ) -> Result<(), QueueError>;
 
-    /// Records a failed attempt; answers the job's new status (`Queued` or `Failed`).
+    /// Records a failed attempt; answers the job's new status (`Queued` or `Failed`, or
+    /// `Superseded` / `Cancelled` for a job that was asked to stop).
     ///
     /// # Errors
     /// [`QueueError::NotHeld`], [`QueueError::Unexpected`].
@@ -286,7 +290,8 @@ pub trait ReviewQueue: Send + Sync {
     /// [`QueueError::NotHeld`], [`QueueError::Unexpected`].
     async fn stop(&self, id: JobId, worker: &str, reason: StopReason) -> Result<(), QueueError>;
 
-    /// Returns a leased job to the queue without counting the attempt.
+    /// Returns a leased job to the queue without counting the attempt (a job that was asked to
+    /// stop ends `superseded` or `cancelled` instead).
     ///
     /// # Errors
     /// [`QueueError::NotHeld`], [`QueueError::Unexpected`].

@@ -72,6 +72,40 @@ fn pr_number(number: u64) -> i64 {
     i64::try_from(number).unwrap_or(i64::MAX)
 }
 
+/// The stop a job was asked for, from its `stop_requested` column.
+fn requested_stop(stop_requested: Option<&str>) -> Option<StopReason> {
+    match stop_requested {
+        Some("superseded") => Some(StopReason::Superseded),
+        Some("cancelled") => Some(StopReason::Cancelled),
+        _ => None,
+    }
+}
+
+/// The final status a job that stops for `reason` ends with; `None` for a lost lease, which
+/// ends nothing.
+const fn stopped_status(reason: StopReason) -> Option<JobStatus> {
+    match reason {
+        StopReason::Superseded => Some(JobStatus::Superseded),
+        StopReason::Cancelled => Some(JobStatus::Cancelled),
+        StopReason::LeaseLost => None,
+    }
+}
+
+/// Ends a job that was asked to stop with the status it was asked for, instead of returning it
+/// to the queue; answers that status, or `None` (and does nothing) when no stop was asked for.
+/// A job superseded or cancelled while it ran never runs again, whatever became of its lease.
+async fn end_if_stop_requested(
+    txn: &DatabaseTransaction,
+    job: &review_jobs::Model,
+) -> Result<Option<JobStatus>, QueueError> {
+    let Some(status) = requested_stop(job.stop_requested.as_deref()).and_then(stopped_status)
+    else {
+        return Ok(None);
+    };
+    finish(txn, job.clone(), status, None, None).await?;
+    Ok(Some(status))
+}
+
 /// Ends a job's event and review run with the job's final status.
 async fn settle(
     txn: &DatabaseTransaction,
@@ -231,6 +265,9 @@ impl SeaOrmStore {
                 worker = job.lease_owner.as_deref().unwrap_or(""),
                 "a job's lease expired"
             );
+            if end_if_stop_requested(&txn, &job).await?.is_some() {
+                continue;
+            }
             if job.attempts >= job.max_attempts {
                 finish(
                     &txn,
@@ -426,7 +463,7 @@ impl ReviewQueue for SeaOrmStore {
         let lock = if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
         let sql = format!(
             "UPDATE review_jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
-             attempts = attempts + 1, stop_requested = NULL, updated_at = $3 \
+             attempts = attempts + 1, updated_at = $3 \
              WHERE id = (SELECT j.id FROM review_jobs j WHERE j.status = 'queued' AND j.available_at <= $3 \
                AND NOT EXISTS (SELECT 1 FROM review_jobs r WHERE r.repo_id = j.repo_id \
                  AND r.pr_number = j.pr_number AND r.status = 'running') \
@@ -492,11 +529,7 @@ impl ReviewQueue for SeaOrmStore {
         let Some(row) = row else { return Ok(Some(StopReason::LeaseLost)) };
         let requested: Option<String> =
             row.try_get("", "stop_requested").map_err(unexpected("reading a lease"))?;
-        Ok(match requested.as_deref() {
-            Some("superseded") => Some(StopReason::Superseded),
-            Some("cancelled") => Some(StopReason::Cancelled),
-            _ => None,
-        })
+        Ok(requested_stop(requested.as_deref()))
     }
 
     async fn complete(
@@ -522,6 +555,10 @@ impl ReviewQueue for SeaOrmStore {
         let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
         let job = self.held(&txn, id, worker).await?;
+        if let Some(stopped) = end_if_stop_requested(&txn, &job).await? {
+            txn.commit().await.map_err(unexpected("committing a stop"))?;
+            return Ok(stopped);
+        }
         let status = match retry_at {
             Some(at) if job.attempts < job.max_attempts => {
                 let mut active = review_jobs::ActiveModel::from(job);
@@ -544,11 +581,7 @@ impl ReviewQueue for SeaOrmStore {
     }
 
     async fn stop(&self, id: JobId, worker: &str, reason: StopReason) -> Result<(), QueueError> {
-        let status = match reason {
-            StopReason::Superseded => JobStatus::Superseded,
-            StopReason::Cancelled => JobStatus::Cancelled,
-            StopReason::LeaseLost => return Ok(()),
-        };
+        let Some(status) = stopped_status(reason) else { return Ok(()) };
         let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
         let job = self.held(&txn, id, worker).await?;
@@ -560,6 +593,9 @@ impl ReviewQueue for SeaOrmStore {
         let _turn = self.write_turn().await;
         let txn = self.connection.begin().await.map_err(unexpected("starting a transaction"))?;
         let job = self.held(&txn, id, worker).await?;
+        if end_if_stop_requested(&txn, &job).await?.is_some() {
+            return txn.commit().await.map_err(unexpected("committing a stop"));
+        }
         let attempts = job.attempts;
         let event_id = job.event_id;
         let mut active = review_jobs::ActiveModel::from(job);

@@ -67,6 +67,7 @@ pub async fn run_all(stores: &Stores) {
     oauth_states(stores).await;
     review_queue(stores).await;
     reopened_reviews(stores).await;
+    stop_requests_outlive_leases(stores).await;
     concurrent_deliveries(stores).await;
     intake_effects(stores).await;
 }
@@ -933,4 +934,83 @@ pub async fn reopened_reviews(stores: &Stores) {
     for number in numbers {
         close(format!("ro-b-close-again-{number}"), number).await;
     }
+}
+
+/// The `ReviewQueue` contract of a stop request and a lease: a job asked to stop (superseded by
+/// a newer head, or cancelled) whose worker ignores the request and lets its lease expire ends
+/// with the status it was asked for and never runs again; so does one whose failed attempt
+/// would be retried, or that is released.
+pub async fn stop_requests_outlive_leases(stores: &Stores) {
+    const REPO_ID: i64 = 77_000_000;
+    let queue = &stores.queue;
+    let runs = &stores.review_runs;
+    let job = |pr_number: u64, head_sha: &str| {
+        IntakeEffect::QueueReview(NewReviewJob {
+            repo_id: REPO_ID,
+            ..review_job(pr_number, head_sha, 3)
+        })
+    };
+    let find = |id| async move { queue.find(id).await.unwrap().unwrap() };
+    let event_status =
+        |id| async move { stores.events.find_by_id(id).await.unwrap().unwrap().status };
+    let expire = || tokio::time::sleep(std::time::Duration::from_millis(20));
+
+    // Superseded while running; the worker ignores the stop and its lease expires.
+    let old = queue.accept(delivery("sl-old"), job(1, "s1")).await.unwrap();
+    let old_job = old.job.unwrap();
+    let deaf = queue.claim("sl-deaf", std::time::Duration::ZERO).await.unwrap().unwrap();
+    assert_eq!(deaf.id, old_job);
+    let newer = queue.accept(delivery("sl-new"), job(1, "s2")).await.unwrap().job.unwrap();
+    expire().await;
+    let next = queue.claim("sl-worker", LEASE).await.unwrap().unwrap();
+    assert_eq!(next.id, newer, "the newer head runs");
+    let ended = find(old_job).await;
+    assert_eq!((ended.status, ended.attempts), (JobStatus::Superseded, 1));
+    assert_eq!(event_status(old.event.id).await, EventStatus::Superseded);
+    let run = runs.find_by_id(deaf.review_run_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!(run.status, ReviewRunStatus::Superseded);
+    assert_eq!(
+        queue.heartbeat(old_job, "sl-deaf", LEASE).await.unwrap(),
+        Some(StopReason::LeaseLost)
+    );
+    queue.complete(newer, "sl-worker", None).await.unwrap();
+    assert!(queue.claim("sl-worker", LEASE).await.unwrap().is_none(), "the old head never again");
+    assert_eq!(find(old_job).await.status, JobStatus::Superseded);
+
+    // Cancelled while running, on its last attempt; the lease expires: cancelled, not failed.
+    let closing = queue
+        .accept(
+            delivery("sl-close-open"),
+            IntakeEffect::QueueReview(NewReviewJob { repo_id: REPO_ID, ..review_job(2, "c1", 1) }),
+        )
+        .await
+        .unwrap();
+    let closing_job = closing.job.unwrap();
+    queue.claim("sl-deaf", std::time::Duration::ZERO).await.unwrap().unwrap();
+    assert_eq!(queue.cancel_pull_request(REPO_ID, 2).await.unwrap(), 1);
+    expire().await;
+    assert!(queue.claim("sl-worker", LEASE).await.unwrap().is_none());
+    assert_eq!(find(closing_job).await.status, JobStatus::Cancelled);
+    assert_eq!(event_status(closing.event.id).await, EventStatus::Cancelled);
+
+    // A failed attempt of a superseded job is not retried.
+    let flaky = queue.accept(delivery("sl-fail"), job(3, "f1")).await.unwrap().job.unwrap();
+    queue.claim("sl-worker", LEASE).await.unwrap().unwrap();
+    let replacement = queue.accept(delivery("sl-fail-new"), job(3, "f2")).await.unwrap();
+    let retry_at = Some(Utc::now() - Duration::seconds(1));
+    let status = queue.fail(flaky, "sl-worker", "GitHub 502", retry_at).await.unwrap();
+    assert_eq!(status, JobStatus::Superseded);
+    assert_eq!(find(flaky).await.status, JobStatus::Superseded);
+    let next = queue.claim("sl-worker", LEASE).await.unwrap().unwrap();
+    assert_eq!(next.id, replacement.job.unwrap());
+    queue.complete(next.id, "sl-worker", None).await.unwrap();
+
+    // Nor is a cancelled job that is released on shutdown.
+    let released = queue.accept(delivery("sl-release"), job(4, "r1")).await.unwrap();
+    let released = released.job.unwrap();
+    queue.claim("sl-worker", LEASE).await.unwrap().unwrap();
+    queue.cancel_pull_request(REPO_ID, 4).await.unwrap();
+    queue.release(released, "sl-worker").await.unwrap();
+    assert_eq!(find(released).await.status, JobStatus::Cancelled);
+    assert!(queue.claim("sl-worker", LEASE).await.unwrap().is_none());
 }

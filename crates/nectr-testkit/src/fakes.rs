@@ -481,6 +481,18 @@ impl Tables {
         }
     }
 
+    /// Ends job `index` with the status it was asked to stop with, instead of returning it to
+    /// the queue; answers that status, or `None` (and does nothing) when no stop was asked for.
+    fn end_if_stop_requested(&mut self, index: usize) -> Option<JobStatus> {
+        let status = match self.jobs[index].stop_requested? {
+            StopReason::Superseded => JobStatus::Superseded,
+            StopReason::Cancelled => JobStatus::Cancelled,
+            StopReason::LeaseLost => return None,
+        };
+        self.finish(index, status, None, None);
+        Some(status)
+    }
+
     fn held(&self, id: JobId, worker: &str) -> Result<usize, QueueError> {
         self.jobs
             .iter()
@@ -640,7 +652,7 @@ impl ReviewQueue for InMemoryStore {
         for index in 0..tables.jobs.len() {
             let expired = tables.jobs[index].job.status == JobStatus::Running
                 && tables.jobs[index].lease_expires_at.is_some_and(|until| until < now);
-            if !expired {
+            if !expired || tables.end_if_stop_requested(index).is_some() {
                 continue;
             }
             if tables.jobs[index].job.attempts >= tables.jobs[index].job.max_attempts {
@@ -698,7 +710,6 @@ impl ReviewQueue for InMemoryStore {
         leased.job.review_run_id = Some(run_id);
         leased.lease_owner = Some(worker.to_owned());
         leased.lease_expires_at = Some(lease_until);
-        leased.stop_requested = None;
         let job = leased.job.clone();
         tables.set_event_status(job.event_id, EventStatus::Processing, false);
         Ok(Some(job))
@@ -742,6 +753,9 @@ impl ReviewQueue for InMemoryStore {
     ) -> Result<JobStatus, QueueError> {
         let mut tables = self.tables();
         let index = tables.held(id, worker)?;
+        if let Some(stopped) = tables.end_if_stop_requested(index) {
+            return Ok(stopped);
+        }
         match retry_at {
             Some(at) if tables.jobs[index].job.attempts < tables.jobs[index].job.max_attempts => {
                 let leased = &mut tables.jobs[index];
@@ -774,6 +788,9 @@ impl ReviewQueue for InMemoryStore {
     async fn release(&self, id: JobId, worker: &str) -> Result<(), QueueError> {
         let mut tables = self.tables();
         let index = tables.held(id, worker)?;
+        if tables.end_if_stop_requested(index).is_some() {
+            return Ok(());
+        }
         let event_id = {
             let leased = &mut tables.jobs[index];
             leased.job.status = JobStatus::Queued;
