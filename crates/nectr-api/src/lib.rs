@@ -8,6 +8,7 @@ mod analytics;
 pub mod auth;
 mod error;
 mod events;
+mod graph;
 mod health;
 mod middleware;
 pub mod openapi;
@@ -31,6 +32,7 @@ use nectr_domain::webhook::WebhookIntake;
 
 pub use auth::{AuthState, CurrentUser, OAuthConfig};
 pub use error::ApiError;
+pub use graph::GraphState;
 pub use middleware::REQUEST_ID_HEADER;
 
 /// The origins the original service allowed, to which `FRONTEND_URL` is added.
@@ -71,6 +73,8 @@ pub struct ApiState {
     pub history: Arc<dyn ReviewHistory>,
     /// Review analytics, within each user's repositories.
     pub analytics: Arc<dyn ReviewAnalytics>,
+    /// The repository knowledge graph and its scans.
+    pub graph: GraphState,
 }
 
 /// Builds the actix application: state, middleware, routes and JSON errors.
@@ -98,6 +102,7 @@ pub fn app(
         .configure(reviews::routes)
         .configure(events::routes)
         .configure(analytics::routes)
+        .configure(graph::routes)
         .configure(openapi::routes)
         .default_service(web::to(error::not_found))
         .wrap(actix_web::middleware::from_fn(auth::csrf::check_origin))

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, SecondsFormat, Utc};
-use nectr_domain::code_host::CodeHostError;
+use nectr_domain::code_host::{CodeHostError, Identity};
 use nectr_domain::connections::{ConnectionError, RepositoryListing, WebhookOutcome};
 use nectr_domain::{RepoFullName, WebhookSecret};
 use serde::Serialize;
@@ -139,6 +139,9 @@ async fn install(
         .await
         .map_err(connection_error)?;
     tracing::info!(user_id = current.id.get(), repo = %installation.repo, "repository connected");
+    // A connect starts the repository's first scan into the code graph.
+    let who = Identity::Token(current.user.github_access_token.clone());
+    state.graph.scans.request(&installation.repo, who);
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": "connected",
         "installation_id": installation.id.get(),

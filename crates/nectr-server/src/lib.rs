@@ -7,6 +7,7 @@ pub mod memory;
 pub mod models;
 pub mod repos;
 pub mod review_cli;
+pub mod scans;
 pub mod settings;
 pub mod telemetry;
 pub mod workers;
@@ -19,7 +20,8 @@ use actix_web::HttpServer;
 use actix_web::dev::{Server, ServerHandle};
 use anyhow::Context as _;
 use nectr_api::auth::session::{SameSite, SessionConfig, SessionKey};
-use nectr_api::{ApiConfig, ApiState, AuthState, OAuthConfig};
+use nectr_api::{ApiConfig, ApiState, AuthState, GraphState, OAuthConfig};
+use nectr_domain::graph::GraphScanner;
 use nectr_domain::AccessToken;
 use nectr_domain::HealthService;
 use nectr_domain::WebhookSecret;
@@ -177,6 +179,11 @@ impl Application {
             }
             _ => None,
         };
+        let scans = scans::BackgroundScans::new(
+            GraphScanner::new(code_host.clone(), store.clone()),
+            scans::SCAN_CONCURRENCY,
+        );
+        start_backfill(&scans, &store);
         let state = ApiState {
             config: ApiConfig {
                 service_name: settings.application.name.clone(),
@@ -200,8 +207,11 @@ impl Application {
             ),
             history: store.clone(),
             analytics: store.clone(),
-            history: store.clone(),
-            analytics: store.clone(),
+            graph: GraphState {
+                graph: store.clone(),
+                scans: Arc::new(scans),
+                host: code_host.clone(),
+            },
         };
         let port = listener.local_addr().context("the listener has no address")?.port();
         // actix treats SIGINT as a forced stop; Nectr drains in-flight requests on both SIGINT
@@ -383,3 +393,15 @@ fn post_settle(github: &nectr_github::GitHubConfig) -> std::time::Duration {
     std::time::Duration::from_secs(3 * (request + pacing))
 }
 
+/// Queues, in the background, a first scan of every connected repository not yet indexed.
+fn start_backfill(scans: &scans::BackgroundScans, store: &Arc<SeaOrmStore>) {
+    let scans = scans.clone();
+    let store = store.clone();
+    tokio::spawn(async move {
+        match scans.backfill(store.as_ref(), store.as_ref()).await {
+            Ok(0) => {}
+            Ok(queued) => tracing::info!(queued, "queued first scans of connected repositories"),
+            Err(error) => tracing::warn!(error = %error, "cannot queue the first scans"),
+        }
+    });
+}

@@ -6,8 +6,8 @@
 mod bad_input;
 mod binary;
 mod dashboard;
-mod dashboard;
 mod errors;
+mod graph;
 mod health;
 mod models;
 mod openapi;
