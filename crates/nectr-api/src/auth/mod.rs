@@ -1,6 +1,6 @@
 //! Authentication: sessions ([`session`]), the [`CurrentUser`] extractor every protected route
 //! takes, the Origin check against cross-site requests ([`csrf`]), and the GitHub sign-in routes
-//! ([`oauth`]).
+//! (`oauth`).
 
 pub mod csrf;
 mod oauth;
