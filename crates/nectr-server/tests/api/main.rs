@@ -13,6 +13,7 @@ mod models;
 mod openapi;
 mod posting;
 mod redeliveries;
+mod reopened;
 mod review_git;
 mod repositories;
 mod reviews;
