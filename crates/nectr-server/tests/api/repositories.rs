@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::sign_in::{
-    FRONTEND, SignInWorld, get_as, send_as, sign_in, user_id_of, world, world_with,
+    FRONTEND, SignInWorld, get_as, send_as, sign_in, stored_text, user_id_of, world, world_with,
 };
 
 async fn json(response: reqwest::Response) -> (StatusCode, Value) {
@@ -124,6 +124,9 @@ async fn connecting_creates_the_webhook_its_deliveries_queue_reviews_and_disconn
         let secret = created[0]["config"]["secret"].as_str().unwrap().to_owned();
         assert!(secret.len() == 64 && secret.bytes().all(|byte| byte.is_ascii_hexdigit()));
         let hook_id = hook_ids(&world, "mona/widgets")[0];
+        let at_rest =
+            stored_text(&world.app, "SELECT webhook_secret AS value FROM installations").await;
+        assert!(!at_rest.contains(&secret), "the secret is encrypted at rest");
 
         let (_, listed) = json(get_as(&world.app, &session, "/api/v1/repos").await).await;
         let widgets = listed

@@ -181,6 +181,8 @@ async fn a_whole_sign_in_sets_a_session_that_logout_ends_on_the_server() {
         let session = cookie_value(&session_cookie);
         let stored = app.store.find_by_github_id(user_id_of("mona")).await.unwrap().unwrap();
         assert_eq!(stored.github_access_token.expose(), token);
+        let at_rest = stored_text(app, "SELECT github_access_token AS value FROM users").await;
+        assert!(!at_rest.contains(&token), "the token is encrypted at rest: {at_rest}");
 
         // /auth/me by cookie, and by bearer with the same token.
         let (status, mut me) = json(get_as(app, &session, "/auth/me").await).await;
@@ -229,6 +231,17 @@ async fn a_whole_sign_in_sets_a_session_that_logout_ends_on_the_server() {
         assert_eq!(get_as(app, &again, "/auth/me").await.status(), StatusCode::OK);
         app.stop().await;
     }
+}
+
+/// The first row's `value` of a query on the app's database, as text.
+pub(crate) async fn stored_text(app: &TestApp, sql: &str) -> String {
+    use sea_orm::ConnectionTrait as _;
+    let connection = sea_orm::Database::connect(&app.database.url).await.unwrap();
+    let statement = sea_orm::Statement::from_string(connection.get_database_backend(), sql);
+    let row = connection.query_one_raw(statement).await.unwrap().unwrap();
+    let value: String = row.try_get("", "value").unwrap();
+    connection.close().await.unwrap();
+    value
 }
 
 /// The fake GitHub's numeric id of a login.
