@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use nectr_domain::memory::extraction::upsert_profile;
+use nectr_domain::memory::project_map::{MapSection, replace_project_map};
 use nectr_domain::memory::retrieval::{MemoryBudget, MemoryRetrieval};
 use nectr_domain::memory::{
     MemoryFilter, MemoryId, MemoryScope, MemorySearch, MemoryStore, MemoryStoreError, MemoryType,
@@ -21,6 +22,7 @@ pub async fn run_all(store: Arc<dyn MemoryStore>, tag: &str) {
     search_ranks_by_shared_words(store.as_ref(), tag).await;
     updates_deletes_and_hits(store.as_ref(), tag).await;
     one_profile_per_developer(store.as_ref(), tag).await;
+    a_rescan_replaces_the_project_map(store.as_ref(), tag).await;
     review_retrieval_always_has_the_rules(store.clone(), tag).await;
 }
 
@@ -304,4 +306,27 @@ pub async fn review_retrieval_always_has_the_rules(store: Arc<dyn MemoryStore>, 
     assert_eq!(memories.developer.len(), 2);
     assert_eq!(memories.developer[0].content, "Knows billing well.", "the profile first");
     assert_eq!(memories.developer[1].id, habit);
+}
+
+/// Storing a new project map removes the old one, whatever its size.
+pub async fn a_rescan_replaces_the_project_map(store: &dyn MemoryStore, tag: &str) {
+    let repo = repo(tag, "map");
+    let section =
+        |title: &str, content: &str| MapSection { title: title.into(), content: content.into() };
+    let first: Vec<MapSection> =
+        (0..5).map(|index| section("Structure", &format!("{index} files."))).collect();
+    replace_project_map(store, &repo, &first).await.unwrap();
+    let rule =
+        add(store, new_memory(&repo, MemoryScope::Project, MemoryType::ProjectRule, "Keep it."))
+            .await;
+    let second = [section("Overview", "A shop."), section("Stack", "Rust.")];
+    replace_project_map(store, &repo, &second).await.unwrap();
+    let maps = MemoryFilter { types: vec![MemoryType::ProjectMap], ..Default::default() };
+    let page = store.list(&repo, &maps).await.unwrap();
+    let mut texts: Vec<String> =
+        page.memories.iter().map(|memory| memory.content.clone()).collect();
+    texts.sort();
+    assert_eq!(texts, ["Overview: A shop.", "Stack: Rust."]);
+    assert!(page.memories.iter().all(|memory| memory.provenance == Provenance::Scan));
+    assert!(store.get(&repo, &rule).await.unwrap().is_some(), "other memories stay");
 }

@@ -7,6 +7,7 @@
 //! repository; a memory of another repository is answered as if it did not exist.
 
 pub mod extraction;
+pub mod project_map;
 pub mod retrieval;
 pub mod review;
 
