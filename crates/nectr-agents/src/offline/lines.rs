@@ -95,6 +95,13 @@ static EXPECT_MESSAGE: LazyLock<Regex> = LazyLock::new(|| regex(r#"\.expect\(\s*
 /// `.expect(INVARIANT_MESSAGE)`: a named message, the project's statement of an invariant.
 static EXPECT_CONSTANT: LazyLock<Regex> =
     LazyLock::new(|| regex(r"\.expect\(\s*(?:[a-z_]+::)*[A-Z][A-Z0-9_]+\s*\)"));
+/// Calls on the environment, files, processes and the network: what they return is never an
+/// invariant, whatever an `expect` message claims (`env::var("PORT").expect("PORT is set")`).
+static EXTERNAL: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"env::var(?:_os)?\(|\bfs::|File::(?:open|create)\(|read_to_string\(|read_dir\(|TcpListener::bind|TcpStream::connect|\.connect\(|\.bind\(|Command::new|\.output\(\)|\.spawn\(\)|\.status\(\)",
+    )
+});
 /// A panic site and what it is called on: `get_bin_name().expect(MSG)`, `x.unwrap()`.
 static PANIC_SITE: LazyLock<Regex> =
     LazyLock::new(|| regex(r"(?:[A-Za-z_]\w*(?:\(\))?)?\s*\.(?:unwrap\(\)|expect\([^)]*\))"));
@@ -275,11 +282,14 @@ fn check_unwrap(context: &LineContext<'_>, trimmed: &str, findings: &mut Vec<Fin
     if extension(&context.file.path) != "rs"
         || is_comment(trimmed)
         || !(text.contains(".unwrap()") || text.contains(".expect("))
-        || INFALLIBLE_UNWRAP.is_match(text)
     {
         return false;
     }
-    if EXPECT_CONSTANT.is_match(text) && !text.contains(".unwrap()") {
+    let external = EXTERNAL.is_match(text);
+    if INFALLIBLE_UNWRAP.is_match(text) && !external {
+        return false;
+    }
+    if EXPECT_CONSTANT.is_match(text) && !text.contains(".unwrap()") && !external {
         return false;
     }
     if existed_before(context) {
@@ -287,6 +297,7 @@ fn check_unwrap(context: &LineContext<'_>, trimmed: &str, findings: &mut Vec<Fin
     }
     if let Some(captures) = EXPECT_MESSAGE.captures(text)
         && !text.contains(".unwrap()")
+        && !external
         && captures.get(1).is_some_and(|message| states_an_invariant(message.as_str()))
     {
         return false;
@@ -390,6 +401,8 @@ mod tests {
         assert_eq!(unwraps(patch), vec![12]);
         let failure = "@@ -1,1 +1,2 @@\n fn a() {\n+    let n = x.expect(\"failed to read\");\n";
         assert_eq!(unwraps(failure), vec![2]);
+        let environment = "@@ -1,1 +1,2 @@\n fn a() {\n+    let port = std::env::var(\"PORT\").expect(\"PORT is set\");\n";
+        assert_eq!(unwraps(environment), vec![2], "the environment is no invariant");
         let named = "@@ -1,1 +1,2 @@\n fn a() {\n+    let n = p.get_bin_name().expect(INTERNAL_ERROR_MSG);\n";
         assert!(unwraps(named).is_empty());
         let moved = "@@ -1,2 +1,2 @@\n fn a() {\n-    write!(buf, \"{x}\").expect(\"failed to write\");\n+    write!(buf, \"{x} {y}\").expect(\"failed to write\");\n";

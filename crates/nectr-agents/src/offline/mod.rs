@@ -125,10 +125,7 @@ impl OfflineReviewer {
                     lines::check(&context, &mut findings);
                 }
             }
-            if file.change == FileChange::Added
-                && file.additions() > LARGE_FILE_LINES
-                && !test_file
-                && !matches!(extension(&file.path), "md" | "rst" | "txt" | "json" | "csv" | "svg")
+            if file.change == FileChange::Added && file.additions() > LARGE_FILE_LINES && !test_file
             {
                 findings.push(finding(
                     file,

@@ -81,6 +81,9 @@ fn the_offline_reviewer_is_quiet_on_clean_changes_and_finds_seeded_problems() {
         names.len()
     );
     assert!(noisy_clean.is_empty(), "findings on clean changes:\n{}", noisy_clean.join("\n"));
+    // The corpus is the regression guard: every seeded problem is still found, with every rule
+    // switched on (opt-in ones too).
+    assert_eq!(false_negatives, 0, "seeded problems missed:\n{}", misses.join("\n"));
     assert!(
         precision >= 0.95 && recall >= 0.95,
         "precision {precision:.3}, recall {recall:.3}:\n{}",
