@@ -103,7 +103,27 @@ fn lookup_tools() -> Vec<ToolSpec> {
                 "additionalProperties": false,
                 "properties": {"developer": {"type": "string"}, "query": {"type": "string"}}}),
         },
+        ToolSpec {
+            name: "get_file_history".to_owned(),
+            description: "From Nectr's code graph: the developers who changed these files most \
+                and past reviewed pull requests that touched them."
+                .to_owned(),
+            input_schema: paths_schema(),
+        },
+        ToolSpec {
+            name: "get_dependents".to_owned(),
+            description: "From Nectr's code graph: the files that import these files, directly \
+                and through one more file (the change's blast radius)."
+                .to_owned(),
+            input_schema: paths_schema(),
+        },
     ]
+}
+
+/// Up to ten repository paths.
+fn paths_schema() -> Value {
+    json!({"type": "object", "required": ["paths"], "additionalProperties": false,
+        "properties": {"paths": {"type": "array", "items": {"type": "string"}, "maxItems": 10}}})
 }
 
 fn submit_tool() -> ToolSpec {
@@ -113,6 +133,14 @@ fn submit_tool() -> ToolSpec {
             .to_owned(),
         input_schema: review_schema(),
     }
+}
+
+/// The `paths` of a tool call (at most ten).
+fn paths(input: &Value) -> Vec<String> {
+    let listed = input.get("paths").and_then(Value::as_array);
+    listed
+        .map(|paths| paths.iter().filter_map(Value::as_str).take(10).map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// Runs one tool call; the answer is fenced as untrusted and truncated.
@@ -138,6 +166,8 @@ async fn call_tool(
         "search_developer_memory" => {
             tools.search_developer_memory(&field("developer"), &field("query")).await
         }
+        "get_file_history" => tools.graph_file_history(&paths(input)).await,
+        "get_dependents" => tools.dependents(&paths(input)).await,
         other => Err(format!("there is no tool called {other:?}")),
     };
     let (mut text, failed) = match answer {

@@ -10,6 +10,7 @@
 
 pub mod agent;
 pub mod anthropic;
+pub mod blast_radius;
 mod fallback;
 pub mod http;
 pub mod offline;

@@ -189,6 +189,7 @@ pub fn render_request(request: &ReviewRequest) -> String {
     );
     let _ = writeln!(text, "</untrusted-pull-request>\n");
     text.push_str(&render_memories(&request.memories));
+    text.push_str(&request.graph.render());
     let _ = writeln!(text, "Files in the diff ({}):", request.files.len());
     for file in &request.files {
         let _ = writeln!(

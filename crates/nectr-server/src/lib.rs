@@ -107,6 +107,8 @@ impl Application {
                 }
             };
             Some(Arc::new(pipeline))
+            let pipeline = pipeline
+                .with_graph(nectr_domain::graph::ReviewGraph::new(store.clone()));
         })
         .await
     }

@@ -64,6 +64,7 @@ pub(crate) fn request(body: &str) -> ReviewRequest {
         tools: None,
         sources: std::collections::BTreeMap::new(),
         memories: ReviewMemories::default(),
+        graph: nectr_domain::graph::GraphContext::default(),
     }
 }
 

@@ -12,9 +12,11 @@ use crate::RepoFullName;
 
 pub mod imports;
 pub mod language;
+pub mod review;
 pub mod scan;
 
 pub use language::{Language, is_ignored_path};
+pub use review::{GraphContext, ReviewGraph};
 pub use scan::{GraphScanner, ScanError, ScanOutcome, ScanPhase, ScanProgress, ScanScheduler};
 
 /// Files written per call while scanning, so a 100,000-file tree is written in bounded memory.

@@ -56,6 +56,7 @@ pub struct ReviewPipeline {
     model: Arc<dyn ReviewModel>,
     config: PipelineConfig,
     memory: Option<crate::memory::review::ReviewMemory>,
+    graph: Option<crate::graph::ReviewGraph>,
 }
 
 fn transient(error: impl std::fmt::Display) -> RunError {
@@ -84,7 +85,7 @@ impl ReviewPipeline {
         model: Arc<dyn ReviewModel>,
         config: PipelineConfig,
     ) -> Self {
-        Self { code_host, installations, users, runs, model, config, memory: None }
+        Self { code_host, installations, users, runs, model, config, memory: None, graph: None }
     }
 
     /// The pipeline with project memory: rules and relevant memories go into each request, hits
@@ -92,6 +93,14 @@ impl ReviewPipeline {
     #[must_use]
     pub fn with_memory(mut self, memory: crate::memory::review::ReviewMemory) -> Self {
         self.memory = Some(memory);
+        self
+    }
+
+    /// The pipeline with the code graph: related pull requests, experts and the blast radius go
+    /// into each request, graph lookups into its tools, and each posted review into the graph.
+    #[must_use]
+    pub fn with_graph(mut self, graph: crate::graph::ReviewGraph) -> Self {
+        self.graph = Some(graph);
         self
     }
 
@@ -326,6 +335,14 @@ impl ReviewRunner for ReviewPipeline {
             request.memories = memory.for_request(&request).await.unwrap_or_default();
             request.tools = request.tools.take().map(|tools| memory.tools(tools, &job.repo));
         }
+        if let Some(graph) = &self.graph {
+            // The graph is advice too: a failing graph leaves the review without it.
+            let paths: Vec<String> = coverage.iter().map(|entry| entry.path.clone()).collect();
+            request.graph =
+                graph.context(&job.repo, job.pr_number, &paths).await.unwrap_or_default();
+            request.tools =
+                request.tools.take().map(|tools| graph.tools(tools, &job.repo, job.pr_number));
+        }
         let fetch_ms = millis(started);
         if let Some(outcome) = stopped(stop) {
             return Ok(outcome);
@@ -363,6 +380,13 @@ impl ReviewRunner for ReviewPipeline {
             let _hits = memory.record_hits(&job.repo, &request.memories).await;
             let _learned = memory.learn(&request, &record.body).await;
         }
-        Ok(RunOutcome::Completed(Some(result_document(&record))))
+        let mut document = result_document(&record);
+        if let Some(graph) = &self.graph {
+            let files: Vec<String> = coverage.iter().map(|entry| entry.path.clone()).collect();
+            // The review is posted; a graph that cannot take it only loses history.
+            let _recorded = graph.record(&job.repo, &pull, record.verdict, files).await;
+            document["related_prs"] = request.graph.related.len().into();
+        }
+        Ok(RunOutcome::Completed(Some(document)))
     }
 }

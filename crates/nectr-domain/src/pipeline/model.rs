@@ -43,6 +43,9 @@ pub struct ReviewRequest {
     /// What memory tells this review: every project rule, and the relevant memories about the
     /// project and the author (empty without memory, as for a local diff).
     pub memories: crate::memory::retrieval::ReviewMemories,
+    /// What the code graph knows about the change: related pull requests, experts, blast
+    /// radius (empty without a graph, as for a local diff).
+    pub graph: crate::graph::GraphContext,
 }
 
 impl std::fmt::Debug for ReviewRequest {

@@ -130,6 +130,7 @@ pub async fn gather(
         tools: Some(tools),
         sources: std::collections::BTreeMap::new(),
         memories: crate::memory::retrieval::ReviewMemories::default(),
+        graph: crate::graph::GraphContext::default(),
     };
     Ok((request, coverage))
 }

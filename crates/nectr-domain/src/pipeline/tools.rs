@@ -33,6 +33,15 @@ pub trait ReviewTools: Send + Sync {
     ) -> Result<String, String> {
         Err(format!("developer memory is not configured (asked about @{developer}: {query:?})"))
     }
+    /// From the code graph: the developers who touched `paths` and past pull requests touching
+    /// them (the original's `get_file_history`).
+    async fn graph_file_history(&self, paths: &[String]) -> Result<String, String> {
+        Err(format!("the code graph is not configured (asked about {} files)", paths.len()))
+    }
+    /// From the code graph: the files importing `paths`, one and two hops away.
+    async fn dependents(&self, paths: &[String]) -> Result<String, String> {
+        Err(format!("the code graph is not configured (asked about {} files)", paths.len()))
+    }
 }
 
 /// [`ReviewTools`] on the code host, at the pull request's head.

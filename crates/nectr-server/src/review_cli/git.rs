@@ -12,7 +12,6 @@ use anyhow::{Context as _, bail};
 use nectr_domain::RepoFullName;
 use nectr_domain::diff::{FileChange, parse_unified_diff};
 use nectr_domain::memory::retrieval::ReviewMemories;
-use nectr_domain::memory::retrieval::ReviewMemories;
 use nectr_domain::pipeline::{ReviewModel, ReviewRequest, ask};
 use nectr_domain::review::{Finding, Severity};
 use serde_json::json;
@@ -130,7 +129,7 @@ fn read_commit(
         tools: None,
         sources: sources_at(sha, &readable),
         memories: ReviewMemories::default(),
-        memories: ReviewMemories::default(),
+        graph: nectr_domain::graph::GraphContext::default(),
     })
 }
 

@@ -160,6 +160,7 @@ pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(S
                 tools: None,
                 sources: std::collections::BTreeMap::new(),
                 memories: nectr_domain::memory::retrieval::ReviewMemories::default(),
+                graph: nectr_domain::graph::GraphContext::default(),
             };
             (pull, request, coverage)
         }

@@ -187,3 +187,104 @@ async fn a_user_who_has_not_connected_the_repository_gets_404_from_every_graph_r
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     }
 }
+
+mod reviews {
+    //! A review adds its pull request to the graph, and the next review of the same files is
+    //! told about it (`related_prs` in the run's result).
+
+    use std::time::Duration;
+
+    use nectr_domain::graph::CodeGraph;
+    use nectr_domain::queue::{JobStatus, ReviewQueue as _};
+    use nectr_domain::{RepoFullName, ReviewRunRepository as _};
+    use nectr_testkit::fake_github::{FakeFile, FakeGitHub, FakePull};
+    use nectr_testkit::{TestApp, fixtures, spawn_app_reviewing};
+    use secrecy::SecretString;
+    use serde_json::Value;
+
+    const TOKEN: &str = "ghp_graphtesttoken0000000000000000000000000";
+    const SECRET: &str = "graph-webhook-secret";
+
+    /// Delivers `opened` for pull request `number` and answers its run's result once done.
+    async fn review(app: &TestApp, fake: &FakeGitHub, number: u64, body: &str) -> Value {
+        let fixture =
+            std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
+        let mut payload: Value = serde_json::from_slice(&fixture).unwrap();
+        let repo = payload["repository"]["full_name"].as_str().unwrap().to_owned();
+        let repo_id = payload["repository"]["id"].as_i64().unwrap();
+        let head = format!("{:040}", number);
+        payload["pull_request"]["draft"] = false.into();
+        payload["number"] = number.into();
+        payload["pull_request"]["number"] = number.into();
+        payload["pull_request"]["head"]["sha"] = head.clone().into();
+        {
+            let mut state = fake.state();
+            let mut pull = FakePull::new(
+                number,
+                vec![
+                    FakeFile::added_lines("src/money.rs", 2),
+                    FakeFile::added_lines("README.md", 1),
+                ],
+            );
+            pull.head_sha = head;
+            pull.body = body.to_owned();
+            state.repo(&repo).pulls.insert(number, pull);
+        }
+        let delivery = serde_json::to_vec(&payload).unwrap();
+        let response = app
+            .client
+            .post(app.url("/api/v1/webhooks/github"))
+            .header("X-GitHub-Event", "pull_request")
+            .header("X-GitHub-Delivery", format!("graph-{number}"))
+            .header("X-Hub-Signature-256", nectr_github::sign(SECRET.as_bytes(), &delivery))
+            .body(delivery)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        for _ in 0..1_000 {
+            let jobs = app.store.jobs_of_pull_request(repo_id, number).await.unwrap();
+            if let Some(job) = jobs.into_iter().next()
+                && matches!(job.status, JobStatus::Completed | JobStatus::Failed)
+            {
+                assert_eq!(job.status, JobStatus::Completed, "{:?}", job.last_error);
+                let run = app.store.find_by_id(job.review_run_id.unwrap()).await.unwrap().unwrap();
+                return run.result.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the job did not end");
+    }
+
+    #[tokio::test]
+    async fn a_review_enters_the_graph_and_the_next_review_of_its_files_is_told() {
+        // The pull request's author as the fake GitHub reports it is `octocat`.
+        let fake = FakeGitHub::start(TOKEN).await;
+        let fake_url = fake.url.clone();
+        let app = spawn_app_reviewing(move |settings| {
+            settings.github.api_url.clone_from(&fake_url);
+            settings.github.web_url = fake_url;
+            settings.github.pat = Some(SecretString::from(TOKEN));
+            settings.github.webhook_secret = Some(SecretString::from(SECRET));
+            settings.github.writes_per_minute = 60_000;
+        })
+        .await;
+        let first = review(&app, &fake, 1, "Fixes #12 and closes #13.").await;
+        assert_eq!(first["related_prs"], 0, "{first}");
+        let fixture =
+            std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
+        let payload: Value = serde_json::from_slice(&fixture).unwrap();
+        let repo =
+            RepoFullName::parse(payload["repository"]["full_name"].as_str().unwrap()).unwrap();
+        let graph: &dyn CodeGraph = app.store.as_ref();
+        let experts = graph.file_experts(&repo, &["src/money.rs".to_owned()], 5).await.unwrap();
+        assert_eq!(experts.len(), 1, "{experts:?}");
+        assert_eq!((experts[0].login.as_str(), experts[0].touches), ("octocat", 1));
+
+        let second = review(&app, &fake, 2, "").await;
+        assert_eq!(second["related_prs"], 1, "{second}");
+        let hotspots = graph.hotspots(&repo, 10).await.unwrap();
+        let top: Vec<(&str, u64)> = hotspots.iter().map(|f| (f.path.as_str(), f.count)).collect();
+        assert_eq!(top, vec![("README.md", 2), ("src/money.rs", 2)]);
+    }
+}
