@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod graph;
 mod health;
+mod memory;
 mod middleware;
 pub mod openapi;
 mod params;
@@ -33,6 +34,7 @@ use nectr_domain::webhook::WebhookIntake;
 pub use auth::{AuthState, CurrentUser, OAuthConfig};
 pub use error::ApiError;
 pub use graph::GraphState;
+pub use memory::MemoryState;
 pub use middleware::REQUEST_ID_HEADER;
 
 /// The origins the original service allowed, to which `FRONTEND_URL` is added.
@@ -75,6 +77,8 @@ pub struct ApiState {
     pub analytics: Arc<dyn ReviewAnalytics>,
     /// The repository knowledge graph and its scans.
     pub graph: GraphState,
+    /// Project memory: its store, the project-map scanner, contributor activity.
+    pub memory: MemoryState,
 }
 
 /// Builds the actix application: state, middleware, routes and JSON errors.
@@ -103,6 +107,7 @@ pub fn app(
         .configure(events::routes)
         .configure(analytics::routes)
         .configure(graph::routes)
+        .configure(memory::routes)
         .configure(openapi::routes)
         .default_service(web::to(error::not_found))
         .wrap(actix_web::middleware::from_fn(auth::csrf::check_origin))

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use nectr_domain::memory::contributors::{ActivityError, AuthorActivity, ContributorActivity};
 use nectr_domain::memory::{
     MAX_PAGE, Memory, MemoryFilter, MemoryId, MemoryPage, MemoryScope, MemorySearch, MemoryStore,
     MemoryStoreError, MemoryType, NewMemory, Provenance, search_words, validate_content,
@@ -343,5 +344,46 @@ impl MemoryStore for SeaOrmStore {
             counts.insert(kind, u64::try_from(total).unwrap_or_default());
         }
         Ok(counts)
+    }
+}
+
+#[async_trait]
+impl ContributorActivity for SeaOrmStore {
+    async fn activity_by_author(
+        &self,
+        repo: &RepoFullName,
+    ) -> Result<BTreeMap<String, AuthorActivity>, ActivityError> {
+        let sql = "SELECT lower(p.author) AS author, COUNT(DISTINCT p.pr_number) AS pulls, \
+                   COUNT(DISTINCT j.head_sha) AS commits, MAX(p.pr_number) AS last_pull \
+                   FROM pull_requests p \
+                   JOIN review_jobs j ON j.repo_id = p.repo_id AND j.pr_number = p.pr_number \
+                   WHERE lower(p.repo_full_name) = $1 AND p.author <> '' \
+                   GROUP BY lower(p.author)";
+        let doing = "reading contributor activity";
+        let backend = self.connection.get_database_backend();
+        let rows = self
+            .connection
+            .query_all_raw(statement(backend, sql, vec![repo_key(repo).into()]))
+            .await
+            .map_err(|error| ActivityError::Unexpected(db_error(doing)(error)))?;
+        let mut activity = BTreeMap::new();
+        for row in rows {
+            let read = |column: &str| -> Result<u64, ActivityError> {
+                let value: i64 = row
+                    .try_get("", column)
+                    .map_err(|error| ActivityError::Unexpected(db_error(doing)(error)))?;
+                Ok(u64::try_from(value).unwrap_or_default())
+            };
+            let author: String = row
+                .try_get("", "author")
+                .map_err(|error| ActivityError::Unexpected(db_error(doing)(error)))?;
+            let figures = AuthorActivity {
+                pull_requests: read("pulls")?,
+                commits: read("commits")?,
+                last_pull_request: read("last_pull")?,
+            };
+            activity.insert(author, figures);
+        }
+        Ok(activity)
     }
 }

@@ -20,7 +20,8 @@ use actix_web::HttpServer;
 use actix_web::dev::{Server, ServerHandle};
 use anyhow::Context as _;
 use nectr_api::auth::session::{SameSite, SessionConfig, SessionKey};
-use nectr_api::{ApiConfig, ApiState, AuthState, GraphState, OAuthConfig};
+use nectr_api::{ApiConfig, ApiState, AuthState, GraphState, MemoryState, OAuthConfig};
+use nectr_domain::memory::project_map::ProjectScanner;
 use nectr_domain::graph::GraphScanner;
 use nectr_domain::AccessToken;
 use nectr_domain::HealthService;
@@ -186,6 +187,7 @@ impl Application {
             scans::SCAN_CONCURRENCY,
         );
         start_backfill(&scans, &store);
+        let memories = memory::memory_store(&settings.memory, &store)?;
         let state = ApiState {
             config: ApiConfig {
                 service_name: settings.application.name.clone(),
@@ -213,6 +215,11 @@ impl Application {
                 graph: store.clone(),
                 scans: Arc::new(scans),
                 host: code_host.clone(),
+            },
+            memory: MemoryState {
+                store: memories.clone(),
+                scanner: ProjectScanner::new(code_host.clone(), memories),
+                activity: store.clone(),
             },
         };
         let port = listener.local_addr().context("the listener has no address")?.port();

@@ -6,6 +6,7 @@
 //! Tenancy: a memory belongs to exactly one repository, and every port method takes that
 //! repository; a memory of another repository is answered as if it did not exist.
 
+pub mod contributors;
 pub mod extraction;
 pub mod project_map;
 pub mod retrieval;

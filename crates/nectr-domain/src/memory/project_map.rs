@@ -255,13 +255,22 @@ fn overview(snapshot: &RepositorySnapshot) -> String {
     let readme =
         ["README.md", "README", "README.rst"].iter().find_map(|path| snapshot.files.get(*path));
     let paragraph = readme.map(|text| first_paragraph(text)).unwrap_or_default();
-    let parts: Vec<&str> =
+    let parts: Vec<String> =
         [snapshot.description.as_deref().unwrap_or_default(), paragraph.as_str()]
             .into_iter()
             .map(str::trim)
             .filter(|part| !part.is_empty())
+            .map(sentence)
             .collect();
     parts.join(" ")
+}
+
+/// `text` ending as a sentence does.
+fn sentence(text: &str) -> String {
+    match text.ends_with(['.', '!', '?']) {
+        true => text.to_owned(),
+        false => format!("{text}."),
+    }
 }
 
 fn first_paragraph(text: &str) -> String {

@@ -9,6 +9,7 @@ mod dashboard;
 mod errors;
 mod graph;
 mod health;
+mod memory;
 mod models;
 mod openapi;
 mod posting;
