@@ -704,7 +704,7 @@ fn answer(request: &HttpRequest, body: &web::Bytes, state: &mut FakeState) -> Ht
         return response.content_type("application/json").body(fault.body.clone());
     }
 
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let bearer = authorization
         .as_deref()
@@ -737,7 +737,7 @@ fn answer(request: &HttpRequest, body: &web::Bytes, state: &mut FakeState) -> Ht
             };
         }
         ("POST", ["app", "installations", installation, "access_tokens"]) => {
-            if !bearer.is_some_and(|jwt| valid_app_jwt(&state, jwt)) {
+            if !bearer.is_some_and(|jwt| valid_app_jwt(state, jwt)) {
                 return message(StatusCode::UNAUTHORIZED, "A JSON web token could not be decoded");
             }
             state.installation_tokens_issued += 1;
