@@ -2,7 +2,7 @@
 //!
 //! The dashboard's routes (reviews, events, analytics) are described where they are handled,
 //! with `#[utoipa::path]`, and their JSON shapes by their response types. The other routes
-//! (health, webhooks, sign-in, repositories, this document) are listed in [`OTHER_ROUTES`]. A
+//! (health, webhooks, sign-in, repositories, this document) are listed in `OTHER_ROUTES`. A
 //! test compares the document with the routes the application really registers.
 
 use actix_web::{HttpResponse, web};
@@ -160,6 +160,56 @@ const OTHER_ROUTES: &[Route] = &[
         summary: "Disconnects a repository; removes the webhook when no other user has it connected",
         access: Access::Session,
         responses: &[("200", "Disconnected"), ("401", "Not signed in"), ("404", "Not connected")],
+    },
+    Route {
+        method: HttpMethod::Get,
+        path: "/api/v1/repos/{owner}/{repo}/files",
+        tag: "graph",
+        summary: "The indexed files of the default branch, with the reviewed pull requests touching each",
+        access: Access::Session,
+        responses: &[("200", "`{repo, files, count}`"), ("401", "Not signed in"), ("404", "Not connected")],
+    },
+    Route {
+        method: HttpMethod::Get,
+        path: "/api/v1/repos/{owner}/{repo}/graph",
+        tag: "graph",
+        summary: "The repository graph: the most touched files and the import and co-change links between them",
+        access: Access::Session,
+        responses: &[("200", "`{repo, nodes, links}`"), ("401", "Not signed in"), ("404", "Not connected")],
+    },
+    Route {
+        method: HttpMethod::Post,
+        path: "/api/v1/repos/{owner}/{repo}/rescan",
+        tag: "graph",
+        summary: "Starts a scan of the default branch into the code graph, in the background",
+        access: Access::Session,
+        responses: &[
+            ("200", "`{status, repo, files_indexed, scan}`"),
+            ("401", "Not signed in"),
+            ("403", "A cookie from an origin not allowed"),
+            ("404", "Not connected"),
+        ],
+    },
+    Route {
+        method: HttpMethod::Get,
+        path: "/api/v1/repos/{owner}/{repo}/rescan",
+        tag: "graph",
+        summary: "The latest scan's progress and the last completed scan's count",
+        access: Access::Session,
+        responses: &[("200", "`{status, repo, files_indexed, scan}`"), ("401", "Not signed in"), ("404", "Not connected")],
+    },
+    Route {
+        method: HttpMethod::Get,
+        path: "/api/v1/analytics/graph",
+        tag: "graph",
+        summary: "Repository intelligence (`repo=owner/name`): languages, hotspots, high-risk and untouched files, ownership, expertise, contributors",
+        access: Access::Session,
+        responses: &[
+            ("200", "The figures; a part that failed is empty"),
+            ("400", "`repo` is not owner/name"),
+            ("401", "Not signed in"),
+            ("404", "Not connected"),
+        ],
     },
     Route {
         method: HttpMethod::Get,

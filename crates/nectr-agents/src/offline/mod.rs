@@ -1,6 +1,6 @@
 //! The offline reviewer: deterministic rules over a diff. Each finding has a severity, a message
 //! that says what to do and, where one exists, a suggested replacement. Before any rule fires,
-//! test code is recognised ([`test_code`]) and the change is classified ([`classify`]): comments,
+//! test code is recognised (`test_code`) and the change is classified (`classify`): comments,
 //! docstrings, formatting, annotations and moved code bear no behaviour. Which rules run is a
 //! [`RuleSet`] ([`rules`]): the ones whose precision measured on real history is under 0.6 are
 //! opt-in. The labelled corpus under `tests/agents/corpus/` is the regression guard.

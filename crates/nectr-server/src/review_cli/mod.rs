@@ -1,7 +1,7 @@
 //! `nectr review`: the configured reviewer (the offline rules by default) on a local unified
 //! diff (`--diff FILE`, `-` for standard input), for CI steps and git hooks, on a live pull
 //! request (`--repo OWNER/NAME --pr N`), printed, and posted with `--post`, or on each commit of
-//! a local repository's history (`--git REV_RANGE`, `--last N`: [`git`]).
+//! a local repository's history (`--git REV_RANGE`, `--last N`: the `git` module).
 
 mod git;
 
