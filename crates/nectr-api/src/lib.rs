@@ -71,6 +71,8 @@ pub struct ApiState {
     pub tenancy: Tenancy,
     /// Connecting and disconnecting repositories.
     pub connections: RepositoryConnections,
+    /// GitHub App installation changes, applied once their delivery is stored.
+    pub app_changes: nectr_domain::app_changes::AppChanges,
     /// Review and event history, within each user's repositories.
     pub history: Arc<dyn ReviewHistory>,
     /// Review analytics, within each user's repositories.

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use nectr_domain::EventId;
 use nectr_domain::connections::AppInstallationChange;
 use nectr_domain::webhook::{Delivery, IntakeError, IntakeOutcome, MAX_DELIVERY_BYTES};
 use serde_json::json;
@@ -29,13 +30,13 @@ fn header(request: &HttpRequest, name: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
-/// Connects or disconnects what an App installation change names; a failure is logged (the
-/// delivery is stored, and GitHub's redelivery would not repeat it).
-async fn apply_app_change(state: &ApiState, change: &AppInstallationChange) {
-    match state.connections.apply_app_change(change).await {
+/// Connects or disconnects what an App installation change names. A failure is logged: the
+/// delivery stays pending, and the next start applies it.
+async fn apply_app_change(state: &ApiState, event_id: EventId, change: &AppInstallationChange) {
+    match state.app_changes.settle(event_id, change).await {
         Ok(outcome) => tracing::info!(?outcome, "GitHub App installation change applied"),
         Err(error) => {
-            tracing::error!(error = %error, "cannot apply a GitHub App installation change")
+            tracing::error!(error = %error, "cannot apply a GitHub App installation change now; it is applied at the next start")
         }
     }
 }
@@ -59,7 +60,7 @@ async fn receive(
     match state.webhooks.receive(delivery).await {
         Ok(IntakeOutcome::Received { event_id, event_type, job }) => {
             if let Some(change) = app_change {
-                apply_app_change(&state, &change).await;
+                apply_app_change(&state, event_id, &change).await;
             }
             HttpResponse::Ok().json(json!({
                 "status": "received",

@@ -362,6 +362,15 @@ fn named(repositories: Vec<PayloadRepository>) -> Vec<(i64, RepoFullName)> {
 }
 
 impl AppInstallationChange {
+    /// The App installation it changes.
+    pub const fn installation_id(&self) -> i64 {
+        match self {
+            Self::Connect { installation_id, .. } | Self::Disconnect { installation_id, .. } => {
+                *installation_id
+            }
+        }
+    }
+
     /// The change an `installation` or `installation_repositories` delivery describes; `None`
     /// for other events, actions that change no repositories (`new_permissions_accepted`,
     /// `unsuspend`), and payloads that are not GitHub's.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::connections::AppInstallationChange;
 use crate::delivery::{BodyError, DeliveryId, GitHubEvent, HeaderError, body_text};
 use crate::pull_request::PullRequestPayload;
 use crate::queue::{IntakeEffect, NewReviewJob, QueueError, ReviewQueue};
@@ -264,6 +265,14 @@ impl WebhookIntake {
             header(delivery.delivery_id.as_deref(), "X-GitHub-Delivery", DeliveryId::parse)?;
         let body = body_text(delivery.body).map_err(IntakeError::InvalidBody)?;
         let (event_type, status, effect) = match &parsed {
+            Ok(_)
+                if AppInstallationChange::from_delivery(event.as_str(), body.as_bytes())
+                    .is_some() =>
+            {
+                // Work to do after storage: pending until the change is applied (`AppChanges`),
+                // so that a crash in between leaves it to be applied at the next start.
+                ("unknown".to_owned(), EventStatus::Pending, IntakeEffect::None)
+            }
             Ok(payload) => {
                 let (status, effect) = self.decide(event.as_str(), payload, &hooked);
                 (event_type(event.as_str(), payload.action()), status, effect)

@@ -21,15 +21,16 @@ use actix_web::dev::{Server, ServerHandle};
 use anyhow::Context as _;
 use nectr_api::auth::session::{SameSite, SessionConfig, SessionKey};
 use nectr_api::{ApiConfig, ApiState, AuthState, GraphState, MemoryState, OAuthConfig};
-use nectr_domain::memory::project_map::ProjectScanner;
-use nectr_domain::graph::GraphScanner;
 use nectr_domain::AccessToken;
 use nectr_domain::HealthService;
 use nectr_domain::WebhookSecret;
+use nectr_domain::app_changes::AppChanges;
 use nectr_domain::code_host::{CodeHost, Identity};
+use nectr_domain::connections::RepositoryConnections;
+use nectr_domain::graph::GraphScanner;
+use nectr_domain::memory::project_map::ProjectScanner;
 use nectr_domain::pipeline::{PipelineConfig, ReviewPipeline};
 use nectr_domain::queue::ReviewRunner;
-use nectr_domain::connections::RepositoryConnections;
 use nectr_domain::sign_in::SignIn;
 use nectr_domain::tenancy::Tenancy;
 use nectr_domain::webhook::{IntakeConfig, WebhookIntake};
@@ -107,9 +108,9 @@ impl Application {
                     pipeline
                 }
             };
-            Some(Arc::new(pipeline))
             let pipeline = pipeline
                 .with_graph(nectr_domain::graph::ReviewGraph::new(store.clone()));
+            Some(Arc::new(pipeline))
         })
         .await
     }
@@ -188,6 +189,26 @@ impl Application {
         );
         start_backfill(&scans, &store);
         let memories = memory::memory_store(&settings.memory, &store)?;
+        let connections = RepositoryConnections::new(
+            store.clone(),
+            store.clone(),
+            code_host.clone(),
+            format!(
+                "{}/api/v1/webhooks/github",
+                settings.application.backend_url.trim_end_matches('/')
+            ),
+        );
+        let app_changes = AppChanges::new(connections.clone(), store.clone());
+        match app_changes.recover().await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(
+                count,
+                "applied GitHub App installation changes a stop had interrupted"
+            ),
+            Err(error) => {
+                tracing::error!(error = %error, "cannot apply the GitHub App installation changes a stop interrupted; the next start tries again")
+            }
+        }
         let state = ApiState {
             config: ApiConfig {
                 service_name: settings.application.name.clone(),
@@ -200,15 +221,8 @@ impl Application {
             webhooks,
             auth: auth_state(settings, &store, &code_host),
             tenancy: Tenancy::new(store.clone()),
-            connections: RepositoryConnections::new(
-                store.clone(),
-                store.clone(),
-                code_host.clone(),
-                format!(
-                    "{}/api/v1/webhooks/github",
-                    settings.application.backend_url.trim_end_matches('/')
-                ),
-            ),
+            connections: connections.clone(),
+            app_changes,
             history: store.clone(),
             analytics: store.clone(),
             graph: GraphState {

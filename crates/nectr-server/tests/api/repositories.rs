@@ -362,3 +362,120 @@ async fn github_app_installations_connect_and_disconnect_the_repositories_they_n
         world.app.stop().await;
     }
 }
+
+/// Stores an App delivery as the intake does, as a process that stopped before applying it
+/// would have left it.
+async fn stored_app_delivery(
+    world: &SignInWorld,
+    event: &str,
+    delivery_id: &str,
+    payload: &Value,
+    status: nectr_domain::EventStatus,
+) {
+    let stored = nectr_domain::NewEvent {
+        event_type: "unknown".to_owned(),
+        source: "github".to_owned(),
+        payload: payload.to_string(),
+        status,
+        delivery_id: Some(delivery_id.to_owned()),
+        github_event: Some(event.to_owned()),
+    };
+    world.app.store.accept(stored, nectr_domain::queue::IntakeEffect::None).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_app_change_a_stop_interrupted_is_applied_at_the_next_start_unless_overtaken() {
+    let app_mode = |settings: &mut nectr_server::Settings| {
+        let (private_key, _) = nectr_testkit::github_app_test_keys();
+        settings.github.app = Some(nectr_github::GitHubAppConfig {
+            app_id: 4242,
+            private_key: secrecy::SecretString::from(private_key.to_owned()),
+            webhook_secret: Some(secrecy::SecretString::from(APP_SECRET.to_owned())),
+        });
+    };
+    for database in TestDatabase::every_engine().await {
+        let world = world_with(database, app_mode).await;
+        let (first, third) = {
+            let mut state = world.github.state();
+            (state.repo("octo-org/first").id, state.repo("octo-org/third").id)
+        };
+        sign_in(&world, "mona").await;
+        let sender = serde_json::json!({"login": "mona", "id": user_id_of("mona")});
+        let created = |installation: i64, id: i64, name: &str| {
+            serde_json::json!({
+                "action": "created", "installation": {"id": installation}, "sender": sender,
+                "repositories": [{"id": id, "name": name.split('/').nth(1), "full_name": name, "private": false}],
+            })
+        };
+        let pending = nectr_domain::EventStatus::Pending;
+        // Installation 77: stored, then the process stopped before connecting its repository.
+        stored_app_delivery(
+            &world,
+            "installation",
+            "stop-1",
+            &created(77, first, "octo-org/first"),
+            pending,
+        )
+        .await;
+        // Installation 79: its creation was interrupted too, but its deletion came later and was
+        // applied; replaying the creation would connect a repository the App no longer reaches.
+        stored_app_delivery(
+            &world,
+            "installation",
+            "stop-2",
+            &created(79, third, "octo-org/third"),
+            pending,
+        )
+        .await;
+        let deleted =
+            serde_json::json!({"action": "deleted", "installation": {"id": 79}, "sender": sender});
+        stored_app_delivery(
+            &world,
+            "installation",
+            "stop-3",
+            &deleted,
+            nectr_domain::EventStatus::Completed,
+        )
+        .await;
+        world.app.stop().await;
+        let SignInWorld { app, github } = world;
+        drop(github);
+        let database = app.database;
+
+        // The next start applies what the stop interrupted.
+        let world = world_with(database, app_mode).await;
+        let session = sign_in(&world, "mona").await;
+        let (_, listed) = json(get_as(&world.app, &session, "/api/v1/repos").await).await;
+        assert!(
+            connected_names(&listed).is_empty(),
+            "the new fake GitHub lists no repositories yet: {listed}"
+        );
+        {
+            let mut state = world.github.state();
+            state.repo("octo-org/first");
+            state.repo("octo-org/third");
+        }
+        let (_, listed) = json(get_as(&world.app, &session, "/api/v1/repos").await).await;
+        assert_eq!(connected_names(&listed), ["octo-org/first"], "{listed}");
+        let events = nectr_domain::EventRepository::list(
+            world.app.store.as_ref(),
+            &nectr_domain::EventFilter::default(),
+        )
+        .await
+        .unwrap();
+        let status_of = |delivery: &str| {
+            events
+                .iter()
+                .find(|event| event.delivery_id.as_deref() == Some(delivery))
+                .unwrap()
+                .status
+        };
+        assert_eq!(status_of("stop-1"), nectr_domain::EventStatus::Completed);
+        assert_eq!(
+            status_of("stop-2"),
+            nectr_domain::EventStatus::Ignored,
+            "overtaken by its deletion"
+        );
+        world.app.stop().await;
+    }
+}
