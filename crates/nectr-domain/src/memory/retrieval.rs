@@ -68,6 +68,13 @@ const PROJECT_TYPES: [MemoryType; 4] = [
 const DEVELOPER_TYPES: [MemoryType; 2] =
     [MemoryType::DeveloperPattern, MemoryType::DeveloperStrength];
 
+/// Path words that say nothing about what a change touches (source folders, file extensions):
+/// they would match nearly every memory that names a path, and make every search rank them all.
+const PATH_NOISE: [&str; 24] = [
+    "src", "lib", "app", "main", "mod", "index", "pkg", "internal", "cmd", "rs", "py", "js", "ts",
+    "tsx", "jsx", "go", "rb", "java", "kt", "md", "json", "toml", "yaml", "yml",
+];
+
 /// The most words of the changed paths a search uses.
 const QUERY_WORDS: usize = 32;
 
@@ -94,7 +101,10 @@ impl MemoryRetrieval {
         changed_paths: &[String],
         author: &str,
     ) -> Result<ReviewMemories, MemoryStoreError> {
-        let query = search_words(&changed_paths.join(" "), QUERY_WORDS).join(" ");
+        let words = search_words(&changed_paths.join(" "), QUERY_WORDS * 2);
+        let telling: Vec<String> =
+            words.into_iter().filter(|word| !PATH_NOISE.contains(&word.as_str())).collect();
+        let query = telling[..telling.len().min(QUERY_WORDS)].join(" ");
         let author_scope = MemoryScope::developer(author);
         let rules = self.rules(repo).await?;
         let project = self
