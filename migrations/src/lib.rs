@@ -19,6 +19,7 @@ mod m0009_session_versions;
 mod m0010_pull_requests;
 mod m0011_memories;
 mod m0012_code_graph;
+mod m0013_graph_covering_indexes;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_pull_requests::Migration),
             Box::new(m0011_memories::Migration),
             Box::new(m0012_code_graph::Migration),
+            Box::new(m0013_graph_covering_indexes::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failed unwrap is a failed test")]
 
+mod archive;
 mod behaviour;
 
 use std::sync::Arc;

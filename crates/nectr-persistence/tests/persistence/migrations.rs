@@ -42,7 +42,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0009_session_versions",
                 "m0010_pull_requests",
                 "m0011_memories",
-                "m0012_code_graph"
+                "m0012_code_graph",
+                "m0013_graph_covering_indexes"
             ]
         );
         store.migrate().await.unwrap();
@@ -58,9 +59,9 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
             assert!(jobs.contains(&index.to_owned()), "{:?}: {jobs:?}", database.engine);
         }
         let imports = index_names(&database, "graph_imports").await;
-        assert!(imports.contains(&"ix_graph_imports_target".to_owned()), "{imports:?}");
+        assert!(imports.contains(&"ix_graph_imports_by_target".to_owned()), "{imports:?}");
         let touches = index_names(&database, "graph_touches").await;
-        assert!(touches.contains(&"ix_graph_touches_path".to_owned()), "{touches:?}");
+        assert!(touches.contains(&"ix_graph_touches_by_path".to_owned()), "{touches:?}");
         let pulls = index_names(&database, "pull_requests").await;
         assert!(pulls.contains(&"ix_pull_requests_name".to_owned()), "{pulls:?}");
         let runs = index_names(&database, "workflow_runs").await;
