@@ -116,11 +116,14 @@ fn full_text(backend: DbBackend, words: &[String], values: &mut Vec<Value>) -> (
             )
         }
         _ => {
+            // CROSS JOIN fixes SQLite's join order: the full-text index drives, then each match
+            // is looked up by id. Left to itself the planner may walk the repository's rows and
+            // evaluate MATCH once per row, seconds over 10,000 memories.
             let quoted: Vec<String> = words.iter().map(|word| format!("\"{word}\"")).collect();
             values.push(quoted.join(" OR ").into());
             (
                 format!(
-                    "FROM memories_fts f JOIN memories m ON m.id = f.rowid \
+                    "FROM memories_fts f CROSS JOIN memories m ON m.id = f.rowid \
                      WHERE memories_fts MATCH ${}",
                     values.len()
                 ),

@@ -7,7 +7,6 @@
 
 #![expect(clippy::unwrap_used, reason = "a benchmark's set-up either works or stops")]
 #![expect(clippy::print_stdout, reason = "the set-up figures are this benchmark's output")]
-#![expect(missing_docs, reason = "criterion's entry point")]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
