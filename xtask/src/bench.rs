@@ -18,6 +18,14 @@ pub(crate) fn run(root: &Path, what: Option<&str>) -> Result<(), String> {
         // criterion, in-process: the fake GitHub and the fake model on 127.0.0.1.
         return crate::run("cargo", &["bench", "-p", "nectr-testkit", "--bench", "pipeline"]);
     }
+    if what == Some("memory") {
+        // criterion, in-process: the embedded memory store on SQLite and PostgreSQL.
+        return crate::run("cargo", &["bench", "-p", "nectr-testkit", "--bench", "memory"]);
+    }
+    if what == Some("graph") {
+        // A 100,000-file scan and a blast radius, in-process, on SQLite and PostgreSQL.
+        return crate::run("cargo", &["bench", "-p", "nectr-testkit", "--bench", "graph"]);
+    }
     if what == Some("dashboard") {
         // criterion and a 64-connection load, in-process, on PostgreSQL (TEST_DATABASE_URL).
         return crate::run("cargo", &["bench", "-p", "nectr-testkit", "--bench", "dashboard"]);
