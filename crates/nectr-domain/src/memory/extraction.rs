@@ -210,7 +210,7 @@ fn prompt(review: &FinishedReview, profile: &str) -> String {
 
 /// Reads the model's JSON lines: lines that are not a JSON object, name an unknown type or a
 /// project-wide type the model may not write (`project_rule`, `project_map`), or carry no content,
-/// are skipped; at most one profile and [`MAX_LEARNINGS`] learnings are kept. Content is stored
+/// are skipped; at most one profile and `MAX_LEARNINGS` learnings are kept. Content is stored
 /// as `"<title>: <content>"`.
 pub fn parse_learnings(answer: &str) -> Vec<(MemoryType, String)> {
     let mut learnings: Vec<(MemoryType, String)> = Vec::new();
