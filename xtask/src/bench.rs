@@ -37,7 +37,7 @@ pub(crate) fn run(root: &Path, what: Option<&str>) -> Result<(), String> {
         Some("startup") | None => {}
         Some(other) => {
             return Err(format!(
-                "unknown benchmark {other}: use startup, intake, pipeline or dashboard"
+                "unknown benchmark {other}: use startup, intake, pipeline, dashboard or memory"
             ));
         }
     }

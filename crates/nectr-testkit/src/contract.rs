@@ -17,7 +17,7 @@ use nectr_domain::{
     ReviewRunRepository, ReviewRunRepositoryError, ReviewRunStatus, UserId, UserRepository,
     UserUpsert, WebhookSecret,
 };
-use nectr_domain::{RecordedFinding, ReviewRecord, StepTimings};
+use nectr_domain::{Posted, Posting, RecordedFinding, ReviewRecord, StepTimings};
 
 /// One implementation of every storage port.
 pub struct Stores {
@@ -133,18 +133,6 @@ pub async fn users(stores: &Stores) {
 }
 
 fn repo(name: &str) -> RepoFullName {
-
-    // Sessions: a new user starts at version 0; ending sessions raises it for that user only,
-    // and a later sign-in (upsert) keeps it.
-    assert_eq!(created.session_version, 0);
-    assert_eq!(repo.end_sessions(created.id).await.unwrap(), Some(1));
-    assert_eq!(repo.end_sessions(created.id).await.unwrap(), Some(2));
-    assert_eq!(repo.find_by_id(created.id).await.unwrap().unwrap().session_version, 2);
-    assert_eq!(repo.find_by_id(other.id).await.unwrap().unwrap().session_version, 0);
-    let signed_in_again =
-        repo.upsert_by_github_id(upsert(424_242, "mona", "gho_third")).await.unwrap();
-    assert_eq!(signed_in_again.session_version, 2);
-    assert_eq!(repo.end_sessions(UserId::new(987_654)).await.unwrap(), None);
     RepoFullName::parse(name).unwrap()
 }
 
@@ -380,13 +368,43 @@ pub async fn review_runs(stores: &Stores) {
         },
         cost_usd: 0.0532,
         timings: StepTimings { fetch_ms: 120, model_ms: 8_400, post_ms: 310, total_ms: 8_900 },
+        body: "## Summary\n\n**REQUEST_CHANGES**".to_owned(),
+        linked_issues: vec![12, 7],
+        files_reviewed: 3,
+        planned_inline: 2,
+        posting: Posting::Intended {
+            attempt: 2,
+            head_sha: "6dcb09b5b57875f334f61aebed695e2e4193db5e".to_owned(),
+            at: chrono::DateTime::from_timestamp(1_764_633_600, 0).unwrap(),
+        },
     };
     assert!(repo.record(first.id).await.unwrap().is_none());
+    match repo.mark_posted(first.id, &Posted::Comment { id: 1, adopted: false }).await {
+        Err(ReviewRunRepositoryError::NotFound(_)) => {}
+        other => panic!("marking a run without a record: expected NotFound, got {other:?}"),
+    }
     repo.save_record(first.id, &record).await.unwrap();
     assert_eq!(repo.record(first.id).await.unwrap().as_ref(), Some(&record));
     let retried = ReviewRecord { findings: Vec::new(), critical: 0, minor: 0, ..record.clone() };
     repo.save_record(first.id, &retried).await.unwrap();
-    assert_eq!(repo.record(first.id).await.unwrap(), Some(retried), "a second save replaces");
+    assert_eq!(
+        repo.record(first.id).await.unwrap(),
+        Some(retried.clone()),
+        "a second save replaces"
+    );
+    let posted = Posted::Review { id: 3_000_000_001, inline: 1, moved_to_body: 1, adopted: true };
+    repo.mark_posted(first.id, &posted).await.unwrap();
+    assert_eq!(
+        repo.record(first.id).await.unwrap(),
+        Some(ReviewRecord { posting: Posting::Posted(posted), ..retried.clone() }),
+        "marking posted keeps the rest of the record"
+    );
+    let comment = Posted::Comment { id: 77, adopted: false };
+    repo.mark_posted(first.id, &comment).await.unwrap();
+    assert_eq!(
+        repo.record(first.id).await.unwrap().map(|record| record.posting),
+        Some(Posting::Posted(comment))
+    );
     match repo.save_record(ReviewRunId::new(424_242), &record).await {
         Err(ReviewRunRepositoryError::NotFound(_)) => {}
         other => panic!("expected NotFound, got {other:?}"),
