@@ -30,7 +30,9 @@ fn main() -> ExitCode {
         "tidy" => tidy::check(&root()).map_err(|problems| problems.join("\n")),
         "db" => db::start(),
         "bench" => bench::run(&root(), rest.first().map(String::as_str)),
-        "chaos" => chaos::run(&root(), rest.first().map(String::as_str), rest.get(1..).unwrap_or_default()),
+        "chaos" => {
+            chaos::run(&root(), rest.first().map(String::as_str), rest.get(1..).unwrap_or_default())
+        }
         _ => {
             eprintln!("usage: cargo xtask <test|ci|lint|tidy|db|bench|chaos>");
             return if task == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE };

@@ -26,8 +26,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, FromRequest, Handler, Resource, Responder, web};
 use nectr_domain::HealthService;
 use nectr_domain::analytics::ReviewAnalytics;
-use nectr_domain::history::ReviewHistory;
 use nectr_domain::connections::RepositoryConnections;
+use nectr_domain::history::ReviewHistory;
 use nectr_domain::tenancy::Tenancy;
 use nectr_domain::webhook::WebhookIntake;
 

@@ -167,7 +167,11 @@ const OTHER_ROUTES: &[Route] = &[
         tag: "graph",
         summary: "The indexed files of the default branch, with the reviewed pull requests touching each",
         access: Access::Session,
-        responses: &[("200", "`{repo, files, count}`"), ("401", "Not signed in"), ("404", "Not connected")],
+        responses: &[
+            ("200", "`{repo, files, count}`"),
+            ("401", "Not signed in"),
+            ("404", "Not connected"),
+        ],
     },
     Route {
         method: HttpMethod::Get,
@@ -175,7 +179,11 @@ const OTHER_ROUTES: &[Route] = &[
         tag: "graph",
         summary: "The repository graph: the most touched files and the import and co-change links between them",
         access: Access::Session,
-        responses: &[("200", "`{repo, nodes, links}`"), ("401", "Not signed in"), ("404", "Not connected")],
+        responses: &[
+            ("200", "`{repo, nodes, links}`"),
+            ("401", "Not signed in"),
+            ("404", "Not connected"),
+        ],
     },
     Route {
         method: HttpMethod::Post,
@@ -196,7 +204,11 @@ const OTHER_ROUTES: &[Route] = &[
         tag: "graph",
         summary: "The latest scan's progress and the last completed scan's count",
         access: Access::Session,
-        responses: &[("200", "`{status, repo, files_indexed, scan}`"), ("401", "Not signed in"), ("404", "Not connected")],
+        responses: &[
+            ("200", "`{status, repo, files_indexed, scan}`"),
+            ("401", "Not signed in"),
+            ("404", "Not connected"),
+        ],
     },
     Route {
         method: HttpMethod::Get,

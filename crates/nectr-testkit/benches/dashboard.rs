@@ -160,7 +160,12 @@ async fn load(url: String, session: String) {
     );
 }
 
-fn analytics(criterion: &mut Criterion, runtime: &tokio::runtime::Runtime, store: Arc<SeaOrmStore>, user: UserId) {
+fn analytics(
+    criterion: &mut Criterion,
+    runtime: &tokio::runtime::Runtime,
+    store: Arc<SeaOrmStore>,
+    user: UserId,
+) {
     let mut group = criterion.benchmark_group(format!("analytics over {REVIEWS} reviews"));
     group.sample_size(30).measurement_time(Duration::from_secs(8));
     group.bench_function("summary", |bencher| {
