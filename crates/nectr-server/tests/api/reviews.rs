@@ -195,7 +195,7 @@ async fn the_anthropic_provider_reviews_with_tools_caching_and_retries() {
     assert_eq!(done.review.event, "COMMENT");
     assert_eq!(done.review.comments.len(), 1, "the far-away finding goes into the body");
     assert!(done.review.body.contains("Far away"), "{}", done.review.body);
-    let requests = model.requests();
+    let requests = review_requests(&model);
     assert_eq!(requests.len(), 4, "429, 529, the tool turn, the review turn");
     for request in &requests {
         assert_eq!(request.headers["x-api-key"], "sk-ant-e2e");
@@ -231,7 +231,7 @@ async fn an_openai_compatible_server_reviews_with_json_schema_output() {
     .await;
     assert_original_contract(&done.review.body);
     assert_eq!(done.review.comments.len(), 1);
-    let requests = model.requests();
+    let requests = review_requests(&model);
     assert_eq!(requests.len(), 3, "500, the lookup turn, the forced review turn: {requests:#?}");
     assert_eq!(requests[1].headers["authorization"], "Bearer sk-local");
     assert_eq!(requests.last().unwrap().body["response_format"]["type"], "json_schema");
@@ -264,7 +264,7 @@ async fn parallel_agents_review_end_to_end() {
     .await;
     assert_original_contract(&done.review.body);
     assert_eq!(done.review.comments.len(), 1, "{:?}", done.review.comments);
-    let requests = model.requests();
+    let requests = review_requests(&model);
     assert_eq!(requests.len(), 4, "three specialists and a synthesis");
     assert!(requests.iter().any(|request| request.system().contains("merge the reports")));
     assert_eq!(done.record.critical, 1);
@@ -346,4 +346,15 @@ async fn three_hundred_files_and_a_lockfile_are_all_accounted_for() {
     );
     assert_eq!(done.job.status, JobStatus::Completed);
     done.app.stop().await;
+}
+
+/// The model requests of the review itself; after it, one request learned from the review
+/// (project memory), which is checked and left out.
+fn review_requests(model: &FakeModel) -> Vec<nectr_testkit::fake_model::ModelRequest> {
+    let (learning, review): (Vec<_>, Vec<_>) = model
+        .requests()
+        .into_iter()
+        .partition(|request| request.body.to_string().contains("extract learnings as JSON lines"));
+    assert_eq!(learning.len(), 1, "one learning request after the review: {learning:#?}");
+    review
 }
