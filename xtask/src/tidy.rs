@@ -243,7 +243,7 @@ mod tests {
         let text = [
             "fine: crates/nectr-testkit/fixtures",
             &["see `", "..", "/shared/DESIGN.md`"].concat(),
-            &["PathBuf::from(\"", "/../../..", "/shared/fixtures\")"].concat(),
+            &["PathBuf::from(\"", "/../../..", "/shared", "/fixtures\")"].concat(),
             &["cat ", "/", "work", "/main/README.md"].concat(),
         ]
         .join("\n");
