@@ -14,6 +14,7 @@ mod bench;
 mod chaos;
 mod db;
 mod intake;
+mod programs;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -86,6 +87,7 @@ fn test(extra: &[String]) -> Result<(), String> {
              NECTR_REQUIRE_POSTGRES is set (see `cargo xtask db`)"
         );
     }
+    programs::prepare(&root())?;
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     if has_nextest() {
         let mut arguments = vec!["nextest", "run", "--workspace", "--no-fail-fast"];

@@ -7,6 +7,7 @@
 //! wires them together.
 
 pub mod analytics;
+pub mod api_keys;
 pub mod app_changes;
 pub mod budget;
 pub mod code_host;
