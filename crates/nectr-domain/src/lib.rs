@@ -12,6 +12,7 @@ pub mod app_changes;
 pub mod budget;
 pub mod code_host;
 pub mod connections;
+pub mod context;
 pub mod delivery;
 pub mod diff;
 pub mod event;

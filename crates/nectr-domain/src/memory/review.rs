@@ -130,6 +130,14 @@ impl ReviewTools for MemoryTools {
         self.inner.search_open_issues(query).await
     }
 
+    fn searches_tickets(&self) -> bool {
+        self.inner.searches_tickets()
+    }
+
+    async fn search_tickets(&self, query: &str) -> Result<String, String> {
+        self.inner.search_tickets(query).await
+    }
+
     async fn search_project_memory(&self, query: &str) -> Result<String, String> {
         let found = self.search(query, MemoryScope::Project).await?;
         match found.is_empty() {

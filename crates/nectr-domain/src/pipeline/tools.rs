@@ -42,6 +42,15 @@ pub trait ReviewTools: Send + Sync {
     async fn dependents(&self, paths: &[String]) -> Result<String, String> {
         Err(format!("the code graph is not configured (asked about {} files)", paths.len()))
     }
+    /// Whether [`ReviewTools::search_tickets`] can answer (a ticket tracker is configured), so
+    /// that the tool is offered.
+    fn searches_tickets(&self) -> bool {
+        false
+    }
+    /// Tickets of the team's tracker matching `query`.
+    async fn search_tickets(&self, query: &str) -> Result<String, String> {
+        Err(format!("no ticket tracker is configured (asked for {query:?})"))
+    }
 }
 
 /// [`ReviewTools`] on the code host, at the pull request's head.
