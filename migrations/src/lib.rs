@@ -20,6 +20,7 @@ mod m0010_pull_requests;
 mod m0011_memories;
 mod m0012_code_graph;
 mod m0013_graph_covering_indexes;
+mod m0014_api_keys;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_memories::Migration),
             Box::new(m0012_code_graph::Migration),
             Box::new(m0013_graph_covering_indexes::Migration),
+            Box::new(m0014_api_keys::Migration),
         ]
     }
 }

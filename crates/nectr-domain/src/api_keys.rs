@@ -18,6 +18,10 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// and cannot be mistaken for a session JWT.
 pub const KEY_PREFIX: &str = "nectr_";
 
+/// How fresh a key's recorded last use is: a store may skip the write while the recorded time is
+/// less than this many seconds old, so that a busy script does not write on every request.
+pub const LAST_USE_RESOLUTION_SECONDS: i64 = 60;
+
 /// One API key as its owner sees it; never its secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiKey {
@@ -77,8 +81,10 @@ pub fn valid_name(name: &str) -> Result<&str, ApiKeyError> {
 /// - `list` answers the user's keys, newest first, and never another user's;
 /// - `revoke` deletes the user's key and answers whether there was one; another user's key is
 ///   `false` and stays;
-/// - `authenticate` answers the key whose secret this is, and records the time as its last use;
-///   an unknown, revoked or malformed secret is `Ok(None)`. It compares hashes, never secrets.
+/// - `authenticate` answers the key whose secret this is, and records the time as its last use
+///   (to within [`LAST_USE_RESOLUTION_SECONDS`]: a recorded use younger than that is kept, and
+///   the key answered carries the time recorded); an unknown, revoked or malformed secret is
+///   `Ok(None)`. It compares hashes, never secrets.
 #[async_trait]
 pub trait ApiKeyStore: Send + Sync {
     /// Creates a key for `user`.

@@ -5,6 +5,7 @@
 //! method speaks domain types and domain errors.
 
 mod analytics;
+mod api_keys;
 mod config;
 mod crypto;
 mod entities;

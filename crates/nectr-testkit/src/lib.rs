@@ -10,6 +10,7 @@
     reason = "test support: a failed expectation is a failed test, with its message"
 )]
 
+pub mod api_key_contract;
 pub mod app;
 pub mod code_host_contract;
 pub mod contract;

@@ -1,5 +1,7 @@
-//! sea-orm entities for the original service's tables. They stay inside this crate.
+//! sea-orm entities for the original service's tables and Nectr's `api_keys`. They stay inside
+//! this crate.
 
+pub(crate) mod api_keys;
 pub(crate) mod events;
 pub(crate) mod installations;
 pub(crate) mod oauth_states;

@@ -38,3 +38,43 @@ async fn embedded_graph_honours_the_graph_contract_on_every_engine() {
         store.close().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn sql_api_keys_honour_the_api_key_contract_on_every_engine() {
+    for database in TestDatabase::every_engine().await {
+        let store = Arc::new(database.migrated_store().await);
+        nectr_testkit::api_key_contract::run_all(store.as_ref(), store.as_ref()).await;
+        store.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_users_api_keys_go_with_the_user() {
+    use nectr_domain::api_keys::ApiKeyStore;
+    use nectr_domain::{AccessToken, UserRepository, UserUpsert};
+    use secrecy::ExposeSecret;
+    for database in TestDatabase::every_engine().await {
+        let store = database.migrated_store().await;
+        let user = store
+            .upsert_by_github_id(UserUpsert {
+                github_id: 31,
+                github_username: "leaving".to_owned(),
+                github_access_token: AccessToken::new("gho_leaving"),
+                email: None,
+                avatar_url: None,
+                name: None,
+            })
+            .await
+            .unwrap();
+        let created = store.create(user.id, "soon gone").await.unwrap();
+        database.execute_script(&format!("DELETE FROM users WHERE id = {}", user.id)).await;
+        let secret = created.secret.expose_secret();
+        let engine = database.engine;
+        assert!(
+            store.authenticate(secret, chrono::Utc::now()).await.unwrap().is_none(),
+            "{engine:?}"
+        );
+        assert!(store.list(user.id).await.unwrap().is_empty(), "{engine:?}");
+        store.close().await.unwrap();
+    }
+}

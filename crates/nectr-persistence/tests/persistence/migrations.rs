@@ -43,7 +43,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0010_pull_requests",
                 "m0011_memories",
                 "m0012_code_graph",
-                "m0013_graph_covering_indexes"
+                "m0013_graph_covering_indexes",
+                "m0014_api_keys"
             ]
         );
         store.migrate().await.unwrap();
@@ -64,6 +65,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
         assert!(touches.contains(&"ix_graph_touches_by_path".to_owned()), "{touches:?}");
         let pulls = index_names(&database, "pull_requests").await;
         assert!(pulls.contains(&"ix_pull_requests_name".to_owned()), "{pulls:?}");
+        let keys = index_names(&database, "api_keys").await;
+        assert!(keys.contains(&"ix_api_keys_user_id".to_owned()), "{keys:?}");
         let runs = index_names(&database, "workflow_runs").await;
         assert!(runs.contains(&"ix_workflow_runs_event_id".to_owned()), "{runs:?}");
         if database.engine == Engine::Postgres {
