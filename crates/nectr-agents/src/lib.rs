@@ -10,7 +10,6 @@
 
 pub mod agent;
 pub mod anthropic;
-pub mod blast_radius;
 mod fallback;
 pub mod http;
 pub mod offline;

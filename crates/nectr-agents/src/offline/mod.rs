@@ -5,6 +5,7 @@
 //! [`RuleSet`] ([`rules`]): the ones whose precision measured on real history is under 0.6 are
 //! opt-in. The labelled corpus under `tests/agents/corpus/` is the regression guard.
 
+mod blast_radius;
 mod classify;
 mod lines;
 pub mod rules;
@@ -160,29 +161,41 @@ impl OfflineReviewer {
         files: &[FileDiff],
         sources: &BTreeMap<String, String>,
     ) -> StructuredReview {
-        let findings = self.findings_with_sources(files, sources);
-        let verdict = Verdict::from_findings(&findings);
-        let added: usize = files.iter().map(FileDiff::additions).sum();
-        let removed: usize = files.iter().map(FileDiff::deletions).sum();
-        StructuredReview {
-            verdict,
-            confidence: 3,
-            summary: format!(
-                "Offline review of {} files (+{added} −{removed}) by Nectr's built-in rules: {} finding{}.",
-                files.len(),
-                findings.len(),
-                if findings.len() == 1 { "" } else { "s" }
-            ),
-            key_changes: files
-                .iter()
-                .take(10)
-                .map(|file| {
-                    format!("`{}` (+{} −{})", file.path, file.additions(), file.deletions())
-                })
-                .collect(),
-            findings,
-            semantic_issues: Vec::new(),
+        summarise(files, self.findings_with_sources(files, sources))
+    }
+
+    /// The review of a pipeline's request: the diff's findings, and the blast-radius rule on
+    /// what the code graph knows of the change.
+    pub fn review_request(&self, request: &ReviewRequest) -> StructuredReview {
+        let mut findings = self.findings_with_sources(&request.files, &request.sources);
+        if self.rules.contains(Rule::BlastRadius) {
+            findings.extend(blast_radius::findings(request));
         }
+        summarise(&request.files, findings)
+    }
+}
+
+/// The review of `files` with `findings`: the verdict follows the worst finding.
+fn summarise(files: &[FileDiff], findings: Vec<Finding>) -> StructuredReview {
+    let verdict = Verdict::from_findings(&findings);
+    let added: usize = files.iter().map(FileDiff::additions).sum();
+    let removed: usize = files.iter().map(FileDiff::deletions).sum();
+    StructuredReview {
+        verdict,
+        confidence: 3,
+        summary: format!(
+            "Offline review of {} files (+{added} −{removed}) by Nectr's built-in rules: {} finding{}.",
+            files.len(),
+            findings.len(),
+            if findings.len() == 1 { "" } else { "s" }
+        ),
+        key_changes: files
+            .iter()
+            .take(10)
+            .map(|file| format!("`{}` (+{} −{})", file.path, file.additions(), file.deletions()))
+            .collect(),
+        findings,
+        semantic_issues: Vec::new(),
     }
 }
 
@@ -257,7 +270,7 @@ impl ReviewModel for OfflineReviewer {
 
     async fn review(&self, request: &ReviewRequest) -> Result<ModelReview, ModelError> {
         Ok(ModelReview {
-            review: self.review_with_sources(&request.files, &request.sources),
+            review: self.review_request(request),
             usage: Usage::default(),
             cost_usd: 0.0,
             model: "offline".to_owned(),

@@ -287,4 +287,43 @@ mod reviews {
         let top: Vec<(&str, u64)> = hotspots.iter().map(|f| (f.path.as_str(), f.count)).collect();
         assert_eq!(top, vec![("README.md", 2), ("src/money.rs", 2)]);
     }
+
+    #[tokio::test]
+    async fn the_offline_reviewer_names_a_widely_imported_file_changed_without_a_test() {
+        use nectr_domain::graph::ImportEdge;
+
+        let fake = FakeGitHub::start(TOKEN).await;
+        let fake_url = fake.url.clone();
+        let app = spawn_app_reviewing(move |settings| {
+            settings.github.api_url.clone_from(&fake_url);
+            settings.github.web_url = fake_url;
+            settings.github.pat = Some(SecretString::from(TOKEN));
+            settings.github.webhook_secret = Some(SecretString::from(SECRET));
+            settings.github.writes_per_minute = 60_000;
+        })
+        .await;
+        let fixture =
+            std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
+        let payload: Value = serde_json::from_slice(&fixture).unwrap();
+        let repo =
+            RepoFullName::parse(payload["repository"]["full_name"].as_str().unwrap()).unwrap();
+        let graph: &dyn CodeGraph = app.store.as_ref();
+        // Four files import money.rs, and two more import the first of them: six dependents.
+        let mut edges: Vec<ImportEdge> = (1..=4)
+            .map(|n| ImportEdge { source: format!("src/user{n}.rs"), target: "src/money.rs".into() })
+            .collect();
+        edges.extend((1..=2).map(|n| ImportEdge {
+            source: format!("src/far{n}.rs"),
+            target: "src/user1.rs".into(),
+        }));
+        graph.upsert_imports(&repo, 1, &edges).await.unwrap();
+
+        let result = review(&app, &fake, 3, "").await;
+        let summary = result["ai_summary"].as_str().unwrap();
+        assert!(
+            summary.contains("6 files depend on src/money.rs, and no test changed"),
+            "{summary}"
+        );
+        assert_eq!(result["findings"]["moderate"], 1, "{result}");
+    }
 }

@@ -1,27 +1,16 @@
-//! An offline rule on the code graph's context: a change to a file that many others depend on,
-//! with no test changed beside it, deserves a test. The offline reviewer calls
-//! [`blast_radius_findings`] with the request it reviews; without a graph it finds nothing.
+//! The blast-radius rule, on the code graph's context: a change to a file that many others
+//! depend on, with no test changed beside it, deserves a test. Without a graph (a local diff, an
+//! unscanned repository) it finds nothing.
 
 use nectr_domain::diff::{FileDiff, LineKind};
 use nectr_domain::pipeline::ReviewRequest;
-use nectr_domain::review::{Finding, Severity};
+use nectr_domain::review::Finding;
+
+use super::rules::Rule;
+use super::test_code::is_test_file;
 
 /// Dependents (one and two hops) from which a change needs a test.
-pub const MANY_DEPENDENTS: u64 = 5;
-
-/// Whether `path` is a test (by folder or name, in the common layouts).
-pub fn is_test_path(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    let name = lower.rsplit('/').next().unwrap_or(&lower);
-    lower
-        .split('/')
-        .any(|segment| matches!(segment, "test" | "tests" | "spec" | "specs" | "__tests__"))
-        || name.starts_with("test_")
-        || name.contains("_test.")
-        || name.contains(".test.")
-        || name.contains(".spec.")
-        || name.ends_with("test.java")
-}
+pub(super) const MANY_DEPENDENTS: u64 = 5;
 
 /// The first added line of a file, where a finding about the whole file anchors.
 fn first_added_line(file: &FileDiff) -> Option<u64> {
@@ -32,10 +21,10 @@ fn first_added_line(file: &FileDiff) -> Option<u64> {
         .and_then(|line| line.new_line)
 }
 
-/// One finding per changed source file with at least [`MANY_DEPENDENTS`] dependents, when no
+/// One finding per changed file with at least [`MANY_DEPENDENTS`] dependents, when no
 /// test file changed in the pull request.
-pub fn blast_radius_findings(request: &ReviewRequest) -> Vec<Finding> {
-    if request.files.iter().any(|file| is_test_path(&file.path)) {
+pub(super) fn findings(request: &ReviewRequest) -> Vec<Finding> {
+    if request.files.iter().any(|file| is_test_file(&file.path)) {
         return Vec::new();
     }
     let mut findings = Vec::new();
@@ -49,8 +38,8 @@ pub fn blast_radius_findings(request: &ReviewRequest) -> Vec<Finding> {
             path: path.clone(),
             line,
             end_line: None,
-            severity: Severity::Moderate,
-            category: "untested-blast-radius".to_owned(),
+            severity: Rule::BlastRadius.severity(),
+            category: Rule::BlastRadius.id().to_owned(),
             title: format!("{dependents} files depend on {path}, and no test changed"),
             explanation: format!(
                 "The code graph shows {dependents} files importing {path} directly or through \
@@ -116,7 +105,7 @@ mod tests {
 
     #[test]
     fn a_widely_imported_file_changed_without_a_test_is_named() {
-        let findings = blast_radius_findings(&request(
+        let findings = findings(&request(
             &["src/money.rs", "src/leaf.rs"],
             &[("src/money.rs", 12), ("src/leaf.rs", 1)],
         ));
@@ -129,10 +118,7 @@ mod tests {
     #[test]
     fn a_test_change_or_no_graph_finds_nothing() {
         let with_test = request(&["src/money.rs", "tests/money_test.rs"], &[("src/money.rs", 12)]);
-        assert!(blast_radius_findings(&with_test).is_empty());
-        assert!(blast_radius_findings(&request(&["src/money.rs"], &[])).is_empty());
-        assert!(is_test_path("web/src/__tests__/cart.tsx"));
-        assert!(is_test_path("pkg/cart/cart_test.go"));
-        assert!(!is_test_path("src/contest.rs"));
+        assert!(findings(&with_test).is_empty());
+        assert!(findings(&request(&["src/money.rs"], &[])).is_empty());
     }
 }
