@@ -335,7 +335,11 @@ async fn contributors_body(
                 "total": contributor.commits,
                 "additions": contributor.additions,
                 "deletions": contributor.deletions,
-                "weeks": [],
+                "weeks": contributor
+                    .weeks
+                    .iter()
+                    .map(|week| serde_json::json!({"w": week.week, "c": week.commits}))
+                    .collect::<Vec<_>>(),
             })
         })
         .collect()

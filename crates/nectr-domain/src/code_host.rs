@@ -185,6 +185,17 @@ pub struct ContributorStat {
     pub additions: u64,
     /// Lines deleted.
     pub deletions: u64,
+    /// Commits per week, oldest first, as GitHub counts them.
+    pub weeks: Vec<WeeklyCommits>,
+}
+
+/// One week of a contributor's commits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WeeklyCommits {
+    /// The week's start, in seconds since the Unix epoch (GitHub's `w`).
+    pub week: i64,
+    /// Commits that week (GitHub's `c`).
+    pub commits: u64,
 }
 
 /// Contributor statistics, which GitHub computes on demand.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use nectr_domain::code_host::{
     ContributorStat, GitHubUser, Issue, IssueComment, PostedReviewComment, PullRequest,
-    PullRequestFile, Repository, Review, ReviewComment, Side, State, TreeEntry,
+    PullRequestFile, Repository, Review, ReviewComment, Side, State, TreeEntry, WeeklyCommits,
 };
 use serde::Deserialize;
 
@@ -197,9 +197,13 @@ pub(crate) struct ContributorBody {
 #[derive(Deserialize)]
 struct WeekBody {
     #[serde(default)]
+    w: i64,
+    #[serde(default)]
     a: u64,
     #[serde(default)]
     d: u64,
+    #[serde(default)]
+    c: u64,
 }
 
 impl From<ContributorBody> for ContributorStat {
@@ -209,6 +213,11 @@ impl From<ContributorBody> for ContributorStat {
             commits: body.total,
             additions: body.weeks.iter().map(|week| week.a).sum(),
             deletions: body.weeks.iter().map(|week| week.d).sum(),
+            weeks: body
+                .weeks
+                .iter()
+                .map(|week| WeeklyCommits { week: week.w, commits: week.c })
+                .collect(),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use nectr_domain::code_host::{
     CodeHost, CodeHostError, ContributorStats, FileContent, Identity, NewReview, PostedReview,
-    ReviewComment, ReviewEvent, Side, State,
+    ReviewComment, ReviewEvent, Side, State, WeeklyCommits,
 };
 use nectr_domain::{RepoFullName, WebhookSecret};
 
@@ -165,6 +165,7 @@ pub async fn code_host(host: &dyn CodeHost, fake: &FakeGitHub, who: &Identity) {
                 (stats[0].login.as_str(), stats[0].commits, stats[0].additions),
                 ("octocat", 12, 340)
             );
+            assert_eq!(stats[0].weeks, vec![WeeklyCommits { week: 1_700_000_000, commits: 12 }]);
         }
         ContributorStats::NotReady => panic!("ready after two 202s"),
     }
