@@ -87,14 +87,22 @@ fn processing_sql() -> String {
     )
 }
 
+/// Pull requests first reviewed since `$2`, newest first: those with a review since then and
+/// none before (reading only the window's reviews, then one index probe per pull request).
 fn activity_sql() -> String {
     format!(
-        "WITH {}, {} SELECT prs.pr_number, p.title, p.author, p.repo_full_name, p.state, \
+        "WITH {MINE}, recent AS (SELECT j.repo_id, j.pr_number, MIN(e.created_at) AS first_seen \
+           FROM review_jobs j JOIN events e ON e.id = j.event_id \
+           WHERE j.repo_id IN (SELECT repo_id FROM mine) AND e.created_at >= $2 \
+           GROUP BY j.repo_id, j.pr_number) \
+         SELECT recent.pr_number, p.title, p.author, p.repo_full_name, p.state, \
            p.additions, p.deletions, p.changed_files \
-         FROM prs JOIN pull_requests p ON p.repo_id = prs.repo_id AND p.pr_number = prs.pr_number \
-         WHERE prs.first_seen >= $2 ORDER BY prs.first_seen DESC LIMIT {MAX_ACTIVITY}",
-        reviews_cte(false),
-        prs_cte()
+         FROM recent JOIN pull_requests p ON p.repo_id = recent.repo_id \
+           AND p.pr_number = recent.pr_number \
+         WHERE NOT EXISTS (SELECT 1 FROM review_jobs o JOIN events oe ON oe.id = o.event_id \
+           WHERE o.repo_id = recent.repo_id AND o.pr_number = recent.pr_number \
+             AND oe.created_at < $2) \
+         ORDER BY recent.first_seen DESC LIMIT {MAX_ACTIVITY}"
     )
 }
 
@@ -169,6 +177,19 @@ fn insights_sql(backend: DbBackend) -> String {
            FROM ordered WHERE n IN ((total + 1) / 2, (total + 2) / 2)",
         reviews = reviews_cte(true),
     )
+}
+
+/// The summary statement's row.
+fn totals_of(row: &QueryResult) -> Result<SummaryFigures, DbErr> {
+    Ok(SummaryFigures {
+        reviews: count(row, "reviews")?,
+        completed: count(row, "completed")?,
+        reviews_today: count(row, "today")?,
+        reviews_this_week: count(row, "week")?,
+        mean_merge_hours: number(row, "merge_hours")?,
+        mean_pr_size: number(row, "pr_size")?,
+        ..SummaryFigures::default()
+    })
 }
 
 /// One row of the insights statement.
@@ -293,33 +314,33 @@ impl ReviewAnalytics for SeaOrmStore {
         let backend = self.connection.get_database_backend();
         let today = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
         let week = today - Duration::days(7);
-        let values = vec![user.into(), today.into(), week.into()];
-        let rows = self.aggregate(&summary_sql(backend), values, "summarising reviews").await?;
-        let mut figures = SummaryFigures::default();
-        if let Some(row) = rows.first() {
-            let read = || -> Result<SummaryFigures, DbErr> {
-                Ok(SummaryFigures {
-                    reviews: count(row, "reviews")?,
-                    completed: count(row, "completed")?,
-                    reviews_today: count(row, "today")?,
-                    reviews_this_week: count(row, "week")?,
-                    mean_merge_hours: number(row, "merge_hours")?,
-                    mean_pr_size: number(row, "pr_size")?,
-                    ..SummaryFigures::default()
-                })
-            };
-            figures = read().map_err(unexpected("reading the summary"))?;
-        }
-        let rows = self.aggregate(&processing_sql(), vec![user.into()], "timing reviews").await?;
-        figures.mean_processing_seconds = match rows.first() {
+        // The four parts are independent: each runs on a connection of its own, at once.
+        let (summary_sql, processing_sql, activity_sql) =
+            (summary_sql(backend), processing_sql(), activity_sql());
+        let (totals, processing, connected, recent) = tokio::join!(
+            self.aggregate(
+                &summary_sql,
+                vec![user.into(), today.into(), week.into()],
+                "summarising reviews"
+            ),
+            self.aggregate(&processing_sql, vec![user.into()], "timing reviews"),
+            self.connected_repos(user),
+            self.aggregate(
+                &activity_sql,
+                vec![user.into(), week.into()],
+                "listing recent activity"
+            ),
+        );
+        let mut figures = match totals?.first() {
+            Some(row) => totals_of(row).map_err(unexpected("reading the summary"))?,
+            None => SummaryFigures::default(),
+        };
+        figures.mean_processing_seconds = match processing?.first() {
             Some(row) => number(row, "seconds").map_err(unexpected("reading review times"))?,
             None => None,
         };
-        figures.connected_repos = self.connected_repos(user).await?;
-        let rows = self
-            .aggregate(&activity_sql(), vec![user.into(), week.into()], "listing recent activity")
-            .await?;
-        figures.last_week_activity = rows
+        figures.connected_repos = connected?;
+        figures.last_week_activity = recent?
             .iter()
             .map(activity)
             .collect::<Result<_, _>>()
