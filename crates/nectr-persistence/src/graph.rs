@@ -385,8 +385,8 @@ impl CodeGraph for SeaOrmStore {
             "WITH RECURSIVE reach(path, depth) AS ( \
                SELECT source, 1 FROM graph_imports WHERE repo = $1 AND target IN ({}) \
                UNION \
-               SELECT i.source, r.depth + 1 FROM graph_imports i \
-               JOIN reach r ON i.target = r.path WHERE i.repo = $1 AND r.depth < 2) \
+               SELECT i.source, r.depth + 1 FROM reach r CROSS JOIN graph_imports i \
+               WHERE i.repo = $1 AND i.target = r.path AND r.depth < 2) \
              SELECT path, CAST(MIN(depth) AS BIGINT) AS depth FROM reach GROUP BY path ORDER BY path",
             placeholders(2, paths.len())
         );
