@@ -1,7 +1,7 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of every route Nectr serves.
 //!
-//! The dashboard's routes (reviews, events, analytics) are described where they are handled,
-//! with `#[utoipa::path]`, and their JSON shapes by their response types. The other routes
+//! The dashboard's routes (reviews, events, analytics, API keys) are described where they are
+//! handled, with `#[utoipa::path]`, and their JSON shapes by their response types. The other routes
 //! (health, webhooks, sign-in, repositories, this document) are listed in `OTHER_ROUTES`. A
 //! test compares the document with the routes the application really registers.
 
@@ -35,7 +35,8 @@ pub(crate) struct ErrorDoc {
 enum Access {
     /// Anyone.
     Public,
-    /// A session: the `access_token` cookie or `Authorization: Bearer`.
+    /// A session: the `access_token` cookie or `Authorization: Bearer` (a session JWT or an
+    /// API key).
     Session,
     /// GitHub's HMAC signature (`X-Hub-Signature-256`).
     Signed,
@@ -345,6 +346,9 @@ const OTHER_ROUTES: &[Route] = &[
         crate::analytics::summary,
         crate::analytics::timeline,
         crate::analytics::insights,
+        crate::api_keys::list,
+        crate::api_keys::create,
+        crate::api_keys::revoke,
     ),
     components(schemas(ErrorDoc)),
     modifiers(&OtherRoutes, &Security)
@@ -403,6 +407,9 @@ impl Modify for Security {
         );
         let mut bearer = Http::new(HttpAuthScheme::Bearer);
         bearer.bearer_format = Some("JWT".to_owned());
+        bearer.description = Some(
+            "A session JWT, or a personal API key (`nectr_…`, see `/api/v1/api-keys`)".to_owned(),
+        );
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
         components.add_security_scheme(
             "github_signature",

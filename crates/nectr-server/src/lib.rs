@@ -337,6 +337,7 @@ fn auth_state(
         },
         sign_in: SignIn::new(store.clone(), store.clone(), code_host.clone()),
         users: store.clone(),
+        api_keys: store.clone(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Authentication: sessions ([`session`]), the [`CurrentUser`] extractor every protected route
-//! takes, the Origin check against cross-site requests ([`csrf`]), and the GitHub sign-in routes
-//! (`oauth`).
+//! takes (a session, or a personal API key as a bearer token), the Origin check against
+//! cross-site requests ([`csrf`]), and the GitHub sign-in routes (`oauth`).
 
 pub mod csrf;
 mod oauth;
@@ -13,6 +13,8 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use chrono::Utc;
+use nectr_domain::api_keys::{ApiKeyStore, KEY_PREFIX};
 use nectr_domain::sign_in::SignIn;
 use nectr_domain::{User, UserId, UserRepository, UserRepositoryError};
 
@@ -49,6 +51,8 @@ pub struct AuthState {
     pub sign_in: SignIn,
     /// The users.
     pub users: Arc<dyn UserRepository>,
+    /// Personal API keys, which authenticate as their user.
+    pub api_keys: Arc<dyn ApiKeyStore>,
 }
 
 /// How a request proved who it is.
@@ -56,13 +60,17 @@ pub struct AuthState {
 pub enum Credential {
     /// The `access_token` cookie (a browser): state-changing requests need an allowed Origin.
     Cookie,
-    /// `Authorization: Bearer` (an API client): not sent by browsers on their own, so exempt
-    /// from the Origin check.
+    /// `Authorization: Bearer` with a session JWT (an API client): not sent by browsers on
+    /// their own, so exempt from the Origin check.
     Bearer,
+    /// `Authorization: Bearer nectr_…`, the personal API key with this id: exempt from the
+    /// Origin check like any bearer token.
+    ApiKey(i64),
 }
 
 /// The signed-in user of a request: the `access_token` cookie or `Authorization: Bearer` with
-/// the same JWT, valid, unexpired, of an existing user and of their current session version.
+/// the same JWT, valid, unexpired, of an existing user and of their current session version; or
+/// `Authorization: Bearer` with a personal API key that is not revoked, as the key's user.
 /// Anything else answers 401 `{"code": "unauthenticated", ...}`.
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
@@ -105,8 +113,21 @@ fn unauthenticated(detail: &str) -> ApiError {
     ApiError::Unauthenticated(detail.to_owned())
 }
 
-/// Resolves a session token to its user, checking the session version.
+/// Resolves a presented token to its user: a bearer token with the API key prefix as a key,
+/// anything else as a session.
 pub(crate) async fn authenticate(
+    auth: &AuthState,
+    token: &str,
+    credential: Credential,
+) -> Result<CurrentUser, ApiError> {
+    match credential {
+        Credential::Bearer if token.starts_with(KEY_PREFIX) => by_api_key(auth, token).await,
+        _ => by_session(auth, token, credential).await,
+    }
+}
+
+/// A session token's user, checking the session version.
+async fn by_session(
     auth: &AuthState,
     token: &str,
     credential: Credential,
@@ -114,22 +135,41 @@ pub(crate) async fn authenticate(
     let claims =
         auth.sessions.verify(token).map_err(|_| unauthenticated("Invalid or expired session"))?;
     let id = claims.user_id().ok_or_else(|| unauthenticated("Invalid or expired session"))?;
-    let user = match auth.users.find_by_id(id).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return Err(unauthenticated("Invalid or expired session")),
-        Err(UserRepositoryError::Undecryptable(_)) => {
-            return Err(ApiError::Client {
-                status: actix_web::http::StatusCode::UNAUTHORIZED,
-                code: "session_expired",
-                detail: "Session expired — please log out and sign in again".to_owned(),
-            });
-        }
-        Err(UserRepositoryError::Unexpected(error)) => return Err(ApiError::Internal(error)),
-    };
+    let user = existing_user(auth, id, "Invalid or expired session").await?;
     if user.session_version != claims.ver {
         return Err(unauthenticated("This session has ended; sign in again"));
     }
-    Ok(CurrentUser { id: user.id, github_username: user.github_username.clone(), user, credential })
+    Ok(current_user(user, credential))
+}
+
+/// An API key's user; an unknown or revoked key is refused.
+async fn by_api_key(auth: &AuthState, secret: &str) -> Result<CurrentUser, ApiError> {
+    let key = auth
+        .api_keys
+        .authenticate(secret, Utc::now())
+        .await
+        .map_err(|error| ApiError::Internal(error.into()))?
+        .ok_or_else(|| unauthenticated("Invalid or revoked API key"))?;
+    let user = existing_user(auth, key.user_id, "Invalid or revoked API key").await?;
+    Ok(current_user(user, Credential::ApiKey(key.id)))
+}
+
+/// The stored user `id`; `refusal` when there is none.
+async fn existing_user(auth: &AuthState, id: UserId, refusal: &str) -> Result<User, ApiError> {
+    match auth.users.find_by_id(id).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(unauthenticated(refusal)),
+        Err(UserRepositoryError::Undecryptable(_)) => Err(ApiError::Client {
+            status: actix_web::http::StatusCode::UNAUTHORIZED,
+            code: "session_expired",
+            detail: "Session expired — please log out and sign in again".to_owned(),
+        }),
+        Err(UserRepositoryError::Unexpected(error)) => Err(ApiError::Internal(error)),
+    }
+}
+
+fn current_user(user: User, credential: Credential) -> CurrentUser {
+    CurrentUser { id: user.id, github_username: user.github_username.clone(), user, credential }
 }
 
 impl FromRequest for CurrentUser {

@@ -86,12 +86,22 @@ async fn the_document_lists_exactly_the_registered_routes() {
     }
     // The dashboard's routes are described with their shapes.
     let schemas = document["components"]["schemas"].as_object().unwrap();
-    for schema in ["ReviewBody", "EventBody", "SummaryBody", "DayBody", "InsightsBody"] {
+    for schema in [
+        "ReviewBody",
+        "EventBody",
+        "SummaryBody",
+        "DayBody",
+        "InsightsBody",
+        "ApiKeyBody",
+        "CreatedApiKeyBody",
+    ] {
         assert!(schemas.contains_key(schema), "{schema}");
     }
     let review = &schemas["ReviewBody"]["properties"];
     for field in ["pr_status", "pr_title", "repo_name", "ai_summary", "files_analyzed"] {
         assert!(review.get(field).is_some(), "{field}");
     }
+    let created = &schemas["CreatedApiKeyBody"];
+    assert!(created.to_string().contains("\"key\""), "the secret is documented: {created}");
     app.stop().await;
 }
