@@ -56,8 +56,24 @@ fn unavailable(error: LlmError) -> ModelError {
     }
 }
 
-/// The lookup tools on offer.
-fn lookup_tools() -> Vec<ToolSpec> {
+/// The lookup tools on offer; `search_tickets` only when a ticket tracker is configured.
+fn lookup_tools(searches_tickets: bool) -> Vec<ToolSpec> {
+    let mut tools = repository_tools();
+    if searches_tickets {
+        tools.push(ToolSpec {
+            name: "search_tickets".to_owned(),
+            description: "Searches the team's ticket tracker (Linear) for tickets matching the \
+                query: their key, state, title and acceptance criteria."
+                .to_owned(),
+            input_schema: json!({"type": "object", "required": ["query"], "additionalProperties": false,
+                "properties": {"query": {"type": "string"}}}),
+        });
+    }
+    tools
+}
+
+/// The lookups on the repository, its memory and its graph.
+fn repository_tools() -> Vec<ToolSpec> {
     let path = json!({"type": "object", "required": ["path"], "additionalProperties": false,
         "properties": {"path": {"type": "string", "description": "A path in the repository."}}});
     vec![
@@ -168,6 +184,7 @@ async fn call_tool(
         }
         "get_file_history" => tools.graph_file_history(&paths(input)).await,
         "get_dependents" => tools.dependents(&paths(input)).await,
+        "search_tickets" => tools.search_tickets(&field("query")).await,
         other => Err(format!("there is no tool called {other:?}")),
     };
     let (mut text, failed) = match answer {
@@ -232,7 +249,10 @@ impl<'a> Conversation<'a> {
 
     /// Runs the loop from `first` until a valid review arrives.
     async fn run(&mut self, first: String, rounds: u32) -> Result<StructuredReview, ModelError> {
-        let mut specs = if self.tools.is_some() { lookup_tools() } else { Vec::new() };
+        let mut specs = match self.tools.as_deref() {
+            Some(tools) => lookup_tools(tools.searches_tickets()),
+            None => Vec::new(),
+        };
         specs.push(submit_tool());
         let mut messages = vec![Message::user(first)];
         let mut repaired = false;

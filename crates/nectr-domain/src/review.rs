@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::code_host::{ReviewComment, ReviewEvent, Side};
+use crate::context::{ContextOutcome, ContextReport};
 use crate::diff::FileDiff;
 
 /// The reviewer's overall judgement.
@@ -217,12 +218,18 @@ impl PostingPolicy {
     }
 }
 
-fn coverage_table(coverage: &[CoverageEntry]) -> String {
+fn coverage_table(coverage: &[CoverageEntry], context: &ContextReport) -> String {
     let reviewed = coverage.iter().filter(|entry| entry.coverage == Coverage::Reviewed).count();
-    let mut text = format!(
-        "<details><summary>Coverage: {reviewed} of {} files reviewed</summary>\n\n",
-        coverage.len()
-    );
+    let mut summary = format!("Coverage: {reviewed} of {} files reviewed", coverage.len());
+    if !context.providers.is_empty() {
+        let answered = context
+            .providers
+            .iter()
+            .filter(|provider| matches!(provider.outcome, ContextOutcome::Items(_)))
+            .count();
+        let _ = write!(summary, "; context from {answered} of {} sources", context.providers.len());
+    }
+    let mut text = format!("<details><summary>{summary}</summary>\n\n");
     text.push_str("| File | Coverage |\n|---|---|\n");
     for entry in coverage {
         let treatment = match &entry.coverage {
@@ -232,6 +239,12 @@ fn coverage_table(coverage: &[CoverageEntry]) -> String {
         };
         let _ = writeln!(text, "| `{}` | {treatment} |", entry.path);
     }
+    if !context.providers.is_empty() {
+        text.push_str("\n| Context | Coverage |\n|---|---|\n");
+        for provider in &context.providers {
+            let _ = writeln!(text, "| {} | {} |", provider.provider, provider.coverage());
+        }
+    }
     text.push_str("\n</details>");
     text
 }
@@ -239,12 +252,13 @@ fn coverage_table(coverage: &[CoverageEntry]) -> String {
 /// The review body, in the original's markdown contract: `## Summary`, `## Key Changes`,
 /// `## Issues` (emoji severity prefixes, or `No issues found ✅`), `**Confidence: X/5**`,
 /// `## Important Files Changed`, `## Review Verdict`; then findings that could not be placed
-/// inline and the coverage table.
+/// inline and the coverage table (every file, then every context provider).
 pub fn render_body(
     review: &StructuredReview,
     anchored: &Anchored,
     important_files: &[String],
     coverage: &[CoverageEntry],
+    context: &ContextReport,
 ) -> String {
     let mut body = String::new();
     let _ = writeln!(body, "## Summary\n{}\n", review.summary.trim());
@@ -295,7 +309,7 @@ pub fn render_body(
     }
     if !coverage.is_empty() {
         body.push('\n');
-        body.push_str(&coverage_table(coverage));
+        body.push_str(&coverage_table(coverage, context));
         body.push('\n');
     }
     body
@@ -381,7 +395,13 @@ mod tests {
                 coverage: Coverage::Skipped("lockfile".to_owned()),
             },
         ];
-        let body = render_body(&review, &anchored, &["a.rs".to_owned()], &coverage);
+        let body = render_body(
+            &review,
+            &anchored,
+            &["a.rs".to_owned()],
+            &coverage,
+            &ContextReport::default(),
+        );
         let order = [
             "## Summary",
             "## Key Changes",
@@ -401,6 +421,9 @@ mod tests {
         );
         assert!(body.contains("| `Cargo.lock` | skipped: lockfile |"));
         let clean = StructuredReview { findings: Vec::new(), verdict: Verdict::Approve, ..review };
-        assert!(render_body(&clean, &Anchored::default(), &[], &[]).contains("No issues found ✅"));
+        assert!(
+            render_body(&clean, &Anchored::default(), &[], &[], &ContextReport::default())
+                .contains("No issues found ✅")
+        );
     }
 }

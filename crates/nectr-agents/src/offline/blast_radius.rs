@@ -100,6 +100,7 @@ mod tests {
                     .collect(),
                 ..GraphContext::default()
             },
+            context: Default::default(),
         }
     }
 

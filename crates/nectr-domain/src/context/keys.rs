@@ -71,32 +71,80 @@ fn is_number(number: &str) -> bool {
 /// the criteria share that line. Check boxes (`- [ ]`) and numbering are removed. Empty when
 /// the description has no such section.
 pub fn acceptance_criteria(description: &str) -> Vec<String> {
-    let mut criteria = Vec::new();
+    lines(description)
+        .into_iter()
+        .filter_map(|line| match line {
+            Line::Criterion(text) => Some(text.to_owned()),
+            Line::Other(_) | Line::Section => None,
+        })
+        .collect()
+}
+
+/// A description without its acceptance-criteria section (which is shown apart) and without
+/// blank lines.
+pub fn description_without_criteria(description: &str) -> String {
+    let kept: Vec<&str> = lines(description)
+        .into_iter()
+        .filter_map(|line| match line {
+            Line::Other(text) if !text.trim().is_empty() => Some(text.trim_end()),
+            _ => None,
+        })
+        .collect();
+    kept.join("\n")
+}
+
+/// A description's line, as the acceptance criteria see it.
+enum Line<'a> {
+    /// A line outside the criteria.
+    Other(&'a str),
+    /// The criteria's heading, or a blank line or empty item among them.
+    Section,
+    /// One criterion.
+    Criterion(&'a str),
+}
+
+fn lines(description: &str) -> Vec<Line<'_>> {
+    let mut lines = Vec::new();
     let mut inside = false;
+    let mut found = false;
     for line in description.lines() {
         let trimmed = line.trim();
         if let Some(rest) = criteria_heading(trimmed) {
             inside = true;
-            if !rest.is_empty() {
-                criteria.push(rest.to_owned());
+            match rest.is_empty() {
+                true => lines.push(Line::Section),
+                false => {
+                    found = true;
+                    lines.push(Line::Criterion(rest));
+                }
             }
             continue;
         }
-        if !inside {
-            continue;
-        }
-        match list_item(trimmed) {
-            Some(item) if !item.is_empty() => criteria.push(item.to_owned()),
-            Some(_) => {}
-            None if trimmed.is_empty() => {}
-            None => {
-                if !criteria.is_empty() || trimmed.starts_with('#') {
-                    break;
+        if inside {
+            match list_item(trimmed) {
+                Some(item) if !item.is_empty() => {
+                    found = true;
+                    lines.push(Line::Criterion(item));
+                    continue;
+                }
+                Some(_) => {
+                    lines.push(Line::Section);
+                    continue;
+                }
+                None if trimmed.is_empty() => {
+                    lines.push(Line::Section);
+                    continue;
+                }
+                None if found || trimmed.starts_with('#') => inside = false,
+                None => {
+                    lines.push(Line::Section);
+                    continue;
                 }
             }
         }
+        lines.push(Line::Other(line));
     }
-    criteria
+    lines
 }
 
 /// The rest of a line that opens the acceptance criteria, or `None`.

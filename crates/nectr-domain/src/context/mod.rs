@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::RepoFullName;
 use crate::code_host::PullRequest;
 
-pub use keys::{acceptance_criteria, ticket_keys};
+pub use keys::{acceptance_criteria, description_without_criteria, ticket_keys};
 pub use review::{ContextOutcome, ContextReport, ProviderContext, ReviewContext};
 
 /// What a provider is asked about: one pull request.

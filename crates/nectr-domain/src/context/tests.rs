@@ -67,6 +67,16 @@ The login page loops.
     assert!(acceptance_criteria("Acceptance criteria\n**bold line**\n- x").len() == 1);
 }
 
+#[test]
+fn the_description_is_shown_without_its_criteria() {
+    let description = "The login page loops.\n\n## Acceptance criteria\n- [ ] Lands on the dashboard\n\n## Notes\nReported by support.\n";
+    assert_eq!(
+        description_without_criteria(description),
+        "The login page loops.\n## Notes\nReported by support."
+    );
+    assert_eq!(description_without_criteria("Plain.\n\nText."), "Plain.\nText.");
+}
+
 fn pull() -> crate::code_host::PullRequest {
     crate::code_host::PullRequest {
         number: 42,
@@ -225,4 +235,47 @@ fn a_timeout_reads_as_such() {
     assert_eq!(error.to_string(), "timeout after 5 s");
     let error = ContextError::Timeout(std::time::Duration::from_millis(1500));
     assert_eq!(error.to_string(), "timeout after 1.5 s");
+}
+
+#[test]
+fn the_coverage_table_reports_every_provider() {
+    use crate::review::{
+        Anchored, Coverage, CoverageEntry, StructuredReview, Verdict, render_body,
+    };
+    let review = StructuredReview {
+        verdict: Verdict::Approve,
+        confidence: 4,
+        summary: "Fine.".to_owned(),
+        key_changes: Vec::new(),
+        findings: Vec::new(),
+        semantic_issues: Vec::new(),
+    };
+    let coverage =
+        vec![CoverageEntry { path: "src/login.rs".to_owned(), coverage: Coverage::Reviewed }];
+    let context = ContextReport {
+        providers: vec![
+            ProviderContext {
+                provider: "linear".to_owned(),
+                outcome: ContextOutcome::Items(vec![ContextItem::Ticket(ticket("ENG-1"))]),
+            },
+            ProviderContext {
+                provider: "sentry".to_owned(),
+                outcome: ContextOutcome::Unavailable("timeout after 5 s".to_owned()),
+            },
+        ],
+    };
+    let body = render_body(&review, &Anchored::default(), &[], &coverage, &context);
+    assert!(
+        body.contains("Coverage: 1 of 1 files reviewed; context from 1 of 2 sources</summary>"),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "| Context | Coverage |\n|---|---|\n| linear | 1 item |\n| sentry | unavailable: timeout after 5 s |\n"
+        ),
+        "{body}"
+    );
+    let without =
+        render_body(&review, &Anchored::default(), &[], &coverage, &ContextReport::default());
+    assert!(!without.contains("Context"), "no providers, no rows: {without}");
 }

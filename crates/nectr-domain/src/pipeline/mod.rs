@@ -57,6 +57,7 @@ pub struct ReviewPipeline {
     config: PipelineConfig,
     memory: Option<crate::memory::review::ReviewMemory>,
     graph: Option<crate::graph::ReviewGraph>,
+    context: Option<crate::context::ReviewContext>,
 }
 
 fn transient(error: impl std::fmt::Display) -> RunError {
@@ -85,7 +86,17 @@ impl ReviewPipeline {
         model: Arc<dyn ReviewModel>,
         config: PipelineConfig,
     ) -> Self {
-        Self { code_host, installations, users, runs, model, config, memory: None, graph: None }
+        Self {
+            code_host,
+            installations,
+            users,
+            runs,
+            model,
+            config,
+            memory: None,
+            graph: None,
+            context: None,
+        }
     }
 
     /// The pipeline with project memory: rules and relevant memories go into each request, hits
@@ -102,6 +113,31 @@ impl ReviewPipeline {
     pub fn with_graph(mut self, graph: crate::graph::ReviewGraph) -> Self {
         self.graph = Some(graph);
         self
+    }
+
+    /// The pipeline with context providers: the tickets, production errors and discussions
+    /// they hold about the change go into each request (while memory and the graph are read),
+    /// and a ticket search into its tools. The coverage table reports each provider.
+    #[must_use]
+    pub fn with_context(mut self, context: crate::context::ReviewContext) -> Self {
+        self.context = Some(context);
+        self
+    }
+
+    /// What the providers say about `pull`, which changes `paths` (nothing without providers).
+    async fn team_context(
+        &self,
+        repo: &crate::RepoFullName,
+        pull: &crate::code_host::PullRequest,
+        paths: Vec<String>,
+    ) -> crate::context::ContextReport {
+        match &self.context {
+            Some(context) => {
+                let query = crate::context::ContextQuery::new(repo, pull, paths);
+                context.gather(&query).await
+            }
+            None => crate::context::ContextReport::default(),
+        }
     }
 
     /// Who to act as: the repository's own token, else the App installation, else the token of
@@ -330,18 +366,30 @@ impl ReviewRunner for ReviewPipeline {
             self.model.diff_budget_tokens(),
         )
         .await?;
-        if let Some(memory) = &self.memory {
-            // Memory is advice: a failing store leaves the review without it.
-            request.memories = memory.for_request(&request).await.unwrap_or_default();
-            request.tools = request.tools.take().map(|tools| memory.tools(tools, &job.repo));
-        }
-        if let Some(graph) = &self.graph {
-            // The graph is advice too: a failing graph leaves the review without it.
-            let paths: Vec<String> = coverage.iter().map(|entry| entry.path.clone()).collect();
-            request.graph =
-                graph.context(&job.repo, job.pr_number, &paths).await.unwrap_or_default();
-            request.tools =
-                request.tools.take().map(|tools| graph.tools(tools, &job.repo, job.pr_number));
+        let paths: Vec<String> = coverage.iter().map(|entry| entry.path.clone()).collect();
+        // The team's tools answer while memory and the graph are read.
+        let (context, ()) =
+            futures_util::join!(self.team_context(&job.repo, &pull, paths.clone()), async {
+                if let Some(memory) = &self.memory {
+                    // Memory is advice: a failing store leaves the review without it.
+                    request.memories = memory.for_request(&request).await.unwrap_or_default();
+                    request.tools =
+                        request.tools.take().map(|tools| memory.tools(tools, &job.repo));
+                }
+                if let Some(graph) = &self.graph {
+                    // The graph is advice too: a failing graph leaves the review without it.
+                    request.graph =
+                        graph.context(&job.repo, job.pr_number, &paths).await.unwrap_or_default();
+                    request.tools = request
+                        .tools
+                        .take()
+                        .map(|tools| graph.tools(tools, &job.repo, job.pr_number));
+                }
+            });
+        // Context is advice too: an unavailable provider is reported, never fatal.
+        request.context = context;
+        if let Some(team) = &self.context {
+            request.tools = request.tools.take().map(|tools| team.tools(tools));
         }
         let fetch_ms = millis(started);
         if let Some(outcome) = stopped(stop) {

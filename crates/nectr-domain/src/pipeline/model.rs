@@ -46,6 +46,10 @@ pub struct ReviewRequest {
     /// What the code graph knows about the change: related pull requests, experts, blast
     /// radius (empty without a graph, as for a local diff).
     pub graph: crate::graph::GraphContext,
+    /// What the team's other tools say about the change: tickets it names, production errors
+    /// in its files, discussions about it, or why a provider had nothing (empty without
+    /// providers, as for a local diff).
+    pub context: crate::context::ContextReport,
 }
 
 impl std::fmt::Debug for ReviewRequest {
@@ -58,6 +62,7 @@ impl std::fmt::Debug for ReviewRequest {
             .field("summarised", &self.summarised.len())
             .field("tools", &self.tools.is_some())
             .field("memories", &self.memories.ids().len())
+            .field("context", &self.context.providers.len())
             .finish()
     }
 }

@@ -131,6 +131,7 @@ pub async fn gather(
         sources: std::collections::BTreeMap::new(),
         memories: crate::memory::retrieval::ReviewMemories::default(),
         graph: crate::graph::GraphContext::default(),
+        context: crate::context::ContextReport::default(),
     };
     Ok((request, coverage))
 }
@@ -165,7 +166,7 @@ pub fn compose(
     let mut by_size: Vec<&FileDiff> = request.files.iter().collect();
     by_size.sort_by_key(|file| std::cmp::Reverse(file.additions() + file.deletions()));
     let important: Vec<String> = by_size.iter().take(5).map(|file| file.path.clone()).collect();
-    let body = render_body(review, &anchored, &important, coverage);
+    let body = render_body(review, &anchored, &important, coverage, &request.context);
     let new_review = NewReview {
         commit_id: pull.head_sha.clone(),
         event: policy.event_for(review.verdict),

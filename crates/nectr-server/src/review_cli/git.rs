@@ -130,6 +130,7 @@ fn read_commit(
         sources: sources_at(sha, &readable),
         memories: ReviewMemories::default(),
         graph: nectr_domain::graph::GraphContext::default(),
+        context: nectr_domain::context::ContextReport::default(),
     })
 }
 

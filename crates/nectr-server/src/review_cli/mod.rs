@@ -161,6 +161,7 @@ pub async fn review(settings: &Settings, args: &ReviewArgs) -> anyhow::Result<(S
                 sources: std::collections::BTreeMap::new(),
                 memories: nectr_domain::memory::retrieval::ReviewMemories::default(),
                 graph: nectr_domain::graph::GraphContext::default(),
+                context: nectr_domain::context::ContextReport::default(),
             };
             (pull, request, coverage)
         }
