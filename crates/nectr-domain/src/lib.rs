@@ -24,6 +24,7 @@ pub mod installation;
 pub mod llm;
 pub mod memory;
 pub mod oauth_state;
+pub mod original_history;
 pub mod pipeline;
 pub mod pull_request;
 pub mod queue;

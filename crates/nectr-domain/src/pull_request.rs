@@ -141,8 +141,21 @@ impl PullRequestPayload {
         number: u64,
     ) -> Option<PullRequestSnapshot> {
         let updated_at = self.updated_at.0.or(self.created_at.0)?;
+        Some(self.snapshot_or_at(repo_id, repo, number, updated_at))
+    }
+
+    /// [`PullRequestPayload::snapshot`], ordered by `fallback` when the payload carries no time
+    /// (the original service's stored payloads, trimmed, may not).
+    pub fn snapshot_or_at(
+        &self,
+        repo_id: i64,
+        repo: RepoFullName,
+        number: u64,
+        fallback: DateTime<Utc>,
+    ) -> PullRequestSnapshot {
+        let updated_at = self.updated_at.0.or(self.created_at.0).unwrap_or(fallback);
         let text = |field: &Lenient<String>| field.0.clone().unwrap_or_default();
-        Some(PullRequestSnapshot {
+        PullRequestSnapshot {
             repo_id,
             repo,
             number,
@@ -157,7 +170,7 @@ impl PullRequestPayload {
             opened_at: self.created_at.0.unwrap_or(updated_at),
             merged_at: self.merged_at.0,
             updated_at,
-        })
+        }
     }
 }
 

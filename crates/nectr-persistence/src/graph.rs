@@ -13,7 +13,7 @@ use nectr_domain::graph::{
     RelatedPullRequest, RepositoryGraph, ScanRecord, UntouchedFiles, expertise_from_touches,
     merge_links, ownership_from_counts, query_paths,
 };
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, TransactionTrait, Value};
 
 use crate::SeaOrmStore;
 use crate::queue::statement;
@@ -159,6 +159,25 @@ impl SeaOrmStore {
     }
 }
 
+impl SeaOrmStore {
+    /// After a scan, which may have written or removed a hundred thousand rows, PostgreSQL's
+    /// statistics are refreshed: without them (autovacuum analyzes later, if at all) its planner
+    /// hash-joins every edge of the repository at each step of the blast radius (100 ms instead
+    /// of 5 on a 200,000-edge graph). SQLite's plans do not depend on statistics here.
+    async fn refresh_statistics(&self) -> Result<(), GraphError> {
+        match self.connection.get_database_backend() {
+            DbBackend::Postgres => {
+                self.connection
+                    .execute_unprepared("ANALYZE graph_files, graph_imports")
+                    .await
+                    .map_err(unexpected("refreshing the graph's statistics"))?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 #[async_trait]
 impl CodeGraph for SeaOrmStore {
     async fn scan_record(&self, repo: &RepoFullName) -> Result<Option<ScanRecord>, GraphError> {
@@ -247,7 +266,9 @@ impl CodeGraph for SeaOrmStore {
             ],
         );
         let statements = vec![stale("graph_files"), stale("graph_imports"), record];
-        self.graph_write(statements, "finishing a scan").await
+        let removed = self.graph_write(statements, "finishing a scan").await?;
+        self.refresh_statistics().await?;
+        Ok(removed)
     }
 
     async fn record_pull_request(

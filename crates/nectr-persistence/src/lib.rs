@@ -4,6 +4,7 @@
 //! Architecture invariant: sea-orm entities and `DbErr` never leave this crate; every public
 //! method speaks domain types and domain errors.
 
+mod adoption;
 mod analytics;
 mod api_keys;
 mod config;
@@ -23,6 +24,7 @@ mod scope;
 mod store;
 mod users;
 
+pub use adoption::HistoryAdoption;
 pub use config::{DatabaseConfig, DatabaseUrlError};
 pub use crypto::{CipherConfig, CipherError, TokenCipher, derive_legacy_key};
 pub use intake::INTAKE_FLUSH_LOCK;

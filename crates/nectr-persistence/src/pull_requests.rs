@@ -48,6 +48,21 @@ fn values(snapshot: &PullRequestSnapshot) -> Vec<Value> {
     ]
 }
 
+/// Stores `snapshot` unless a newer one of the same pull request is stored.
+pub(crate) async fn upsert(
+    connection: &impl ConnectionTrait,
+    snapshot: &PullRequestSnapshot,
+) -> Result<(), sea_orm::DbErr> {
+    let backend = connection.get_database_backend();
+    let placeholders: Vec<String> = (1..=14).map(|index| format!("${index}")).collect();
+    let upsert = format!(
+        "INSERT INTO pull_requests ({COLUMNS}) VALUES ({}) {ON_CONFLICT}",
+        placeholders.join(", ")
+    );
+    connection.execute_raw(statement(backend, &upsert, values(snapshot))).await?;
+    Ok(())
+}
+
 /// Records `snapshot` for the new event `event_id` inside the intake's transaction (SQLite):
 /// the event's repository, and the pull request's state when it is the newest.
 pub(crate) async fn record(
@@ -56,14 +71,7 @@ pub(crate) async fn record(
     snapshot: &PullRequestSnapshot,
 ) -> Result<(), QueueError> {
     let backend = txn.get_database_backend();
-    let placeholders: Vec<String> = (1..=14).map(|index| format!("${index}")).collect();
-    let upsert = format!(
-        "INSERT INTO pull_requests ({COLUMNS}) VALUES ({}) {ON_CONFLICT}",
-        placeholders.join(", ")
-    );
-    txn.execute_raw(statement(backend, &upsert, values(snapshot)))
-        .await
-        .map_err(unexpected("recording a pull request"))?;
+    upsert(txn, snapshot).await.map_err(unexpected("recording a pull request"))?;
     let Ok(event_id) = i32::try_from(event_id.get()) else { return Ok(()) };
     txn.execute_raw(statement(
         backend,

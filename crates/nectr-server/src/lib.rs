@@ -153,6 +153,15 @@ impl Application {
                 "encrypted plaintext webhook secrets left by the original service"
             );
         }
+        let history = store.adopt_original_history().await?;
+        if history.events_located > 0 || history.events_unplaced > 0 {
+            tracing::info!(
+                located = history.events_located,
+                reviews = history.reviews_adopted,
+                unplaced = history.events_unplaced,
+                "adopted the original service's review history"
+            );
+        }
         let webhooks = Arc::new(WebhookIntake::new(
             store.clone(),
             store.clone(),
@@ -398,9 +407,11 @@ pub async fn migrate(settings: &Settings, status_only: bool) -> anyhow::Result<V
     if !status_only {
         store.migrate().await?;
         let adoption = store.adopt_plaintext_secrets().await?;
+        let history = store.adopt_original_history().await?;
         tracing::info!(
             migrations_applied = pending.len(),
             secrets_encrypted = adoption.webhook_secrets_encrypted,
+            reviews_adopted = history.reviews_adopted,
             "the database is up to date"
         );
     }

@@ -171,3 +171,59 @@ async fn a_wrong_secret_key_is_reported_not_guessed() {
         other => panic!("expected Undecryptable, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn the_originals_reviews_show_in_the_review_history_once_adopted() {
+    use nectr_domain::history::{ReviewHistory, ReviewQuery};
+    use nectr_domain::pull_request::PullRequestState;
+
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let Some(database) = original_database(engine).await else { continue };
+        let store = database.store().await;
+        store.migrate().await.unwrap();
+        // The original's newer connect flow recorded the repository's id; its seeded payload,
+        // trimmed, names the repository only.
+        database.execute_script("UPDATE installations SET github_repo_id = 1296269").await;
+        database
+            .execute_script(
+                "UPDATE events SET created_at = '2026-03-01 10:00:00+00:00' WHERE id = 1",
+            )
+            .await;
+        // A raw delivery the original never processed: located, but not a review.
+        database
+            .execute_script(
+                "INSERT INTO events (id, event_type, source, payload, status) VALUES (2, \
+                 'closed_pull_request', 'github', '{\"action\": \"closed\", \"number\": 1347, \
+                 \"repository\": {\"id\": 1296269, \"full_name\": \"octocat/Hello-World\"}, \
+                 \"pull_request\": {\"number\": 1347, \"head\": {\"sha\": \"6dcb09b5\"}, \
+                 \"title\": \"Amazing new feature\", \
+                 \"state\": \"closed\", \"merged\": true, \
+                 \"updated_at\": \"2026-03-02T00:00:00Z\"}}', 'pending'), \
+                 (3, 'unknown', 'github', 'not json', 'completed')",
+            )
+            .await;
+        let octocat = store.find_by_github_id(583_231).await.unwrap().unwrap();
+        assert!(store.reviews(octocat.id, &ReviewQuery::default()).await.unwrap().is_empty());
+
+        let report = store.adopt_original_history().await.unwrap();
+        assert_eq!(
+            (report.events_located, report.reviews_adopted, report.events_unplaced),
+            (2, 1, 1),
+            "{engine:?}"
+        );
+        let reviews = store.reviews(octocat.id, &ReviewQuery::default()).await.unwrap();
+        assert_eq!(reviews.len(), 1, "{engine:?}: {reviews:?}");
+        let review = &reviews[0];
+        assert_eq!(review.id, EventId::new(1));
+        assert_eq!(review.status, EventStatus::Completed);
+        assert_eq!(review.pull_request.number, 1347);
+        assert_eq!(review.pull_request.title, "Amazing new feature");
+        assert_eq!(review.pull_request.state, PullRequestState::Merged, "the newer delivery");
+        assert!(review.ai_summary.as_deref().is_some_and(|text| text.contains("APPROVE")));
+        let events = store.events(octocat.id, &Default::default()).await.unwrap();
+        assert_eq!(events.len(), 2, "{engine:?}: both located events are the user's");
+
+        let again = store.adopt_original_history().await.unwrap();
+        assert_eq!((again.events_located, again.reviews_adopted), (0, 0), "adopted once");
+    }
+}
