@@ -6,3 +6,5 @@
 //!   HTTP+SSE transport at `/mcp/sse` and `/mcp/messages/`.
 //! - `client`: a standards-compliant MCP client behind the domain's `ContextProvider` port, which
 //!   brings tickets, production errors and discussions from Linear, Sentry and Slack into a review.
+
+pub mod client;

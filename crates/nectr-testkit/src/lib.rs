@@ -21,6 +21,7 @@ pub mod fake_model;
 pub mod fakes;
 pub mod graph_contract;
 pub mod memory_contract;
+pub mod node;
 pub mod runners;
 
 use std::path::PathBuf;
