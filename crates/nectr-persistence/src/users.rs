@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use nectr_domain::{AccessToken, User, UserId, UserRepository, UserRepositoryError, UserUpsert};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::SeaOrmStore;
 use crate::entities::users;
@@ -31,6 +31,26 @@ impl SeaOrmStore {
             updated_at: row.updated_at.unwrap_or(created_at),
             session_version: row.session_version,
         })
+    }
+
+    /// The users whose GitHub login is `login`, ignoring ASCII case as GitHub does (more than
+    /// one when a login moved from one GitHub account to another), oldest first. For the
+    /// command line, which names users by login.
+    ///
+    /// # Errors
+    /// [`UserRepositoryError::Unexpected`] when the database fails,
+    /// [`UserRepositoryError::Undecryptable`] when a user's token cannot be read.
+    pub async fn users_by_login(&self, login: &str) -> Result<Vec<User>, UserRepositoryError> {
+        let rows = users::Entity::find()
+            .filter(
+                Expr::expr(Func::lower(Expr::col(users::Column::GithubUsername)))
+                    .eq(login.to_ascii_lowercase()),
+            )
+            .order_by_asc(users::Column::Id)
+            .all(&self.connection)
+            .await
+            .map_err(db_error("reading users by login"))?;
+        rows.into_iter().map(|row| self.user_from_row(row)).collect()
     }
 
     async fn user_row_by_github_id(

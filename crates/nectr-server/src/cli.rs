@@ -1,4 +1,5 @@
-//! The command line: `nectr [serve]`, `nectr migrate`, `nectr print-config`.
+//! The command line: `nectr [serve]`, `nectr migrate`, `nectr print-config`, `nectr review`,
+//! `nectr repos …` and `nectr api-keys …`.
 
 use std::path::PathBuf;
 
@@ -75,6 +76,41 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: ReposCommand,
+    },
+    /// Manage personal API keys (`Authorization: Bearer nectr_…` on the API and the MCP
+    /// server, with the rights of their user), for set-ups without the dashboard.
+    ApiKeys {
+        /// What to do.
+        #[command(subcommand)]
+        action: ApiKeysCommand,
+    },
+}
+
+/// `nectr api-keys …`. Users are named by their GitHub login.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysCommand {
+    /// Create a key and print it alone on the last line (`| tail -1`); it is shown only once.
+    Create {
+        /// The user the key acts for, by GitHub login.
+        #[arg(long, value_name = "LOGIN")]
+        user: String,
+        /// What the key is for (1 to 100 characters).
+        #[arg(long)]
+        name: String,
+    },
+    /// List a user's keys: id, name, hint, creation and last use; never their secrets.
+    List {
+        /// The user, by GitHub login.
+        #[arg(long, value_name = "LOGIN")]
+        user: String,
+    },
+    /// Revoke one of a user's keys: requests that present it are refused from now on.
+    Revoke {
+        /// The user, by GitHub login.
+        #[arg(long, value_name = "LOGIN")]
+        user: String,
+        /// The key's id, as `list` shows it.
+        id: i64,
     },
 }
 

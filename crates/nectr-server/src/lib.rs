@@ -2,6 +2,7 @@
 //! adapters, wires them into the domain's services, and runs the HTTP server until SIGINT or
 //! SIGTERM, then drains in-flight requests and closes the database pool.
 
+pub mod api_keys;
 pub mod cli;
 pub mod memory;
 pub mod models;

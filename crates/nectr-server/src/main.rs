@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use nectr_domain::{AccessToken, WebhookSecret};
-use nectr_server::cli::{Cli, Command, ReposCommand};
+use nectr_server::cli::{ApiKeysCommand, Cli, Command, ReposCommand};
 use nectr_server::{
-    Application, ConfigSources, Settings, migrate, open_store, repos, review_cli, telemetry,
+    Application, ConfigSources, Settings, api_keys, migrate, open_store, repos, review_cli,
+    telemetry,
 };
 
 #[tokio::main]
@@ -64,6 +65,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Repos { action } = command {
         return repos_command(&settings, action).await;
     }
+    if let Command::ApiKeys { action } = command {
+        return api_keys_command(&settings, action).await;
+    }
     let application = Application::build(&settings).await?;
     tracing::info!(
         address = %format!("{}:{}", settings.application.host, application.port()),
@@ -72,6 +76,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     );
     application.stop_on_signals();
     application.run_until_stopped().await
+}
+
+#[expect(clippy::print_stdout, reason = "the api-keys commands write their output to stdout")]
+async fn api_keys_command(settings: &Settings, action: ApiKeysCommand) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let outcome = match action {
+        ApiKeysCommand::Create { user, name } => api_keys::create(&store, &user, &name)
+            .await
+            .map(|created| print!("{}", api_keys::created_message(&created, &user))),
+        ApiKeysCommand::List { user } => {
+            api_keys::list(&store, &user).await.map(|table| print!("{table}"))
+        }
+        ApiKeysCommand::Revoke { user, id } => api_keys::revoke(&store, &user, id)
+            .await
+            .map(|()| println!("revoked API key {id} of {user}; requests with it are refused")),
+    };
+    store.close().await?;
+    outcome
 }
 
 #[expect(clippy::print_stdout, reason = "the repos commands write their output to stdout")]

@@ -104,8 +104,14 @@ pub async fn list(store: &SeaOrmStore) -> anyhow::Result<String> {
             installation.installed_at.format("%Y-%m-%d").to_string(),
         ]);
     }
-    let widths: Vec<usize> =
-        (0..6).map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0)).collect();
+    Ok(table(&rows))
+}
+
+/// Rows as left-aligned columns two spaces apart, one line each; the first row is the header.
+pub(crate) fn table<const COLUMNS: usize>(rows: &[[String; COLUMNS]]) -> String {
+    let widths: Vec<usize> = (0..COLUMNS)
+        .map(|column| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut table = String::new();
     for row in rows {
         let cells: Vec<String> =
@@ -113,7 +119,7 @@ pub async fn list(store: &SeaOrmStore) -> anyhow::Result<String> {
         table.push_str(cells.join("  ").trim_end());
         table.push('\n');
     }
-    Ok(table)
+    table
 }
 
 /// Deactivates a repository's registrations; answers how many.

@@ -3,6 +3,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failed unwrap is a failed test")]
 
+mod api_keys;
 mod bad_input;
 mod binary;
 mod dashboard;
