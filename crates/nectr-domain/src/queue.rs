@@ -104,6 +104,9 @@ pub enum IntakeEffect {
     },
     /// Record that GitHub's `ping` reached Nectr through these installations' webhook.
     MarkVerified(Vec<InstallationId>),
+    /// Record the pull request's state only (an action that queues nothing: edited, labeled,
+    /// converted to draft, …), so the dashboard's title and state stay current.
+    RecordPullRequest(PullRequestSnapshot),
 }
 
 impl IntakeEffect {
@@ -111,7 +114,10 @@ impl IntakeEffect {
     pub const fn review(&self) -> Option<&NewReviewJob> {
         match self {
             Self::QueueReview(job) => Some(job),
-            Self::None | Self::CancelPullRequest { .. } | Self::MarkVerified(_) => None,
+            Self::None
+            | Self::CancelPullRequest { .. }
+            | Self::MarkVerified(_)
+            | Self::RecordPullRequest(_) => None,
         }
     }
 
@@ -120,6 +126,7 @@ impl IntakeEffect {
         match self {
             Self::QueueReview(job) => Some((job.repo_id, job.pr_number)),
             Self::CancelPullRequest { repo_id, pr_number, .. } => Some((*repo_id, *pr_number)),
+            Self::RecordPullRequest(snapshot) => Some((snapshot.repo_id, snapshot.number)),
             Self::None | Self::MarkVerified(_) => None,
         }
     }
@@ -128,7 +135,8 @@ impl IntakeEffect {
     pub const fn snapshot(&self) -> Option<&PullRequestSnapshot> {
         match self {
             Self::QueueReview(NewReviewJob { pull_request: Some(snapshot), .. })
-            | Self::CancelPullRequest { pull_request: Some(snapshot), .. } => Some(snapshot),
+            | Self::CancelPullRequest { pull_request: Some(snapshot), .. }
+            | Self::RecordPullRequest(snapshot) => Some(snapshot),
             Self::QueueReview(_)
             | Self::CancelPullRequest { pull_request: None, .. }
             | Self::None
@@ -218,7 +226,7 @@ pub enum QueueError {
 ///   is never repeated. Queuing a job marks queued jobs of the same pull request with another head
 ///   `superseded` (their events too) and asks running ones to stop. `CancelPullRequest` does
 ///   what `cancel_pull_request` does; `MarkVerified` sets `verified_at` of each installation
-///   (unknown ids are skipped). Deliveries accepted concurrently take effect in the order they
+///   (unknown ids are skipped); `RecordPullRequest` only records the pull request's state. Deliveries accepted concurrently take effect in the order they
 ///   were accepted when they concern the same pull request.
 /// - A job asked to stop (a newer head superseded it, or its pull request closed) never runs
 ///   again: whenever it would go back to the queue (its lease expired, a failed attempt to

@@ -426,7 +426,7 @@ impl WebhookIntake {
     }
 
     /// What a `pull_request` delivery leads to: `closed` cancels, a review action queues a
-    /// review, anything else is ignored.
+    /// review, anything else is ignored but records the pull request's state.
     fn decide_pull_request(&self, payload: &Payload) -> (EventStatus, IntakeEffect) {
         let ignored = (EventStatus::Ignored, IntakeEffect::None);
         let (Some(action), Some(repository), Some(pull)) =
@@ -454,7 +454,10 @@ impl WebhookIntake {
             || (pull.draft && !self.config.review_drafts)
             || !valid_head_sha(&pull.head.sha)
         {
-            return ignored;
+            return match snapshot {
+                Some(snapshot) => (EventStatus::Ignored, IntakeEffect::RecordPullRequest(snapshot)),
+                None => ignored,
+            };
         }
         let Some(repo) = repo else { return ignored };
         let job = NewReviewJob {

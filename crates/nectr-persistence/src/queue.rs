@@ -319,7 +319,7 @@ pub(crate) async fn accept_sqlite(
         crate::pull_requests::record(txn, id, snapshot).await?;
     }
     match effect {
-        IntakeEffect::None => {}
+        IntakeEffect::None | IntakeEffect::RecordPullRequest(_) => {}
         IntakeEffect::QueueReview(job) => return queue_job(txn, stored, event_id, job, now).await,
         IntakeEffect::CancelPullRequest { repo_id, pr_number, .. } => {
             cancel_open_jobs(txn, *repo_id, *pr_number).await?;

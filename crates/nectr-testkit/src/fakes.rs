@@ -627,7 +627,7 @@ impl ReviewQueue for InMemoryStore {
             other => QueueError::Unexpected(anyhow::Error::new(other)),
         })?;
         match effect {
-            IntakeEffect::None => {}
+            IntakeEffect::None | IntakeEffect::RecordPullRequest(_) => {}
             IntakeEffect::QueueReview(job) => return Ok(tables.queue_job(stored, job)),
             IntakeEffect::CancelPullRequest { repo_id, pr_number, .. } => {
                 tables.cancel_open_jobs(repo_id, pr_number);

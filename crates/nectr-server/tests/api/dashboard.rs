@@ -560,3 +560,44 @@ async fn a_user_without_repositories_sees_empty_figures_with_every_field() {
     insta::assert_json_snapshot!("analytics_summary_empty", summary);
     dashboard.app.stop().await;
 }
+
+#[tokio::test]
+async fn an_action_that_queues_nothing_still_keeps_the_pull_requests_title_and_state() {
+    for database in TestDatabase::every_engine().await {
+        let engine = database.engine;
+        let dashboard = start(database).await;
+        let alice = &dashboard.alice;
+        let opened = Pull {
+            action: "opened",
+            number: 4,
+            title: "Add a cache",
+            author: "carol",
+            head: "e1",
+            merged_at: None,
+            updated_at: "2026-11-01T10:00:00Z",
+        };
+        dashboard.host(alice, 4, "e1");
+        dashboard.deliver(alice, "edit-1", &opened).await;
+        dashboard.settle(alice, 4).await;
+        let edited = Pull {
+            action: "edited",
+            title: "Add a cache, bounded",
+            updated_at: "2026-11-01T12:00:00Z",
+            ..opened
+        };
+        let answer = dashboard.deliver(alice, "edit-2", &edited).await;
+        assert_eq!(answer["status"], "received", "{engine:?}: {answer}");
+        // A late redelivery of an older state changes nothing.
+        let older = Pull { action: "labeled", title: "Add a cache", ..opened };
+        dashboard.deliver(alice, "edit-3", &older).await;
+        let reviews = dashboard.ok(alice, "/api/v1/reviews").await;
+        let review = &reviews.as_array().unwrap()[0];
+        assert_eq!(
+            (review["pr_title"].as_str(), review["status"].as_str()),
+            (Some("Add a cache, bounded"), Some("completed")),
+            "{engine:?}: {reviews}"
+        );
+        let jobs = dashboard.app.store.jobs_of_pull_request(alice.repo_id, 4).await.unwrap();
+        assert_eq!(jobs.len(), 1, "{engine:?}: an edit queues no review");
+    }
+}
