@@ -7,6 +7,8 @@
 //! - `cargo xtask db`    starts a local PostgreSQL for development and prints `TEST_DATABASE_URL`
 //! - `cargo xtask bench [startup|intake|pipeline]` builds the release binary and measures start-up,
 //!   memory and size, webhook intake under load, or one review's overhead
+//! - `cargo xtask programs` installs the third-party programs the tests drive (`test` does it too)
+//! - `cargo xtask test-neo4j` runs the code graph's contract on the Neo4j of `TEST_NEO4J_URI`
 //! - `cargo xtask chaos kill` kills the real server with SIGKILL while it reviews, and checks that
 //!   every pull request ends with exactly one review (`.ci/run` runs it)
 
@@ -30,12 +32,16 @@ fn main() -> ExitCode {
         "lint" => lint(),
         "tidy" => tidy::check(&root()).map_err(|problems| problems.join("\n")),
         "db" => db::start(),
+        "programs" => programs::prepare(&root()),
+        "test-neo4j" => test_neo4j(),
         "bench" => bench::run(&root(), rest.first().map(String::as_str)),
         "chaos" => {
             chaos::run(&root(), rest.first().map(String::as_str), rest.get(1..).unwrap_or_default())
         }
         _ => {
-            eprintln!("usage: cargo xtask <test|ci|lint|tidy|db|bench|chaos>");
+            eprintln!(
+                "usage: cargo xtask <test|ci|lint|tidy|db|bench|chaos|programs|test-neo4j>"
+            );
             return if task == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE };
         }
     };
@@ -98,6 +104,17 @@ fn test(extra: &[String]) -> Result<(), String> {
         arguments.extend(&extra);
         run("cargo", &arguments)
     }
+}
+
+/// The code graph's contract suite on a real Neo4j: `TEST_NEO4J_URI` (with
+/// `TEST_NEO4J_USERNAME` and `TEST_NEO4J_PASSWORD`) must name one; it fails without it.
+fn test_neo4j() -> Result<(), String> {
+    if !std::env::var("TEST_NEO4J_URI").is_ok_and(|uri| !uri.is_empty()) {
+        return Err("TEST_NEO4J_URI is not set: start a Neo4j (README: \"The code graph on \
+                    Neo4j\") and set TEST_NEO4J_URI, TEST_NEO4J_USERNAME and TEST_NEO4J_PASSWORD"
+            .to_owned());
+    }
+    run("cargo", &["run", "--package", "nectr-graph", "--example", "neo4j_contract"])
 }
 
 fn lint() -> Result<(), String> {

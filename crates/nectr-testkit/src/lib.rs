@@ -12,6 +12,7 @@
 
 pub mod api_key_contract;
 pub mod app;
+pub mod boltstub;
 pub mod code_host_contract;
 pub mod contract;
 pub mod database;
@@ -22,6 +23,7 @@ pub mod fakes;
 pub mod graph_contract;
 pub mod memory_contract;
 pub mod node;
+pub mod programs;
 pub mod runners;
 
 use std::path::PathBuf;
