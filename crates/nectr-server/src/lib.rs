@@ -193,12 +193,13 @@ impl Application {
             }
             _ => None,
         };
+        let memories = memory::memory_store(&settings.memory, &store)?;
         let scans = scans::BackgroundScans::new(
             GraphScanner::new(code_host.clone(), store.clone()),
+            ProjectScanner::new(code_host.clone(), memories.clone()),
             scans::SCAN_CONCURRENCY,
         );
         start_backfill(&scans, &store);
-        let memories = memory::memory_store(&settings.memory, &store)?;
         let connections = RepositoryConnections::new(
             store.clone(),
             store.clone(),

@@ -1,13 +1,16 @@
 //! Background scans of repositories into the code graph: at most [`SCAN_CONCURRENCY`] at a
 //! time, one per repository (a request while one is active answers its progress), with the
-//! progress of each repository's latest scan kept for the API to poll. At start-up, connected
-//! repositories that were never scanned are queued.
+//! progress of each repository's latest scan kept for the API to poll. A scan that indexed a new
+//! commit also replaces the repository's project map in memory (so a connect, a rescan and the
+//! start-up backfill all build it). At start-up, connected repositories that were never scanned
+//! are queued.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use nectr_domain::code_host::Identity;
 use nectr_domain::graph::{GraphScanner, ScanOutcome, ScanPhase, ScanProgress, ScanScheduler};
+use nectr_domain::memory::project_map::ProjectScanner;
 use nectr_domain::{InstallationRepository, RepoFullName, UserRepository};
 use tokio::sync::Semaphore;
 
@@ -18,15 +21,17 @@ pub const SCAN_CONCURRENCY: usize = 2;
 #[derive(Clone)]
 pub struct BackgroundScans {
     scanner: GraphScanner,
+    project_map: ProjectScanner,
     permits: Arc<Semaphore>,
     progress: Arc<Mutex<HashMap<String, ScanProgress>>>,
 }
 
 impl BackgroundScans {
-    /// Scans with `scanner`, `concurrency` at a time.
-    pub fn new(scanner: GraphScanner, concurrency: usize) -> Self {
+    /// Scans with `scanner` (and `project_map` after a new commit), `concurrency` at a time.
+    pub fn new(scanner: GraphScanner, project_map: ProjectScanner, concurrency: usize) -> Self {
         Self {
             scanner,
+            project_map,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             progress: Arc::default(),
         }
@@ -57,6 +62,7 @@ impl BackgroundScans {
                     removed,
                     "repository scanned into the code graph"
                 );
+                self.map_project(&repo, &who).await;
                 ScanProgress { phase: ScanPhase::Completed, ..last }
             }
             Err(error) => {
@@ -65,6 +71,19 @@ impl BackgroundScans {
             }
         };
         self.set(&key, finished);
+    }
+
+    /// Replaces the project map from the commit just indexed; a failure is logged, and leaves
+    /// the graph's scan complete (`POST /api/v1/memory/rescan` retries the map alone).
+    async fn map_project(&self, repo: &RepoFullName, who: &Identity) {
+        match self.project_map.scan(who, repo).await {
+            Ok(sections) => {
+                tracing::info!(repo = %repo, sections = sections.len(), "project map replaced");
+            }
+            Err(error) => {
+                tracing::warn!(repo = %repo, error = %error, "cannot build the project map");
+            }
+        }
     }
 
     /// Queues a scan of every connected repository that has none yet; answers how many.

@@ -69,6 +69,7 @@ async fn a_connect_scans_the_branch_and_the_graph_routes_answer_in_the_dashboard
             let repo = state.repo(REPO);
             for (path, text) in project() {
                 repo.contents.insert(path.to_owned(), text.as_bytes().to_vec());
+                repo.tree.push((path.to_owned(), "blob".to_owned(), Some(text.len() as u64)));
             }
             repo.contents
                 .insert("assets/logo.png".to_owned(), vec![0x89, b'P', b'N', b'G', 0, 0xff]);
@@ -83,6 +84,22 @@ async fn a_connect_scans_the_branch_and_the_graph_routes_answer_in_the_dashboard
         assert_eq!(done["files_indexed"], 11, "{done}");
         assert_eq!(done["scan"]["edges"], 6, "{done}");
         assert_eq!(tarballs(&world), 1);
+        // The connect's scan built the project map from the default branch too.
+        let (status, map) = json(
+            get_as(&world.app, &session, &format!("/api/v1/memory/project-map?repo={REPO}")).await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{map}");
+        let sections: Vec<&str> = map["memories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["memory"].as_str())
+            .collect();
+        assert!(
+            sections.iter().any(|text| text.starts_with("Stack:") && text.contains("Rust")),
+            "{sections:?}"
+        );
 
         let (status, files) =
             json(get_as(&world.app, &session, &format!("/api/v1/repos/{REPO}/files")).await).await;
@@ -310,7 +327,10 @@ mod reviews {
         let graph: &dyn CodeGraph = app.store.as_ref();
         // Four files import money.rs, and two more import the first of them: six dependents.
         let mut edges: Vec<ImportEdge> = (1..=4)
-            .map(|n| ImportEdge { source: format!("src/user{n}.rs"), target: "src/money.rs".into() })
+            .map(|n| ImportEdge {
+                source: format!("src/user{n}.rs"),
+                target: "src/money.rs".into(),
+            })
             .collect();
         edges.extend((1..=2).map(|n| ImportEdge {
             source: format!("src/far{n}.rs"),
