@@ -84,9 +84,12 @@ pub struct ApiState {
     pub memory: MemoryState,
 }
 
-/// Builds the actix application: state, middleware, routes and JSON errors.
+/// Builds the actix application: state, middleware, routes and JSON errors. `mount` adds the
+/// routes of the other inbound edge that shares the process and port (the MCP server), behind
+/// the same middleware.
 pub fn app(
     state: ApiState,
+    mount: impl FnOnce(&mut web::ServiceConfig),
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -113,6 +116,7 @@ pub fn app(
         .configure(graph::routes)
         .configure(memory::routes)
         .configure(openapi::routes)
+        .configure(mount)
         .default_service(web::to(error::not_found))
         .wrap(actix_web::middleware::from_fn(auth::csrf::check_origin))
         .wrap(middleware::json_errors())

@@ -135,6 +135,7 @@ pub(crate) async fn list(
         limit: params::limit(query.limit)?,
         filter: params::named("status", query.status.as_deref(), ReviewFilter::parse)?,
         search: query.search.clone(),
+        ..ReviewQuery::default()
     };
     let reviews = state.history.reviews(user.id, &query).await.map_err(internal)?;
     let bodies: Vec<ReviewBody> = reviews.into_iter().map(ReviewBody::from).collect();

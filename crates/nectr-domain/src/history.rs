@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::pull_request::PullRequestState;
-use crate::{EventId, EventStatus, UserId};
+use crate::review::Verdict;
+use crate::{EventId, EventStatus, RepoFullName, ReviewRunId, UserId};
 
 /// The most rows one list returns.
 pub const MAX_LIMIT: u32 = 100;
@@ -59,11 +60,15 @@ pub struct ReviewQuery {
     /// Case-insensitive part of the title or the repository's name, or the start of the pull
     /// request's number.
     pub search: Option<String>,
+    /// Only this repository (compared ignoring case).
+    pub repo: Option<RepoFullName>,
+    /// Only the pull request with this number.
+    pub pull_request: Option<u64>,
 }
 
 impl Default for ReviewQuery {
     fn default() -> Self {
-        Self { limit: 20, filter: None, search: None }
+        Self { limit: 20, filter: None, search: None, repo: None, pull_request: None }
     }
 }
 
@@ -107,6 +112,10 @@ pub struct ReviewListing {
     pub ai_summary: Option<String>,
     /// Files the review covered.
     pub files_analyzed: Option<u64>,
+    /// The review run of its job, once one started.
+    pub run_id: Option<ReviewRunId>,
+    /// The verdict its run recorded, once recorded.
+    pub verdict: Option<Verdict>,
 }
 
 /// One delivery in the event list.
@@ -155,8 +164,9 @@ pub enum HistoryError {
 ///   not exist (`None`, or absent from a list).
 /// - `reviews` lists, for each pull request with a queued review, the review whose status has
 ///   the highest [`review_priority`] (the newest among equals), newest first; the filter, the
-///   search and then the limit apply to that de-duplicated list. `pr_status` comes from the
-///   stored pull-request state.
+///   search, the repository and pull-request filters and then the limit apply to that
+///   de-duplicated list. `pr_status` comes from the stored pull-request state; `verdict` from
+///   the record of the job's review run.
 /// - `review` returns the review of one delivery (no de-duplication).
 /// - `events` lists deliveries newest first (by arrival, then id), filtered by status.
 #[async_trait]

@@ -8,3 +8,4 @@
 //!   brings tickets, production errors and discussions from Linear, Sentry and Slack into a review.
 
 pub mod client;
+pub mod server;

@@ -12,7 +12,8 @@ use nectr_domain::history::{
     ReviewQuery, ReviewedPullRequest,
 };
 use nectr_domain::pull_request::PullRequestState;
-use nectr_domain::{EventId, EventStatus, UserId};
+use nectr_domain::review::Verdict;
+use nectr_domain::{EventId, EventStatus, ReviewRunId, UserId};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
 use crate::SeaOrmStore;
@@ -23,13 +24,15 @@ use crate::store::db_error;
 /// The columns of a review row.
 const REVIEW_COLUMNS: &str = "CAST(e.id AS BIGINT) AS id, e.event_type, e.source, e.status, \
     e.created_at, e.processed_at, j.pr_number, j.repo_full_name AS job_repo, p.title, \
-    p.repo_full_name, p.branch, p.author, p.html_url, p.state, w.result";
+    p.repo_full_name, p.branch, p.author, p.html_url, p.state, w.result, \
+    CAST(j.review_run_id AS BIGINT) AS run_id, r.verdict";
 
 /// The joins from an event to its job, pull request and review run.
 const REVIEW_JOINS: &str = "FROM events e \
     JOIN review_jobs j ON j.event_id = e.id \
     LEFT JOIN pull_requests p ON p.repo_id = j.repo_id AND p.pr_number = j.pr_number \
-    LEFT JOIN workflow_runs w ON w.id = j.review_run_id";
+    LEFT JOIN workflow_runs w ON w.id = j.review_run_id \
+    LEFT JOIN review_records r ON r.run_id = j.review_run_id";
 
 fn unexpected(doing: &'static str) -> impl Fn(DbErr) -> HistoryError {
     move |error| HistoryError::Unexpected(db_error(doing)(error))
@@ -71,6 +74,14 @@ fn review_list(query: &ReviewQuery) -> (String, Vec<Value>) {
              OR lower(j.repo_full_name) LIKE {inside} ESCAPE '\\' \
              OR CAST(j.pr_number AS VARCHAR) LIKE {prefix} ESCAPE '\\')"
         ));
+    }
+    if let Some(repo) = &query.repo {
+        let repo = bind(repo.as_str().to_lowercase().into());
+        conditions.push(format!("lower(j.repo_full_name) = {repo}"));
+    }
+    if let Some(number) = query.pull_request {
+        let number = bind(i64::try_from(number).unwrap_or(i64::MAX).into());
+        conditions.push(format!("j.pr_number = {number}"));
     }
     let limit = bind(limit(query.limit).into());
     let best = format!(
@@ -129,6 +140,14 @@ fn review_from_row(row: &QueryResult) -> Result<ReviewListing, DbErr> {
         },
         ai_summary,
         files_analyzed,
+        run_id: row.try_get::<Option<i64>>("", "run_id")?.map(ReviewRunId::new),
+        verdict: match text("verdict")? {
+            Some(verdict) => Some(
+                Verdict::parse(&verdict)
+                    .ok_or_else(|| DbErr::Custom(format!("unknown verdict {verdict:?}")))?,
+            ),
+            None => None,
+        },
     })
 }
 

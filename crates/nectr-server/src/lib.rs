@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod cli;
+pub mod mcp;
 pub mod memory;
 pub mod models;
 pub mod repos;
@@ -250,7 +251,11 @@ impl Application {
         let port = listener.local_addr().context("the listener has no address")?.port();
         // actix treats SIGINT as a forced stop; Nectr drains in-flight requests on both SIGINT
         // and SIGTERM, so it handles the signals itself (see `stop_on_signals`).
-        let mut server = HttpServer::new(move || nectr_api::app(state.clone()))
+        let mcp = mcp::server(settings, &state, &store);
+        let mut server = HttpServer::new(move || {
+            let mcp = mcp.clone();
+            nectr_api::app(state.clone(), move |config| mcp.configure(config))
+        })
             .shutdown_timeout(settings.application.shutdown_timeout_seconds)
             .disable_signals();
         if settings.application.workers > 0 {

@@ -125,6 +125,9 @@ pub struct Settings {
     /// Project memory.
     #[serde(default)]
     pub memory: crate::memory::MemorySettings,
+    /// The MCP server.
+    #[serde(default)]
+    pub mcp_server: crate::mcp::McpServerSettings,
 }
 
 /// Which reviewer reviews, and what reviews may do on GitHub.

@@ -78,6 +78,15 @@ const PATH_NOISE: [&str; 24] = [
 /// The most words of the changed paths a search uses.
 const QUERY_WORDS: usize = 32;
 
+/// The search query for changed paths: their telling words (no path noise), at most
+/// `QUERY_WORDS` of them.
+fn path_query(paths: &[String]) -> String {
+    let words = search_words(&paths.join(" "), QUERY_WORDS * 2);
+    let telling: Vec<String> =
+        words.into_iter().filter(|word| !PATH_NOISE.contains(&word.as_str())).collect();
+    telling[..telling.len().min(QUERY_WORDS)].join(" ")
+}
+
 /// Picks a review's memories.
 #[derive(Clone)]
 pub struct MemoryRetrieval {
@@ -101,10 +110,7 @@ impl MemoryRetrieval {
         changed_paths: &[String],
         author: &str,
     ) -> Result<ReviewMemories, MemoryStoreError> {
-        let words = search_words(&changed_paths.join(" "), QUERY_WORDS * 2);
-        let telling: Vec<String> =
-            words.into_iter().filter(|word| !PATH_NOISE.contains(&word.as_str())).collect();
-        let query = telling[..telling.len().min(QUERY_WORDS)].join(" ");
+        let query = path_query(changed_paths);
         let author_scope = MemoryScope::developer(author);
         let rules = self.rules(repo).await?;
         let project = self
@@ -119,7 +125,30 @@ impl MemoryRetrieval {
         Ok(self.fit(ReviewMemories { rules, project, developer }))
     }
 
-    async fn rules(&self, repo: &RepoFullName) -> Result<Vec<Memory>, MemoryStoreError> {
+    /// What applies to `paths` in `repo` whoever changes them: every project rule and the
+    /// project memories relevant to the paths, chosen and fitted as for a review (no memories
+    /// about a developer).
+    ///
+    /// # Errors
+    /// The store's [`MemoryStoreError`].
+    pub async fn for_paths(
+        &self,
+        repo: &RepoFullName,
+        paths: &[String],
+    ) -> Result<ReviewMemories, MemoryStoreError> {
+        let query = path_query(paths);
+        let rules = self.rules(repo).await?;
+        let project = self
+            .search(repo, &query, &PROJECT_TYPES, MemoryScope::Project, self.budget.project)
+            .await?;
+        Ok(self.fit(ReviewMemories { rules, project, developer: Vec::new() }))
+    }
+
+    /// Every project rule of `repo`, oldest first.
+    ///
+    /// # Errors
+    /// The store's [`MemoryStoreError`].
+    pub async fn rules(&self, repo: &RepoFullName) -> Result<Vec<Memory>, MemoryStoreError> {
         let filter = MemoryFilter {
             types: vec![MemoryType::ProjectRule],
             scope: Some(MemoryScope::Project),

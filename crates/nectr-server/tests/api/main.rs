@@ -10,6 +10,7 @@ mod dashboard;
 mod errors;
 mod graph;
 mod health;
+mod mcp;
 mod memory;
 mod models;
 mod openapi;

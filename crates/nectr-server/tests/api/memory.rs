@@ -24,20 +24,22 @@ const TOKEN: &str = "ghp_memorytesttoken0000000000000000000000";
 const JWT_SECRET: &str = "memory-test-jwt-secret";
 const RULE: &str = "Every SQL query is parameterised; string-built SQL is a critical finding.";
 
-struct Tenant {
-    session: String,
-    repo: String,
+/// A user with one connected repository, and the secrets to act for them.
+pub(crate) struct Tenant {
+    pub(crate) session: String,
+    pub(crate) repo: String,
     repo_id: i64,
     hook_id: i64,
     secret: String,
 }
 
-struct World {
-    app: TestApp,
-    github: FakeGitHub,
+/// Nectr reviewing with the fake Anthropic API against the fake GitHub, with two tenants.
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) github: FakeGitHub,
     model: FakeModel,
-    alice: Tenant,
-    bob: Tenant,
+    pub(crate) alice: Tenant,
+    pub(crate) bob: Tenant,
 }
 
 async fn tenant(app: &TestApp, login: &str, repo: &str, repo_id: i64) -> Tenant {
@@ -95,7 +97,7 @@ fn model_reply(request: &ModelRequest) -> FakeReply {
     }
 }
 
-async fn start(database: TestDatabase) -> World {
+pub(crate) async fn start(database: TestDatabase) -> World {
     let github = FakeGitHub::start(TOKEN).await;
     let model = FakeModel::anthropic(model_reply).await;
     let (fake_url, model_url) = (github.url.clone(), model.base_url.clone());
@@ -118,7 +120,7 @@ async fn start(database: TestDatabase) -> World {
 }
 
 impl World {
-    async fn call(
+    pub(crate) async fn call(
         &self,
         tenant: &Tenant,
         method: reqwest::Method,
@@ -135,14 +137,14 @@ impl World {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    async fn get(&self, tenant: &Tenant, path: &str) -> Value {
+    pub(crate) async fn get(&self, tenant: &Tenant, path: &str) -> Value {
         let (status, body) = self.call(tenant, reqwest::Method::GET, path, None).await;
         assert_eq!(status, 200, "{path}: {body}");
         body
     }
 
     /// Delivers `opened` for pull request `number` by `author`, and waits for its review.
-    async fn review(&self, tenant: &Tenant, number: u64, author: &str) {
+    pub(crate) async fn review(&self, tenant: &Tenant, number: u64, author: &str) {
         let head = format!("head{number}");
         let files = vec![FakeFile {
             filename: "src/db.py".to_owned(),

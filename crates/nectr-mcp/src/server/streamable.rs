@@ -1,0 +1,123 @@
+//! The Streamable HTTP transport at `/mcp`: rmcp's `StreamableHttpService` (sessions in
+//! memory) behind one actix handler for `POST`, `GET` and `DELETE`. Before rmcp sees a request,
+//! the handler checks its `Host` and `Origin`, authenticates its API key and, when it names a
+//! session, that the session was opened with a key of the same user; it remembers which user
+//! opened each session from the `Mcp-Session-Id` that rmcp issues on `initialize`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, Resource, web};
+use bytes::Bytes;
+use nectr_domain::UserId;
+use rmcp::transport::common::http_header::HEADER_SESSION_ID;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+
+use super::auth::{Caller, authenticate};
+use super::guard::AllowedHosts;
+use super::handler::NectrMcp;
+use super::http_error::Refusal;
+use super::{Shared, bridge};
+
+/// The largest request body accepted (rmcp's own limit).
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// rmcp's service and which user opened each of its sessions.
+pub(crate) struct Streamable {
+    service: StreamableHttpService<NectrMcp, LocalSessionManager>,
+    sessions: Arc<LocalSessionManager>,
+    owners: Mutex<HashMap<String, UserId>>,
+}
+
+impl Streamable {
+    /// The service for `handler`, checking hosts as `hosts` does.
+    pub(crate) fn new(handler: NectrMcp, hosts: &AllowedHosts, keep_alive: Duration) -> Self {
+        let sessions = Arc::new(LocalSessionManager::default());
+        let config = StreamableHttpServerConfig::default()
+            .with_allowed_hosts(hosts.names().iter().cloned())
+            .with_sse_keep_alive(Some(keep_alive));
+        let service =
+            StreamableHttpService::new(move || Ok(handler.clone()), sessions.clone(), config);
+        Self { service, sessions, owners: Mutex::new(HashMap::new()) }
+    }
+
+    fn owners(&self) -> std::sync::MutexGuard<'_, HashMap<String, UserId>> {
+        self.owners.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn owner(&self, session: &str) -> Option<UserId> {
+        self.owners().get(session).copied()
+    }
+
+    /// Records who opened `session`, and forgets the sessions rmcp has ended since.
+    async fn opened(&self, session: String, user: UserId) {
+        let live: HashSet<String> =
+            self.sessions.sessions.read().await.keys().map(|id| id.to_string()).collect();
+        let mut owners = self.owners();
+        owners.retain(|id, _| live.contains(id));
+        owners.insert(session, user);
+    }
+
+    fn ended(&self, session: &str) {
+        self.owners().remove(session);
+    }
+}
+
+/// `/mcp`, every method (rmcp answers 405 for the ones it does not serve).
+pub(crate) fn resource(shared: web::Data<Shared>) -> Resource {
+    web::resource("/mcp")
+        .app_data(shared)
+        .app_data(web::PayloadConfig::new(MAX_BODY))
+        .route(web::route().to(handle))
+}
+
+fn session_of(request: &HttpRequest) -> Option<String> {
+    request
+        .headers()
+        .get(HEADER_SESSION_ID)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn handle(
+    shared: web::Data<Shared>,
+    request: HttpRequest,
+    body: Bytes,
+) -> Result<HttpResponse, Refusal> {
+    shared.hosts.admit(request.headers())?;
+    let caller: Caller = authenticate(shared.keys.as_ref(), request.headers()).await?;
+    let streamable = &shared.streamable;
+    let session = session_of(&request);
+    let foreign = session
+        .as_deref()
+        .and_then(|id| streamable.owner(id))
+        .is_some_and(|owner| owner != caller.user);
+    if foreign {
+        tracing::warn!(
+            user_id = caller.user.get(),
+            "refused a request on another user's MCP session"
+        );
+        return Err(Refusal::ForeignSession);
+    }
+    let answer = streamable.service.handle(bridge::request(&request, body, caller)).await;
+    let issued = answer
+        .headers()
+        .get(HEADER_SESSION_ID)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let status = answer.status();
+    match (session, issued) {
+        (None, Some(issued)) => streamable.opened(issued, caller.user).await,
+        (Some(session), _)
+            if status == http::StatusCode::NOT_FOUND
+                || (request.method() == Method::DELETE && status.is_success()) =>
+        {
+            streamable.ended(&session);
+        }
+        _ => {}
+    }
+    Ok(bridge::response(answer).await)
+}

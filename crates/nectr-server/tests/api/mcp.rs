@@ -1,0 +1,649 @@
+//! Nectr's MCP server end to end, on SQLite and PostgreSQL. The official MCP TypeScript SDK
+//! client (`crates/nectr-testkit/js/mcp-client.mjs`, run with `node`) connects over Streamable
+//! HTTP and over the legacy SSE transport with a personal API key, lists the tools, resources and
+//! templates, and calls every tool on a repository with real reviews (through the pipeline and
+//! the fake Anthropic API), findings, learned memories, a project rule and a scanned code graph;
+//! another user's repository, bad arguments and unknown names are MCP errors after which the
+//! session still answers; without a key, or with an unknown one, the connection is refused.
+//! Over plain HTTP: the `Host`/`Origin` allow-list, unknown SSE sessions, sessions bound to the
+//! user whose key opened them, and event streams that go through the API's middleware unbuffered.
+
+use std::time::Duration;
+
+use nectr_domain::api_keys::ApiKeyStore;
+use nectr_domain::{AccessToken, UserRepository, UserUpsert};
+use nectr_testkit::node::{js_dir, node};
+use nectr_testkit::{TestApp, TestDatabase, spawn_app_on};
+use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+use crate::memory::{Tenant, World, start};
+
+const RULE: &str = "Every database call goes through src/db.py; never open a connection elsewhere.";
+
+/// The default branch: `src/db.py` is imported by `src/api.py`, which `src/cli.py` imports.
+fn project() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("README.md", "# shop\n"),
+        ("src/__init__.py", ""),
+        ("src/db.py", "x = 1\n"),
+        ("src/api.py", "from .db import x\n"),
+        ("src/cli.py", "from .api import x\n"),
+        ("tests/test_api.py", "def test_nothing():\n    pass\n"),
+    ]
+}
+
+/// A new personal API key of `tenant`, created through the API.
+async fn api_key(world: &World, tenant: &Tenant) -> String {
+    let (status, created) = world
+        .call(tenant, Method::POST, "/api/v1/api-keys", Some(json!({"name": "mcp agent"})))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    created["key"].as_str().unwrap().to_owned()
+}
+
+/// Scans `tenant`'s default branch into the code graph and waits until the scan is over.
+async fn scan(world: &World, tenant: &Tenant) {
+    {
+        let mut state = world.github.state();
+        let repo = state.repo(&tenant.repo);
+        for (path, text) in project() {
+            repo.contents.insert(path.to_owned(), text.as_bytes().to_vec());
+        }
+    }
+    let path = format!("/api/v1/repos/{}/rescan", tenant.repo);
+    let (status, started) = world.call(tenant, Method::POST, &path, None).await;
+    assert_eq!(status, 200, "{started}");
+    for _ in 0..400 {
+        let body = world.get(tenant, &path).await;
+        if body["status"] == "idle" && body["scan"]["phase"] != Value::Null {
+            assert_eq!(body["scan"]["phase"], "completed", "{body}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the scan of {} did not finish", tenant.repo);
+}
+
+/// Runs the SDK client script and answers what it printed.
+async fn client(world: &World, key: &str, transport: &str, plan: &Value) -> Value {
+    let run = tokio::process::Command::new(node())
+        .arg("mcp-client.mjs")
+        .arg(&world.app.address)
+        .arg(key)
+        .arg(transport)
+        .arg(plan.to_string())
+        .current_dir(js_dir())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(90), run)
+        .await
+        .unwrap_or_else(|_| panic!("the MCP client did not finish within 90 s"))
+        .unwrap_or_else(|error| panic!("node does not run: {error}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the MCP client failed: {stderr}\n{stdout}");
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|error| {
+        panic!("the MCP client printed no JSON ({error}): {stdout}\n{stderr}")
+    })
+}
+
+/// The structured answer of step `index`, which must have succeeded.
+fn answer(report: &Value, index: usize) -> &Value {
+    let step = &report["steps"][index];
+    assert!(step["ok"].is_object(), "step {index} failed: {step}");
+    assert_ne!(step["ok"]["isError"], true, "step {index} is an error result: {step}");
+    &step["ok"]["structuredContent"]
+}
+
+/// The error of step `index`, which must have failed with a JSON-RPC error.
+fn error(report: &Value, index: usize) -> &Value {
+    let step = &report["steps"][index];
+    assert!(step["error"].is_object(), "step {index} did not fail: {step}");
+    &step["error"]
+}
+
+/// The JSON document a resource read answered.
+fn resource_json(report: &Value, index: usize) -> Value {
+    let step = &report["steps"][index];
+    let contents = &step["ok"]["contents"][0];
+    assert_eq!(contents["mimeType"], "application/json", "{step}");
+    serde_json::from_str(contents["text"].as_str().unwrap()).unwrap()
+}
+
+const TOOLS: [&str; 9] = [
+    "get_blast_radius",
+    "get_contributor_stats",
+    "get_file_experts",
+    "get_pr_verdict",
+    "get_recent_reviews",
+    "get_repo_health",
+    "get_review",
+    "get_rules_for_path",
+    "search_memory",
+];
+
+fn plan(repo: &str, other: &str, review_id: i64) -> Value {
+    json!([
+        {"call": "get_recent_reviews", "arguments": {"repo": repo}},
+        {"call": "get_review", "arguments": {"review_id": review_id}},
+        {"call": "get_pr_verdict", "arguments": {"repo": repo, "pr_number": 1}},
+        {"call": "get_repo_health", "arguments": {"repo": repo, "days": 30}},
+        {"call": "get_contributor_stats", "arguments": {"repo": repo}},
+        {"call": "search_memory", "arguments": {"repo": repo, "query": "queries go through", "memory_type": "risk_module"}},
+        {"call": "get_rules_for_path", "arguments": {"repo": repo, "path": "src/db.py"}},
+        {"call": "get_file_experts", "arguments": {"repo": repo, "paths": ["src/db.py"]}},
+        {"call": "get_blast_radius", "arguments": {"repo": repo, "paths": ["src/db.py"]}},
+        {"read": format!("nectr://repos/{repo}/reviews")},
+        {"read": format!("nectr://repos/{repo}/rules")},
+        // 11: another user's repository, and one that does not exist, are the same error.
+        {"call": "get_recent_reviews", "arguments": {"repo": other}},
+        {"call": "get_recent_reviews", "arguments": {"repo": "nobody-here/nothing"}},
+        {"read": format!("nectr://repos/{other}/reviews")},
+        // 14: bad arguments.
+        {"call": "get_recent_reviews", "arguments": {"repo": repo, "limit": 0}},
+        {"call": "get_review", "arguments": {"review_id": "seven"}},
+        {"call": "get_blast_radius", "arguments": {"repo": repo, "paths": []}},
+        {"call": "search_memory", "arguments": {"repo": repo, "query": "!"}},
+        {"call": "get_pr_verdict", "arguments": {"repo": "not a repository", "pr_number": 1}},
+        {"call": "get_recent_reviews", "arguments": {"repo": repo, "surprise": true}},
+        {"call": "drop_all_tables", "arguments": {}},
+        // 21: the session still works.
+        {"call": "get_recent_reviews", "arguments": {"repo": repo, "limit": 1}},
+    ])
+}
+
+fn assert_lists(report: &Value, repo: &str) {
+    assert_eq!(report["connected"], true, "{report}");
+    assert_eq!(report["server"]["name"], "nectr");
+    assert!(report["capabilities"]["tools"].is_object(), "{}", report["capabilities"]);
+    assert!(report["capabilities"]["resources"].is_object());
+    let tools = report["tools"].as_array().unwrap();
+    let mut names: Vec<&str> = tools.iter().map(|tool| tool["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(names, TOOLS);
+    for tool in tools {
+        assert!(tool["description"].as_str().is_some_and(|text| text.len() > 40), "{tool}");
+        assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
+        assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
+        assert_eq!(tool["annotations"]["readOnlyHint"], true, "{tool}");
+    }
+    let recent = tools.iter().find(|tool| tool["name"] == "get_recent_reviews").unwrap();
+    let limit = &recent["inputSchema"]["properties"]["limit"];
+    assert_eq!((limit["minimum"].as_u64(), limit["maximum"].as_u64()), (Some(1), Some(50)));
+    assert!(recent["inputSchema"]["properties"]["repo"]["description"].is_string());
+    let uris: Vec<&str> = report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uris,
+        [format!("nectr://repos/{repo}/reviews"), format!("nectr://repos/{repo}/rules")],
+        "only the caller's repository"
+    );
+    let templates: Vec<&str> = report["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["uriTemplate"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        templates,
+        ["nectr://repos/{owner}/{repo}/reviews", "nectr://repos/{owner}/{repo}/rules"]
+    );
+}
+
+fn assert_answers(report: &Value, repo: &str) {
+    let recent = answer(report, 0);
+    assert_eq!(recent["repo"], repo);
+    let reviews = recent["reviews"].as_array().unwrap();
+    let numbers: Vec<u64> = reviews.iter().map(|r| r["pr_number"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, [2, 1], "newest first: {recent}");
+    for review in reviews {
+        assert_eq!(review["status"], "completed", "{review}");
+        assert_eq!(review["verdict"], "REQUEST_CHANGES", "{review}");
+        assert_eq!(review["author"], "carol");
+        assert!(review["summary"].as_str().is_some_and(|body| body.contains("REQUEST_CHANGES")));
+    }
+
+    let detail = answer(report, 1);
+    assert_eq!(detail["review"]["pr_number"], 1, "{detail}");
+    assert_eq!(detail["record"]["verdict"], "REQUEST_CHANGES");
+    assert_eq!(detail["record"]["confidence"], 4);
+    assert_eq!(detail["record"]["counts"]["critical"], 1);
+    let finding = &detail["findings"][0];
+    assert_eq!(finding["path"], "src/db.py", "{detail}");
+    assert_eq!(finding["line"], 2);
+    assert_eq!(finding["severity"], "critical");
+    assert_eq!(finding["title"], "Query built from input");
+    assert_eq!(detail["findings"].as_array().unwrap().len(), 1);
+
+    let verdict = answer(report, 2);
+    assert_eq!(verdict["verdict"], "REQUEST_CHANGES", "{verdict}");
+    assert_eq!(verdict["confidence"], 4);
+    assert_eq!(verdict["review"]["pr_number"], 1);
+    assert_eq!(verdict["counts"]["critical"], 1);
+
+    let health = answer(report, 3);
+    assert_eq!(health["period_days"], 30);
+    assert_eq!(health["period"]["pull_requests"], 2, "{health}");
+    assert_eq!(health["period"]["findings"], 2, "{health}");
+    assert_eq!(health["latest_reviews"]["completed"], 2, "{health}");
+    assert_eq!(health["latest_reviews"]["success_rate"], 100.0);
+    assert_eq!(health["graph"]["files_indexed"], project().len(), "{health}");
+    assert!(health["graph"]["scanned_commit"].is_string());
+    assert_eq!(health["graph"]["hotspots"][0]["path"], "src/db.py", "{health}");
+    assert_eq!(health["graph"]["hotspots"][0]["pull_requests"], 2);
+    assert_eq!(health["graph"]["high_risk_files"][0]["path"], "src/db.py");
+
+    let team = answer(report, 4);
+    assert_eq!(team["contributor_count"], 1, "{team}");
+    let carol = &team["contributors"][0];
+    assert_eq!(carol["login"], "carol");
+    assert_eq!(carol["pull_requests"], 2);
+    assert_eq!(carol["last_pull_request"], 2);
+    assert!(carol["profile_summary"].as_str().unwrap().contains("Writes Python data access code"));
+
+    let found = answer(report, 5);
+    let memories = found["memories"].as_array().unwrap();
+    assert!(!memories.is_empty(), "{found}");
+    assert!(memories.iter().all(|memory| memory["memory_type"] == "risk_module"), "{found}");
+    assert!(memories[0]["content"].as_str().unwrap().contains("All queries go through it"));
+    assert_eq!(memories[0]["source"], "pull_request");
+
+    let rules = answer(report, 6);
+    assert_eq!(rules["path"], "src/db.py");
+    assert_eq!(rules["rules"].as_array().unwrap().len(), 1, "{rules}");
+    assert_eq!(rules["rules"][0]["content"], RULE);
+    assert_eq!(rules["rules"][0]["source"], "user");
+    let related = rules["related"].as_array().unwrap();
+    assert!(related.iter().any(|memory| memory["memory_type"] == "risk_module"), "{rules}");
+
+    let experts = answer(report, 7);
+    assert_eq!(experts["experts"], json!([{"login": "carol", "touches": 2}]), "{experts}");
+
+    let blast = answer(report, 8);
+    assert_eq!(blast["direct"], json!(["src/api.py"]), "{blast}");
+    assert_eq!(blast["transitive"], json!(["src/cli.py"]));
+    assert_eq!(blast["scanned_commit"], health["graph"]["scanned_commit"]);
+
+    let listed = resource_json(report, 9);
+    assert_eq!(listed["repo"], repo);
+    assert_eq!(listed["reviews"].as_array().unwrap().len(), 2, "{listed}");
+    let written = resource_json(report, 10);
+    assert_eq!(written["rules"][0]["content"], RULE, "{written}");
+}
+
+fn assert_refusals(report: &Value, other: &str) {
+    let foreign = error(report, 11);
+    let missing = error(report, 12);
+    for refused in [foreign, missing] {
+        assert_eq!(refused["code"], -32602, "{refused}");
+        assert_eq!(refused["data"]["code"], "unknown_repository", "{refused}");
+    }
+    assert!(foreign["message"].as_str().unwrap().contains(other), "{foreign}");
+    let unreadable = error(report, 13);
+    assert_eq!(unreadable["code"], -32002, "resource not found: {unreadable}");
+    for index in 14..=19 {
+        let refused = error(report, index);
+        assert_eq!(refused["code"], -32602, "step {index}: {refused}");
+    }
+    assert_eq!(error(report, 14)["data"]["code"], "invalid_arguments");
+    assert!(
+        error(report, 14)["message"].as_str().unwrap().contains("limit must be between 1 and 50")
+    );
+    assert!(error(report, 20)["code"].is_i64(), "an unknown tool is an error");
+    let again = answer(report, 21);
+    assert_eq!(again["reviews"].as_array().unwrap().len(), 1, "{again}");
+    assert_eq!(report["alive_after_steps"], true, "{report}");
+}
+
+async fn official_client_sees_real_knowledge(world: &World) {
+    let alice = &world.alice;
+    let (status, added) = world
+        .call(
+            alice,
+            Method::POST,
+            "/api/v1/memory",
+            Some(json!({"repo": alice.repo, "content": RULE})),
+        )
+        .await;
+    assert_eq!(status, 200, "{added}");
+    scan(world, alice).await;
+    world.review(alice, 1, "carol").await;
+    world.review(alice, 2, "carol").await;
+    let reviews = world.get(alice, "/api/v1/reviews").await;
+    let first = reviews
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|review| review["pr_number"] == 1)
+        .unwrap_or_else(|| panic!("{reviews}"));
+    let review_id = first["id"].as_i64().unwrap();
+    let key = api_key(world, alice).await;
+    let steps = plan(&alice.repo, &world.bob.repo, review_id);
+    for transport in ["streamable", "sse"] {
+        let report = client(world, &key, transport, &steps).await;
+        assert_eq!(report["transport"], transport);
+        assert_lists(&report, &alice.repo);
+        assert_answers(&report, &alice.repo);
+        assert_refusals(&report, &world.bob.repo);
+    }
+
+    // Bob's key sees only Bob's repository.
+    let bob_key = api_key(world, &world.bob).await;
+    let foreign = json!([{"call": "get_recent_reviews", "arguments": {"repo": alice.repo}}]);
+    let report = client(world, &bob_key, "streamable", &foreign).await;
+    assert_eq!(error(&report, 0)["data"]["code"], "unknown_repository", "{report}");
+    let uris: Vec<&str> = report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(uris.len(), 2);
+    assert!(uris.iter().all(|uri| uri.contains(&world.bob.repo)), "{uris:?}");
+
+    // No key, or an unknown one: refused before MCP begins.
+    for transport in ["streamable", "sse"] {
+        for presented in
+            ["-", "nectr_0000000000000000000000000000000000000000000000000000000000000000"]
+        {
+            let report = client(world, presented, transport, &json!([])).await;
+            assert_eq!(report["connected"], false, "{transport} {presented}: {report}");
+            let refusal = report["error"].to_string();
+            assert!(refusal.contains("401"), "{transport}: {refusal}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_official_mcp_client_reads_nectrs_knowledge_on_every_engine() {
+    for database in TestDatabase::every_engine().await {
+        let world = start(database).await;
+        official_client_sees_real_knowledge(&world).await;
+        world.app.stop().await;
+    }
+}
+
+/// A user with a personal API key, straight in the store.
+async fn user_with_key(app: &TestApp, login: &str, github_id: i64) -> String {
+    let user = app
+        .store
+        .upsert_by_github_id(UserUpsert {
+            github_id,
+            github_username: login.to_owned(),
+            github_access_token: AccessToken::new("ghp_unused_by_mcp_http_tests"),
+            email: None,
+            avatar_url: None,
+            name: None,
+        })
+        .await
+        .unwrap();
+    let created = ApiKeyStore::create(app.store.as_ref(), user.id, "agent").await.unwrap();
+    created.secret.expose_secret().to_owned()
+}
+
+fn initialize() -> Value {
+    json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw-http", "version": "1"}
+        }
+    })
+}
+
+fn initialized() -> Value {
+    json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+}
+
+/// `POST /mcp` as the Streamable HTTP transport requires it.
+fn streamable(app: &TestApp, key: &str, body: &Value) -> reqwest::RequestBuilder {
+    app.client
+        .post(app.url("/mcp"))
+        .bearer_auth(key)
+        .header("Accept", "application/json, text/event-stream")
+        .json(body)
+}
+
+async fn refusal(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Reads an event stream until `wanted` appears in it; answers everything read.
+async fn read_until(response: &mut reqwest::Response, seen: &mut String, wanted: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains(wanted) {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no {wanted:?} on the stream within 10 s: {seen}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("the stream ended before {wanted:?}: {seen}"));
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+async fn hosts_and_origins_are_checked(app: &TestApp, key: &str) {
+    for path in ["/mcp", "/mcp/sse", "/mcp/messages/?session_id=x"] {
+        let method = if path == "/mcp/sse" { Method::GET } else { Method::POST };
+        let evil_host = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(key)
+            .header("Host", "rebound.evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refusal(evil_host).await,
+            (StatusCode::FORBIDDEN, "host_not_allowed".into()),
+            "{path}"
+        );
+        let evil_origin = app
+            .client
+            .request(method, app.url(path))
+            .bearer_auth(key)
+            .header("Origin", "https://evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refusal(evil_origin).await,
+            (StatusCode::FORBIDDEN, "origin_not_allowed".into()),
+            "{path}"
+        );
+    }
+    // The host of BACKEND_URL is allowed, and so is a loopback origin.
+    let published = streamable(app, key, &initialize())
+        .header("Host", "nectr.test:8000")
+        .header("Origin", "http://localhost:6274")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status(), StatusCode::OK);
+    assert!(published.headers().contains_key("mcp-session-id"));
+}
+
+async fn keys_are_required(app: &TestApp) {
+    for (method, path) in [
+        (Method::POST, "/mcp"),
+        (Method::GET, "/mcp/sse"),
+        (Method::POST, "/mcp/messages/?session_id=x"),
+    ] {
+        let response = app.client.request(method, app.url(path)).send().await.unwrap();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|value| value.to_str().unwrap().to_owned());
+        assert!(challenge.is_some_and(|value| value.starts_with("Bearer")), "{path}");
+        assert_eq!(
+            refusal(response).await,
+            (StatusCode::UNAUTHORIZED, "unauthorized".into()),
+            "{path}"
+        );
+    }
+    let revoked = streamable(app, "nectr_not_a_key_of_anyone", &initialize()).send().await.unwrap();
+    assert_eq!(refusal(revoked).await, (StatusCode::UNAUTHORIZED, "unauthorized".into()));
+}
+
+async fn streamable_sessions_belong_to_their_user(app: &TestApp, alice: &str, bob: &str) {
+    let opened = streamable(app, alice, &initialize()).send().await.unwrap();
+    assert_eq!(opened.status(), StatusCode::OK);
+    let session = opened.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let body = opened.text().await.unwrap();
+    assert!(body.contains("\"name\":\"nectr\""), "{body}");
+
+    let stolen = streamable(app, bob, &initialized())
+        .header("Mcp-Session-Id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal(stolen).await, (StatusCode::FORBIDDEN, "session_of_another_user".into()));
+    let own = streamable(app, alice, &initialized())
+        .header("Mcp-Session-Id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::ACCEPTED);
+    let unknown = streamable(app, alice, &initialized())
+        .header("Mcp-Session-Id", "no-such-session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal(unknown).await, (StatusCode::NOT_FOUND, "session_not_found".into()));
+
+    let ended = app
+        .client
+        .delete(app.url("/mcp"))
+        .bearer_auth(alice)
+        .header("Mcp-Session-Id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert!(ended.status().is_success(), "{}", ended.status());
+    let after = streamable(app, alice, &initialized())
+        .header("Mcp-Session-Id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal(after).await, (StatusCode::NOT_FOUND, "session_not_found".into()));
+}
+
+async fn sse_sessions_stream_and_end(app: &TestApp, alice: &str, bob: &str) {
+    let mut stream = app
+        .client
+        .get(app.url("/mcp/sse"))
+        .bearer_auth(alice)
+        .header("Accept", "text/event-stream")
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    assert!(
+        stream.headers().get("content-encoding").is_none(),
+        "an event stream is never compressed"
+    );
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, "\n\n").await;
+    let endpoint = seen
+        .strip_prefix("event: endpoint\ndata: ")
+        .and_then(|rest| rest.split('\n').next())
+        .unwrap_or_else(|| panic!("the first event names the endpoint: {seen}"))
+        .to_owned();
+    assert!(endpoint.starts_with("/mcp/messages/?session_id="), "{endpoint}");
+
+    let stolen = app
+        .client
+        .post(app.url(&endpoint))
+        .bearer_auth(bob)
+        .json(&initialize())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal(stolen).await, (StatusCode::FORBIDDEN, "session_of_another_user".into()));
+    let garbage = app
+        .client
+        .post(app.url(&endpoint))
+        .bearer_auth(alice)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal(garbage).await, (StatusCode::BAD_REQUEST, "invalid_message".into()));
+    let accepted = app
+        .client
+        .post(app.url(&endpoint))
+        .bearer_auth(alice)
+        .json(&initialize())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    read_until(&mut stream, &mut seen, "\"serverInfo\"").await;
+    assert!(seen.contains("event: message\ndata: {"), "the answer is a message event: {seen}");
+
+    let unknown = app
+        .client
+        .post(app.url("/mcp/messages/?session_id=0123456789abcdef"))
+        .bearer_auth(alice)
+        .json(&initialized())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal(unknown).await, (StatusCode::NOT_FOUND, "session_not_found".into()));
+    let nameless = app
+        .client
+        .post(app.url("/mcp/messages/"))
+        .bearer_auth(alice)
+        .json(&initialized())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal(nameless).await, (StatusCode::BAD_REQUEST, "session_id_required".into()));
+
+    // The client goes away: the session ends with its stream.
+    drop(stream);
+    for _ in 0..200 {
+        let after = app
+            .client
+            .post(app.url(&endpoint))
+            .bearer_auth(alice)
+            .json(&initialized())
+            .send()
+            .await
+            .unwrap();
+        if after.status() == StatusCode::NOT_FOUND {
+            return;
+        }
+        assert_eq!(after.status(), StatusCode::ACCEPTED);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the SSE session outlived its stream by 20 s (keep-alive every second)");
+}
+
+#[tokio::test]
+async fn mcp_over_http_checks_hosts_keys_and_sessions_on_every_engine() {
+    for database in TestDatabase::every_engine().await {
+        let app = spawn_app_on(database, |settings| {
+            settings.application.backend_url = "http://nectr.test:8000".to_owned();
+            settings.mcp_server.keep_alive_seconds = 1;
+        })
+        .await;
+        let alice = user_with_key(&app, "alice", 501).await;
+        let bob = user_with_key(&app, "bob", 502).await;
+        hosts_and_origins_are_checked(&app, &alice).await;
+        keys_are_required(&app).await;
+        streamable_sessions_belong_to_their_user(&app, &alice, &bob).await;
+        sse_sessions_stream_and_end(&app, &alice, &bob).await;
+        app.stop().await;
+    }
+}
