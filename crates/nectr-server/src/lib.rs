@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod cli;
+pub mod context;
 pub mod mcp;
 pub mod memory;
 pub mod models;
@@ -112,6 +113,15 @@ impl Application {
             };
             let pipeline = pipeline
                 .with_graph(nectr_domain::graph::ReviewGraph::new(store.clone()));
+            // `Settings::validate` has checked the providers' URLs.
+            let pipeline = match settings.context.review_context() {
+                Ok(Some(context)) => pipeline.with_context(context),
+                Ok(None) => pipeline,
+                Err(error) => {
+                    tracing::warn!(error = %error, "context providers are off: their settings are unusable");
+                    pipeline
+                }
+            };
             Some(Arc::new(pipeline))
         })
         .await

@@ -25,7 +25,7 @@ const KNOWN_DEFAULT_SECRET_KEYS: [&str; 6] =
     ["", "your-secret-key", "nectr-development-secret-key", "change-me", "changeme", "secret"];
 
 /// The original service's variable names and where each lands.
-const LEGACY_VARIABLES: [(&str, &str, Kind); 31] = [
+const LEGACY_VARIABLES: [(&str, &str, Kind); 39] = [
     ("APP_NAME", "application.name", Kind::Text),
     ("APP_ENV", "application.environment", Kind::Text),
     ("HOST", "application.host", Kind::Text),
@@ -57,6 +57,14 @@ const LEGACY_VARIABLES: [(&str, &str, Kind); 31] = [
     ("OPENAI_BASE_URL", "review.openai.base_url", Kind::Text),
     ("OPENAI_MODEL", "review.openai.model", Kind::Text),
     ("MEM0_API_KEY", "memory.mem0_api_key", Kind::Text),
+    ("LINEAR_MCP_URL", "context.linear.url", Kind::Text),
+    ("LINEAR_API_KEY", "context.linear.token", Kind::Text),
+    ("SENTRY_MCP_URL", "context.sentry.url", Kind::Text),
+    ("SENTRY_AUTH_TOKEN", "context.sentry.token", Kind::Text),
+    ("SENTRY_ORG", "context.sentry.organization", Kind::Text),
+    ("SENTRY_PROJECT", "context.sentry.project", Kind::Text),
+    ("SLACK_MCP_URL", "context.slack.url", Kind::Text),
+    ("SLACK_BOT_TOKEN", "context.slack.token", Kind::Text),
 ];
 
 #[derive(Clone, Copy)]
@@ -125,6 +133,9 @@ pub struct Settings {
     /// Project memory.
     #[serde(default)]
     pub memory: crate::memory::MemorySettings,
+    /// Context providers (Linear, Sentry, Slack MCP servers).
+    #[serde(default)]
+    pub context: crate::context::ContextSettings,
     /// The MCP server.
     #[serde(default)]
     pub mcp_server: crate::mcp::McpServerSettings,
@@ -528,6 +539,7 @@ impl Settings {
         TokenCipher::new(&self.cipher_config())
             .map_err(|error| SettingsError::Invalid(error.to_string()))?;
         self.github.validate().map_err(|error| SettingsError::Invalid(error.to_string()))?;
+        self.context.review_context().map_err(|error| SettingsError::Invalid(error.to_string()))?;
         Ok(())
     }
 

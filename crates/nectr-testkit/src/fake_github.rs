@@ -101,6 +101,8 @@ pub struct FakePull {
     pub author: String,
     /// Head commit.
     pub head_sha: String,
+    /// Head branch.
+    pub head_ref: String,
     /// Base commit.
     pub base_sha: String,
     /// Files.
@@ -119,6 +121,7 @@ impl FakePull {
             draft: false,
             author: "octocat".to_owned(),
             head_sha: format!("{:040x}", number * 7919),
+            head_ref: format!("feature-{number}"),
             base_sha: format!("{:040x}", number * 104_729),
             files,
         }
@@ -497,7 +500,7 @@ fn pull_json(base: &str, full_name: &str, pull: &FakePull, repo: &FakeRepo) -> V
         "user": user_json(base, &pull.author), "draft": pull.draft, "merged": pull.merged,
         "merged_at": if pull.merged { json!("2026-11-01T10:00:00Z") } else { Value::Null },
         "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:30:00Z",
-        "head": {"label": format!("octocat:feature-{}", pull.number), "ref": format!("feature-{}", pull.number), "sha": pull.head_sha, "user": user_json(base, &pull.author), "repo": repo_json(base, full_name, repo)},
+        "head": {"label": format!("octocat:{}", pull.head_ref), "ref": pull.head_ref, "sha": pull.head_sha, "user": user_json(base, &pull.author), "repo": repo_json(base, full_name, repo)},
         "base": {"label": format!("octocat:{}", repo.default_branch), "ref": repo.default_branch, "sha": pull.base_sha, "user": user_json(base, "octocat"), "repo": repo_json(base, full_name, repo)},
         "additions": added, "deletions": deleted, "changed_files": pull.files.len(), "commits": 1,
         "comments": 0, "review_comments": 0, "maintainer_can_modify": false, "mergeable": true,

@@ -6,6 +6,7 @@
 mod api_keys;
 mod bad_input;
 mod binary;
+mod context;
 mod dashboard;
 mod errors;
 mod graph;

@@ -19,15 +19,15 @@ const TOKEN: &str = "ghp_e2etesttoken00000000000000000000000000";
 const SECRET: &str = "e2e-webhook-secret";
 
 /// What one end-to-end review left behind.
-struct Reviewed {
-    app: TestApp,
-    review: PostedReview,
-    job: ReviewJob,
-    run: Value,
-    record: ReviewRecord,
+pub(crate) struct Reviewed {
+    pub(crate) app: TestApp,
+    pub(crate) review: PostedReview,
+    pub(crate) job: ReviewJob,
+    pub(crate) run: Value,
+    pub(crate) record: ReviewRecord,
 }
 
-fn default_files() -> Vec<FakeFile> {
+pub(crate) fn default_files() -> Vec<FakeFile> {
     vec![
         FakeFile {
             filename: "config/settings.py".to_owned(),
@@ -50,6 +50,25 @@ async fn review_end_to_end(
     description: Option<&str>,
     configure: impl FnOnce(&mut Settings) + Send + 'static,
 ) -> Reviewed {
+    review_pull_end_to_end(
+        files,
+        |pull| {
+            if let Some(description) = description {
+                description.clone_into(&mut pull.body);
+            }
+        },
+        configure,
+    )
+    .await
+}
+
+/// As `review_end_to_end`, with the fake pull request as `shape` makes it (its branch, title,
+/// description).
+pub(crate) async fn review_pull_end_to_end(
+    files: Vec<FakeFile>,
+    shape: impl FnOnce(&mut FakePull),
+    configure: impl FnOnce(&mut Settings) + Send + 'static,
+) -> Reviewed {
     let fixture =
         std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
     let mut payload: Value = serde_json::from_slice(&fixture).unwrap();
@@ -65,9 +84,7 @@ async fn review_end_to_end(
         let mut state = fake.state();
         let mut pull = FakePull::new(number, files);
         pull.head_sha.clone_from(&head);
-        if let Some(description) = description {
-            description.clone_into(&mut pull.body);
-        }
+        shape(&mut pull);
         state.repo(&repo).pulls.insert(number, pull);
     }
     let fake_url = fake.url.clone();
@@ -350,7 +367,7 @@ async fn three_hundred_files_and_a_lockfile_are_all_accounted_for() {
 
 /// The model requests of the review itself; after it, one request learned from the review
 /// (project memory), which is checked and left out.
-fn review_requests(model: &FakeModel) -> Vec<nectr_testkit::fake_model::ModelRequest> {
+pub(crate) fn review_requests(model: &FakeModel) -> Vec<nectr_testkit::fake_model::ModelRequest> {
     let (learning, review): (Vec<_>, Vec<_>) = model
         .requests()
         .into_iter()
