@@ -104,6 +104,34 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
+    use crate::{ConfigSources, Settings};
+
+    #[test]
+    fn the_originals_variables_configure_neo4j_and_print_config_hides_the_password() {
+        let environment = [
+            ("NEO4J_URI", "bolt://graph:7687"),
+            ("NEO4J_USERNAME", "nectr"),
+            ("NEO4J_PASSWORD", "hunter2"),
+            ("NECTR__GRAPH__NEO4J_TIMEOUT_SECONDS", "7"),
+        ];
+        let sources = ConfigSources {
+            config_dir: None,
+            dotenv: Default::default(),
+            environment: environment
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        };
+        let settings = Settings::load(&sources).unwrap();
+        let config = settings.graph.neo4j().unwrap();
+        assert_eq!((config.uri.as_str(), config.username.as_str()), ("bolt://graph:7687", "nectr"));
+        assert_eq!(config.password.expose_secret(), "hunter2");
+        assert_eq!(config.timeout, Duration::from_secs(7));
+        let printed = settings.to_redacted_toml();
+        assert!(printed.contains("[graph]"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
 
     #[test]
     fn neo4j_is_chosen_by_its_uri_or_as_the_original_did_by_its_password() {

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod cli;
 pub mod context;
+pub mod graph;
 pub mod mcp;
 pub mod memory;
 pub mod models;
@@ -30,7 +31,7 @@ use nectr_domain::WebhookSecret;
 use nectr_domain::app_changes::AppChanges;
 use nectr_domain::code_host::{CodeHost, Identity};
 use nectr_domain::connections::RepositoryConnections;
-use nectr_domain::graph::GraphScanner;
+use nectr_domain::graph::{CodeGraph, GraphScanner};
 use nectr_domain::memory::project_map::ProjectScanner;
 use nectr_domain::pipeline::{PipelineConfig, ReviewPipeline};
 use nectr_domain::queue::ReviewRunner;
@@ -80,7 +81,7 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let reviewer = models::build_reviewer(&settings.review)?;
-        Self::build_inner(settings, listener, |store, code_host| {
+        Self::build_inner(settings, listener, |store, code_host, graph| {
             let fallback = settings
                 .github
                 .pat
@@ -112,7 +113,7 @@ impl Application {
                 }
             };
             let pipeline = pipeline
-                .with_graph(nectr_domain::graph::ReviewGraph::new(store.clone()));
+                .with_graph(nectr_domain::graph::ReviewGraph::new(graph.clone()));
             // `Settings::validate` has checked the providers' URLs.
             let pipeline = match settings.context.review_context() {
                 Ok(Some(context)) => pipeline.with_context(context),
@@ -148,16 +149,21 @@ impl Application {
         listener: TcpListener,
         runner: Option<Arc<dyn ReviewRunner>>,
     ) -> anyhow::Result<Self> {
-        Self::build_inner(settings, listener, |_, _| runner).await
+        Self::build_inner(settings, listener, |_, _, _| runner).await
     }
 
     async fn build_inner(
         settings: &Settings,
         listener: TcpListener,
-        make_runner: impl FnOnce(&Arc<SeaOrmStore>, &Arc<dyn CodeHost>) -> Option<Arc<dyn ReviewRunner>>,
+        make_runner: impl FnOnce(
+            &Arc<SeaOrmStore>,
+            &Arc<dyn CodeHost>,
+            &Arc<dyn CodeGraph>,
+        ) -> Option<Arc<dyn ReviewRunner>>,
     ) -> anyhow::Result<Self> {
         let code_host: Arc<dyn CodeHost> = Arc::new(OctocrabHost::new(settings.github.clone())?);
         let store = Arc::new(open_store(settings).await?);
+        let graph = graph::code_graph(&settings.graph, &store).await?;
         let adoption = store.adopt_plaintext_secrets().await?;
         if adoption.webhook_secrets_encrypted > 0 {
             tracing::info!(
@@ -197,7 +203,7 @@ impl Application {
                     .map(|secret| WebhookSecret::new(secret.expose_secret())),
             },
         ));
-        let workers = match make_runner(&store, &code_host) {
+        let workers = match make_runner(&store, &code_host, &graph.graph) {
             Some(runner) if settings.workers.workers > 0 => {
                 let name = format!("{}-{}", hostname(), std::process::id());
                 Some(WorkerPool::start(store.clone(), runner, &settings.workers, &name))
@@ -206,7 +212,7 @@ impl Application {
         };
         let memories = memory::memory_store(&settings.memory, &store)?;
         let scans = scans::BackgroundScans::new(
-            GraphScanner::new(code_host.clone(), store.clone()),
+            GraphScanner::new(code_host.clone(), graph.graph.clone()),
             ProjectScanner::new(code_host.clone(), memories.clone()),
             scans::SCAN_CONCURRENCY,
         );
@@ -238,7 +244,7 @@ impl Application {
                 environment: settings.application.environment.as_str().to_owned(),
                 cors_origins: settings.cors_origins(),
             },
-            health: HealthService::new(store.clone(), None),
+            health: HealthService::new(store.clone(), graph.probe.clone()),
             started_at: Instant::now(),
             webhooks,
             auth: auth_state(settings, &store, &code_host),
@@ -248,7 +254,7 @@ impl Application {
             history: store.clone(),
             analytics: store.clone(),
             graph: GraphState {
-                graph: store.clone(),
+                graph: graph.graph.clone(),
                 scans: Arc::new(scans),
                 host: code_host.clone(),
             },

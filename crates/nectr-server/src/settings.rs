@@ -25,7 +25,7 @@ const KNOWN_DEFAULT_SECRET_KEYS: [&str; 6] =
     ["", "your-secret-key", "nectr-development-secret-key", "change-me", "changeme", "secret"];
 
 /// The original service's variable names and where each lands.
-const LEGACY_VARIABLES: [(&str, &str, Kind); 39] = [
+const LEGACY_VARIABLES: [(&str, &str, Kind); 42] = [
     ("APP_NAME", "application.name", Kind::Text),
     ("APP_ENV", "application.environment", Kind::Text),
     ("HOST", "application.host", Kind::Text),
@@ -65,6 +65,9 @@ const LEGACY_VARIABLES: [(&str, &str, Kind); 39] = [
     ("SENTRY_PROJECT", "context.sentry.project", Kind::Text),
     ("SLACK_MCP_URL", "context.slack.url", Kind::Text),
     ("SLACK_BOT_TOKEN", "context.slack.token", Kind::Text),
+    ("NEO4J_URI", "graph.neo4j_uri", Kind::Text),
+    ("NEO4J_USERNAME", "graph.neo4j_username", Kind::Text),
+    ("NEO4J_PASSWORD", "graph.neo4j_password", Kind::Text),
 ];
 
 #[derive(Clone, Copy)]
@@ -139,6 +142,9 @@ pub struct Settings {
     /// The MCP server.
     #[serde(default)]
     pub mcp_server: crate::mcp::McpServerSettings,
+    /// The code graph.
+    #[serde(default)]
+    pub graph: crate::graph::GraphSettings,
 }
 
 /// Which reviewer reviews, and what reviews may do on GitHub.

@@ -79,3 +79,67 @@ async fn readiness_follows_a_postgres_server_that_refuses_and_then_accepts_conne
     app.stop().await;
     admin.close().await.unwrap();
 }
+
+/// Neo4j's scripted sessions, from the graph adapter's tests.
+mod neo4j_scripts {
+    pub(super) const HELLO: &str =
+        include_str!("../../../nectr-graph/tests/graph/scripts/hello.script");
+    pub(super) const SCHEMA: &str =
+        include_str!("../../../nectr-graph/tests/graph/scripts/schema.script");
+    pub(super) const RESET: &str =
+        include_str!("../../../nectr-graph/tests/graph/scripts/reset.script");
+    pub(super) const HEALTH: &str =
+        include_str!("../../../nectr-graph/tests/graph/scripts/health.script");
+}
+
+#[tokio::test]
+async fn with_neo4j_configured_the_schema_is_created_at_start_up_and_health_probes_it() {
+    use neo4j_scripts::{HEALTH, HELLO, RESET, SCHEMA};
+    let stub = nectr_testkit::boltstub::BoltStub::start(&[HELLO, SCHEMA, RESET, HEALTH]);
+    let uri = stub.uri();
+    let app = nectr_testkit::spawn_app_with(|settings| {
+        settings.graph.neo4j_uri = Some(uri);
+        settings.graph.neo4j_password = Some(secrecy::SecretString::from("stub-password"));
+        settings.graph.neo4j_timeout_seconds = 5;
+    })
+    .await;
+    let body: Value = app.get("/health").await.json().await.unwrap();
+    assert_eq!(
+        (body["status"].as_str(), body["neo4j"].as_str()),
+        (Some("healthy"), Some("healthy"))
+    );
+
+    stub.drop_connections();
+    stub.finish().await;
+    let body: Value = app.get("/health").await.json().await.unwrap();
+    assert_eq!(
+        (body["status"].as_str(), body["neo4j"].as_str(), body["database"].as_str()),
+        (Some("degraded"), Some("unhealthy"), Some("healthy")),
+        "Neo4j went away"
+    );
+    let text = body.to_string();
+    assert!(!text.contains("127.0.0.1"), "no internal error text: {text}");
+    assert_eq!(app.get("/health/ready").await.status(), 200, "readiness is the database's");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn nectr_does_not_start_when_neo4j_refuses_its_schema() {
+    use neo4j_scripts::HELLO;
+    let refused = include_str!("../../../nectr-graph/tests/graph/scripts/schema_refused.script");
+    let stub = nectr_testkit::boltstub::BoltStub::start(&[HELLO, refused]);
+    let database = TestDatabase::sqlite();
+    let mut settings = nectr_testkit::test_settings(&database.url);
+    settings.graph.neo4j_uri = Some(stub.uri());
+    settings.graph.neo4j_password = Some(secrecy::SecretString::from("stub-password"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let error = nectr_server::Application::build_with_listener(&settings, listener)
+        .await
+        .err()
+        .expect("no start without the schema");
+    let text = format!("{error:#}");
+    assert!(text.contains("cannot create the code graph's schema on Neo4j"), "{text}");
+    assert!(text.contains("Neo.ClientError.Security.Forbidden"), "{text}");
+    assert!(!text.contains("stub-password"), "{text}");
+    stub.finish().await;
+}
