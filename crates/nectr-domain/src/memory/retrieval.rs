@@ -78,15 +78,40 @@ const PATH_NOISE: [&str; 24] = [
 /// The most words of the changed paths a search uses.
 const QUERY_WORDS: usize = 32;
 
-/// The search query for changed paths: their telling words (no path noise), at most
-/// `QUERY_WORDS` of them.
-fn path_query(paths: &[String]) -> String {
-    let words = search_words(&paths.join(" "), QUERY_WORDS * 2);
-    let telling: Vec<String> =
-        words.into_iter().filter(|word| !PATH_NOISE.contains(&word.as_str())).collect();
-    telling[..telling.len().min(QUERY_WORDS)].join(" ")
+/// The telling words of `text` (no path noise), at most `QUERY_WORDS`, none of `except`.
+fn telling_words(text: &str, except: &[String]) -> Vec<String> {
+    let words = search_words(text, QUERY_WORDS * 2);
+    let mut telling: Vec<String> = words
+        .into_iter()
+        .filter(|word| !PATH_NOISE.contains(&word.as_str()) && !except.contains(word))
+        .collect();
+    telling.truncate(QUERY_WORDS);
+    telling
 }
 
+/// The searches for changed paths, most specific first: the files' own names, then their
+/// folders. A memory that names a changed file is more relevant than one that names only its
+/// folder, and the narrow search ranks a few hundred matches where the broad one would rank
+/// most of the repository's memories (every memory of a touched folder).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PathQuery {
+    files: String,
+    folders: String,
+}
+
+impl PathQuery {
+    fn new(paths: &[String]) -> Self {
+        let names: Vec<&str> =
+            paths.iter().map(|path| path.rsplit('/').next().unwrap_or(path)).collect();
+        let files = telling_words(&names.join(" "), &[]);
+        let folders: Vec<&str> = paths
+            .iter()
+            .map(|path| path.rsplit_once('/').map_or("", |(folder, _)| folder))
+            .collect();
+        let folders = telling_words(&folders.join(" "), &files);
+        Self { files: files.join(" "), folders: folders.join(" ") }
+    }
+}
 /// Picks a review's memories.
 #[derive(Clone)]
 pub struct MemoryRetrieval {
@@ -110,19 +135,19 @@ impl MemoryRetrieval {
         changed_paths: &[String],
         author: &str,
     ) -> Result<ReviewMemories, MemoryStoreError> {
-        let query = path_query(changed_paths);
+        let query = PathQuery::new(changed_paths);
         let author_scope = MemoryScope::developer(author);
-        let rules = self.rules(repo).await?;
-        let project = self
-            .search(repo, &query, &PROJECT_TYPES, MemoryScope::Project, self.budget.project)
-            .await?;
-        let mut developer = self.profile(repo, &author_scope).await?;
-        developer.extend(
-            self.search(repo, &query, &DEVELOPER_TYPES, author_scope, self.budget.developer)
-                .await?,
+        // Independent reads: at once.
+        let (rules, project, profile, patterns) = futures_util::join!(
+            self.rules(repo),
+            self.search(repo, &query, &PROJECT_TYPES, &MemoryScope::Project, self.budget.project),
+            self.profile(repo, &author_scope),
+            self.search(repo, &query, &DEVELOPER_TYPES, &author_scope, self.budget.developer),
         );
+        let mut developer = profile?;
+        developer.extend(patterns?);
         developer.truncate(usize::try_from(self.budget.developer).unwrap_or(usize::MAX));
-        Ok(self.fit(ReviewMemories { rules, project, developer }))
+        Ok(self.fit(ReviewMemories { rules: rules?, project: project?, developer }))
     }
 
     /// What applies to `paths` in `repo` whoever changes them: every project rule and the
@@ -136,12 +161,12 @@ impl MemoryRetrieval {
         repo: &RepoFullName,
         paths: &[String],
     ) -> Result<ReviewMemories, MemoryStoreError> {
-        let query = path_query(paths);
-        let rules = self.rules(repo).await?;
-        let project = self
-            .search(repo, &query, &PROJECT_TYPES, MemoryScope::Project, self.budget.project)
-            .await?;
-        Ok(self.fit(ReviewMemories { rules, project, developer: Vec::new() }))
+        let query = PathQuery::new(paths);
+        let (rules, project) = futures_util::join!(
+            self.rules(repo),
+            self.search(repo, &query, &PROJECT_TYPES, &MemoryScope::Project, self.budget.project),
+        );
+        Ok(self.fit(ReviewMemories { rules: rules?, project: project?, developer: Vec::new() }))
     }
 
     /// Every project rule of `repo`, oldest first.
@@ -175,21 +200,46 @@ impl MemoryRetrieval {
         Ok(self.store.list(repo, &filter).await?.memories)
     }
 
+    /// The memories matching the files' names, then, while the limit is not reached, those
+    /// matching only their folders.
     async fn search(
         &self,
         repo: &RepoFullName,
-        query: &str,
+        query: &PathQuery,
         types: &[MemoryType],
-        scope: MemoryScope,
+        scope: &MemoryScope,
         limit: u32,
     ) -> Result<Vec<Memory>, MemoryStoreError> {
-        if query.is_empty() || limit == 0 {
+        let mut found = self.search_words(repo, &query.files, types, scope, limit).await?;
+        let missing = limit.saturating_sub(u32::try_from(found.len()).unwrap_or(u32::MAX));
+        if missing > 0 {
+            let broader = self.search_words(repo, &query.folders, types, scope, limit).await?;
+            let known: Vec<MemoryId> = found.iter().map(|memory| memory.id.clone()).collect();
+            found.extend(
+                broader
+                    .into_iter()
+                    .filter(|memory| !known.contains(&memory.id))
+                    .take(missing as usize),
+            );
+        }
+        Ok(found)
+    }
+
+    async fn search_words(
+        &self,
+        repo: &RepoFullName,
+        words: &str,
+        types: &[MemoryType],
+        scope: &MemoryScope,
+        limit: u32,
+    ) -> Result<Vec<Memory>, MemoryStoreError> {
+        if words.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
         let search = MemorySearch {
-            query: query.to_owned(),
+            query: words.to_owned(),
             types: types.to_vec(),
-            scope: Some(scope),
+            scope: Some(scope.clone()),
             limit,
         };
         self.store.search(repo, &search).await
@@ -212,5 +262,24 @@ impl MemoryRetrieval {
         let project = keep(project);
         let developer = keep(developer);
         ReviewMemories { rules, project, developer }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_queries_search_the_files_names_before_their_folders() {
+        let paths = vec![
+            "src/billing/invoice.rs".to_owned(),
+            "src/billing/mod.rs".to_owned(),
+            "web/src/cart/index.ts".to_owned(),
+        ];
+        let query = PathQuery::new(&paths);
+        assert_eq!(query.files, "invoice", "noise (mod, index, extensions) is left out");
+        assert_eq!(query.folders, "billing web cart");
+        let empty = PathQuery::new(&["README.md".to_owned()]);
+        assert_eq!((empty.files.as_str(), empty.folders.as_str()), ("readme", ""));
     }
 }
