@@ -21,6 +21,7 @@ mod m0011_memories;
 mod m0012_code_graph;
 mod m0013_graph_covering_indexes;
 mod m0014_api_keys;
+mod m0015_related_pull_requests;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_code_graph::Migration),
             Box::new(m0013_graph_covering_indexes::Migration),
             Box::new(m0014_api_keys::Migration),
+            Box::new(m0015_related_pull_requests::Migration),
         ]
     }
 }

@@ -168,6 +168,8 @@ pub struct ReviewRecord {
     pub files_reviewed: u32,
     /// Inline comments the review was composed with (GitHub may move some into the body).
     pub planned_inline: u32,
+    /// Related past pull requests the code graph gave the review; `None` without a graph.
+    pub related_prs: Option<u32>,
     /// Whether, and how, the review was posted.
     pub posting: Posting,
 }

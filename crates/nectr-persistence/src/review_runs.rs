@@ -183,9 +183,9 @@ mod records {
         output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, fetch_ms, model_ms, \
         post_ms, total_ms, recorded_at, body, linked_issues, files_reviewed, planned_inline, post_state, post_attempt, \
         post_head_sha, post_started_at, posted_as, posted_id, inline_count, moved_to_body_count, \
-        post_adopted) \
+        post_adopted, related_prs) \
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-        $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)";
+        $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)";
 
     const MARK_POSTED: &str = "UPDATE review_records SET post_state = 'posted', posted_as = $2, \
         posted_id = $3, inline_count = $4, moved_to_body_count = $5, post_adopted = $6 \
@@ -338,6 +338,9 @@ mod records {
                 .unwrap_or_default(),
             files_reviewed: optional_count("files_reviewed")?,
             planned_inline: optional_count("planned_inline")?,
+            related_prs: row
+                .try_get::<Option<i32>>("", "related_prs")?
+                .map(|related| u32::try_from(related).unwrap_or_default()),
             posting: posting_from_row(row)?,
         })
     }
@@ -400,6 +403,7 @@ mod records {
                 to_i32(record.planned_inline).into(),
             ];
             values.extend(posting_values(&record.posting));
+            values.push(record.related_prs.map(to_i32).into());
             txn.execute_raw(statement(backend, INSERT_RECORD, values))
                 .await
                 .map_err(unexpected("storing a review record"))?;

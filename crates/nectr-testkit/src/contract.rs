@@ -372,6 +372,7 @@ pub async fn review_runs(stores: &Stores) {
         linked_issues: vec![12, 7],
         files_reviewed: 3,
         planned_inline: 2,
+        related_prs: Some(3),
         posting: Posting::Intended {
             attempt: 2,
             head_sha: "6dcb09b5b57875f334f61aebed695e2e4193db5e".to_owned(),

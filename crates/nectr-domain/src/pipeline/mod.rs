@@ -255,6 +255,7 @@ fn intended_record(
             coverage.iter().filter(|entry| entry.coverage == Coverage::Reviewed).count(),
         ),
         planned_inline: count(new_review.comments.len()),
+        related_prs: None,
         posting: Posting::Intended {
             attempt: job.attempts,
             head_sha: job.head_sha.clone(),
@@ -322,6 +323,7 @@ pub fn result_document(record: &ReviewRecord) -> serde_json::Value {
         ("inline_suggestions", inline.map(serde_json::Value::from)),
         ("moved_to_body", moved.map(serde_json::Value::from)),
         ("adopted", adopted.map(serde_json::Value::from)),
+        ("related_prs", record.related_prs.map(serde_json::Value::from)),
     ];
     for (key, value) in optional {
         if let Some(value) = value {
@@ -406,6 +408,7 @@ impl ReviewRunner for ReviewPipeline {
         new_review.marker = Some(marker(job.id, &job.head_sha));
         let timings = StepTimings { fetch_ms, model_ms, post_ms: 0, total_ms: millis(started) };
         let mut record = intended_record(job, &answer, &anchored, &new_review, &coverage, timings);
+        record.related_prs = self.graph.as_ref().map(|_| count(request.graph.related.len()));
         if let Some(run_id) = job.review_run_id {
             self.runs.save_record(run_id, &record).await.map_err(transient)?;
         }
@@ -428,13 +431,11 @@ impl ReviewRunner for ReviewPipeline {
             let _hits = memory.record_hits(&job.repo, &request.memories).await;
             let _learned = memory.learn(&request, &record.body).await;
         }
-        let mut document = result_document(&record);
         if let Some(graph) = &self.graph {
             let files: Vec<String> = coverage.iter().map(|entry| entry.path.clone()).collect();
             // The review is posted; a graph that cannot take it only loses history.
             let _recorded = graph.record(&job.repo, &pull, record.verdict, files).await;
-            document["related_prs"] = request.graph.related.len().into();
         }
-        Ok(RunOutcome::Completed(Some(document)))
+        Ok(RunOutcome::Completed(Some(result_document(&record))))
     }
 }

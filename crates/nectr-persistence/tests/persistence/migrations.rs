@@ -44,7 +44,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0011_memories",
                 "m0012_code_graph",
                 "m0013_graph_covering_indexes",
-                "m0014_api_keys"
+                "m0014_api_keys",
+                "m0015_related_pull_requests"
             ]
         );
         store.migrate().await.unwrap();

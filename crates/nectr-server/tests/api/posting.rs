@@ -164,18 +164,21 @@ impl Rig {
         request_timeout_seconds: u64,
         post_settle: Duration,
     ) -> Arc<ReviewPipeline> {
-        Arc::new(ReviewPipeline::new(
-            self.host(request_timeout_seconds),
-            self.store.clone(),
-            self.store.clone(),
-            runs,
-            Arc::new(OfflineReviewer::default()),
-            PipelineConfig {
-                fallback: Some(Identity::Token(AccessToken::new(TOKEN))),
-                post_settle,
-                ..PipelineConfig::default()
-            },
-        ))
+        Arc::new(
+            ReviewPipeline::new(
+                self.host(request_timeout_seconds),
+                self.store.clone(),
+                self.store.clone(),
+                runs,
+                Arc::new(OfflineReviewer::default()),
+                PipelineConfig {
+                    fallback: Some(Identity::Token(AccessToken::new(TOKEN))),
+                    post_settle,
+                    ..PipelineConfig::default()
+                },
+            )
+            .with_graph(nectr_domain::graph::ReviewGraph::new(self.store.clone())),
+        )
     }
 
     /// The job as a retry would see it: the same job, one attempt later.
@@ -240,6 +243,7 @@ async fn a_failed_save_after_the_post_is_adopted_not_posted_again() {
         assert_eq!(result["adopted"], true);
         assert_eq!(result["comment_posted"], true);
         assert_eq!(result["inline_suggestions"], 1);
+        assert_eq!(result["related_prs"], 0, "what the graph told the first attempt, recorded");
         let review_id = rig.fake.state().repos[REPO].reviews[&NUMBER][0].id;
         assert_eq!(result["posted_id"], review_id);
         assert_eq!(
