@@ -112,7 +112,7 @@ pub const RELATED_PULL_REQUESTS: &str = "UNWIND $paths AS changed \
     count(DISTINCT changed) AS overlap ORDER BY overlap DESC, number DESC LIMIT $limit";
 
 /// Authors of pull requests touching `$paths`. `count(p)`, not `count(*)`: FalkorDB counts the
-/// paths through a node the query never names once per end node.
+/// paths through a node that nothing filters or reads afterwards once per end node.
 pub const FILE_EXPERTS: &str = "UNWIND $paths AS changed \
     MATCH (:File {key: $repo + '|' + changed})<-[:TOUCHES]-(p:PullRequest)-[:AUTHORED_BY]->(d:Developer) \
     RETURN d.login AS login, count(p) AS touches ORDER BY touches DESC, login LIMIT $limit";

@@ -13,6 +13,10 @@
 //!   so this session runs a transaction's statements one after another.
 //!
 //! Every other statement runs on FalkorDB as written and gives the embedded graph's answers.
+//! FalkorDB departs from Cypher in one way that mattered: the paths through a pattern node that
+//! nothing filters or reads afterwards count once per end node (`count(*)` over
+//! `(f)<-[:TOUCHES]-(p:PullRequest)-->(d)` counted developers, not touches), so the adapter's
+//! counts name the pull request (`count(p)`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::TcpListener;
