@@ -55,6 +55,7 @@ pub struct Application {
     store: Arc<SeaOrmStore>,
     code_host: Arc<dyn CodeHost>,
     workers: Option<WorkerPool>,
+    mcp: nectr_mcp::server::McpServer,
 }
 
 impl Application {
@@ -268,17 +269,18 @@ impl Application {
         // actix treats SIGINT as a forced stop; Nectr drains in-flight requests on both SIGINT
         // and SIGTERM, so it handles the signals itself (see `stop_on_signals`).
         let mcp = mcp::server(settings, &state, &store);
+        let mounted = mcp.clone();
         let mut server = HttpServer::new(move || {
-            let mcp = mcp.clone();
+            let mcp = mounted.clone();
             nectr_api::app(state.clone(), move |config| mcp.configure(config))
         })
-            .shutdown_timeout(settings.application.shutdown_timeout_seconds)
-            .disable_signals();
+        .shutdown_timeout(settings.application.shutdown_timeout_seconds)
+        .disable_signals();
         if settings.application.workers > 0 {
             server = server.workers(settings.application.workers);
         }
         let server = server.listen(listener).context("cannot serve on the listener")?.run();
-        Ok(Self { port, server, store, code_host, workers })
+        Ok(Self { port, server, store, code_host, workers, mcp })
     }
 
     /// The port Nectr listens on.
@@ -301,14 +303,18 @@ impl Application {
         self.store.clone()
     }
 
-    /// Stops the server gracefully on SIGINT or SIGTERM: no new connections, in-flight requests
-    /// get the configured grace period. The binary calls it; tests stop through a handle.
+    /// Stops the server gracefully on SIGINT or SIGTERM: MCP sessions end (their event streams
+    /// would otherwise hold the stop for the whole grace period), no new connections, in-flight
+    /// requests get the configured grace period. The binary calls it; tests stop through a
+    /// handle.
     pub fn stop_on_signals(&self) {
         let handle = self.server.handle();
+        let mcp = self.mcp.clone();
         tokio::spawn(async move {
             match shutdown_signal().await {
                 Ok(signal) => {
                     tracing::info!(signal, "stopping: finishing in-flight requests");
+                    mcp.close_sessions();
                     handle.stop(true).await;
                 }
                 Err(error) => tracing::error!(error = %error, "cannot listen for signals"),

@@ -107,6 +107,15 @@ impl McpServer {
         }
     }
 
+    /// Ends every session of both transports and closes their event streams, so that a graceful
+    /// stop of the HTTP server does not wait for clients that keep a stream open; clients
+    /// reconnect (to another Nectr, or to this one once it is back). Requests after it are
+    /// refused or find their session gone.
+    pub fn close_sessions(&self) {
+        self.shared.streamable.close();
+        self.shared.sse.close_all();
+    }
+
     /// Mounts `/mcp` (Streamable HTTP), `/mcp/sse` and `/mcp/messages` (HTTP+SSE) on an actix
     /// application. The paths are those after trailing-slash normalisation, so
     /// `/mcp/messages/?session_id=…` reaches the messages route.

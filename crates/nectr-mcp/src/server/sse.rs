@@ -21,7 +21,7 @@ use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::{RoleServer, ServiceExt};
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::auth::{Caller, authenticate};
 use super::http_error::{self, Refusal};
@@ -40,13 +40,25 @@ struct Session {
     inbox: mpsc::Sender<ClientJsonRpcMessage>,
 }
 
-/// The open SSE sessions, by id.
-#[derive(Default)]
+/// The open SSE sessions, by id, and the signal that closes every stream.
 pub(crate) struct SseSessions {
     sessions: Mutex<HashMap<String, Session>>,
+    closing: watch::Sender<bool>,
+}
+
+impl Default for SseSessions {
+    fn default() -> Self {
+        Self { sessions: Mutex::default(), closing: watch::Sender::new(false) }
+    }
 }
 
 impl SseSessions {
+    /// Closes every stream (and so every session); a stream opened later closes at once.
+    pub(crate) fn close_all(&self) {
+        self.closing.send_replace(true);
+        self.sessions().clear();
+    }
+
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
         self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -143,7 +155,8 @@ fn event(name: &str, data: &str) -> Bytes {
 }
 
 /// The session's events: the endpoint first, then each message of the service as it comes, a
-/// keep-alive comment whenever the stream has been idle; it ends when the service does.
+/// keep-alive comment whenever the stream has been idle; it ends when the service does, or when
+/// every session is closed.
 fn events(
     endpoint: String,
     outbox: mpsc::Receiver<TxJsonRpcMessage<RoleServer>>,
@@ -151,21 +164,23 @@ fn events(
 ) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> {
     let period = closer.shared.keep_alive;
     let ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let closing = closer.shared.sse.closing.subscribe();
     let first = stream::once(std::future::ready(Ok(event("endpoint", &endpoint))));
-    let rest =
-        stream::unfold((outbox, ticker, closer), |(mut outbox, mut ticker, closer)| async move {
-            let bytes = tokio::select! {
-                message = outbox.recv() => match serde_json::to_string(&message?) {
-                    Ok(json) => event("message", &json),
-                    Err(error) => {
-                        tracing::error!(error = %error, "an MCP message could not be serialised");
-                        return None;
-                    }
-                },
-                _ = ticker.tick() => Bytes::from_static(b": keep-alive\n\n"),
-            };
-            Some((Ok(bytes), (outbox, ticker, closer)))
-        });
+    let state = (outbox, ticker, closing, closer);
+    let rest = stream::unfold(state, |(mut outbox, mut ticker, mut closing, closer)| async move {
+        let bytes = tokio::select! {
+            _ = closing.wait_for(|closed| *closed) => return None,
+            message = outbox.recv() => match serde_json::to_string(&message?) {
+                Ok(json) => event("message", &json),
+                Err(error) => {
+                    tracing::error!(error = %error, "an MCP message could not be serialised");
+                    return None;
+                }
+            },
+            _ = ticker.tick() => Bytes::from_static(b": keep-alive\n\n"),
+        };
+        Some((Ok(bytes), (outbox, ticker, closing, closer)))
+    });
     stream::StreamExt::chain(first, rest)
 }
 
@@ -273,5 +288,13 @@ mod tests {
         assert_eq!(sessions.len(), 0);
         assert!(sessions.find("s1").is_none());
         assert!(reader.recv().await.is_none(), "the service sees its inbox closed");
+
+        let (inbox, mut reader) = mpsc::channel(1);
+        sessions.open("s2", Session { owner: UserId::new(2), inbox });
+        let mut closing = sessions.closing.subscribe();
+        sessions.close_all();
+        assert_eq!(sessions.len(), 0);
+        assert!(reader.recv().await.is_none());
+        assert!(closing.wait_for(|closed| *closed).await.is_ok(), "every stream is told");
     }
 }

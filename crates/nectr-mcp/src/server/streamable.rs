@@ -44,6 +44,11 @@ impl Streamable {
         Self { service, sessions, owners: Mutex::new(HashMap::new()) }
     }
 
+    /// Ends every session and stream, and refuses what comes after.
+    pub(crate) fn close(&self) {
+        self.service.config.cancellation_token.cancel();
+    }
+
     fn owners(&self) -> std::sync::MutexGuard<'_, HashMap<String, UserId>> {
         self.owners.lock().unwrap_or_else(PoisonError::into_inner)
     }

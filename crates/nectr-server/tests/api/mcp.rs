@@ -647,3 +647,91 @@ async fn mcp_over_http_checks_hosts_keys_and_sessions_on_every_engine() {
         app.stop().await;
     }
 }
+
+/// The `nectr` binary stops promptly on SIGTERM although MCP clients keep event streams open on
+/// both transports: the streams end at once instead of holding the stop for its 30-second grace.
+#[tokio::test]
+async fn a_stop_ends_open_mcp_streams_instead_of_waiting_for_them() {
+    let database = TestDatabase::fresh().await;
+    let store = database.migrated_store().await;
+    let user = store
+        .upsert_by_github_id(UserUpsert {
+            github_id: 7_001,
+            github_username: "mona".to_owned(),
+            github_access_token: AccessToken::new("gho_mona"),
+            email: None,
+            avatar_url: None,
+            name: None,
+        })
+        .await
+        .unwrap();
+    let key = ApiKeyStore::create(&store, user.id, "agent").await.unwrap();
+    let key = key.secret.expose_secret().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let directory = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_nectr"))
+        .current_dir(directory.path())
+        .env_clear()
+        .env("DATABASE_URL", &database.url)
+        .env("SECRET_KEY", nectr_testkit::database::TEST_SECRET_KEY)
+        .env("PORT", port.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for attempt in 0.. {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            break;
+        }
+        assert!(attempt < 600, "nectr did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let mut sse = client.get(format!("{base}/mcp/sse")).bearer_auth(&key).send().await.unwrap();
+    let mut seen = String::new();
+    read_until(&mut sse, &mut seen, "event: endpoint").await;
+    let opened = client
+        .post(format!("{base}/mcp"))
+        .bearer_auth(&key)
+        .header("Accept", "application/json, text/event-stream")
+        .json(&initialize())
+        .send()
+        .await
+        .unwrap();
+    let session = opened.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    drop(opened.text().await);
+    let mut standalone = client
+        .get(format!("{base}/mcp"))
+        .bearer_auth(&key)
+        .header("Accept", "text/event-stream")
+        .header("Mcp-Session-Id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(standalone.status(), StatusCode::OK);
+
+    let stopping = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit =
+        tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    let took = stopping.elapsed();
+    assert!(exit.status.success(), "{exit:?}");
+    assert!(took < Duration::from_secs(10), "the stop waited {took:?} for the streams");
+    for stream in [&mut sse, &mut standalone] {
+        let mut rest = Vec::new();
+        let ended = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Ok(Some(chunk)) = stream.chunk().await {
+                rest.extend_from_slice(&chunk);
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the stream ended with the server");
+    }
+}
