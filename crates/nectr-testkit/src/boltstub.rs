@@ -1,5 +1,6 @@
 //! [`BoltStub`]: boltkit's `boltstub`, Neo4j's scripted Bolt server for driver authors, on a port
 //! of 127.0.0.1, playing a script made of pieces (each piece the text of a `.script` file).
+//! It runs boltkit's stub server as the `boltstub` command does, without its busy wait.
 //!
 //! boltstub answers each client message the script expects with the script's server lines; any
 //! other message ends it with exit code 1. It stops when a client closes a connection (closing
@@ -10,6 +11,19 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// boltkit's `boltstub` command, but waiting for its server thread instead of spinning on it
+/// (`boltstub`'s main loop busy-waits, a whole core for as long as it runs): the same server,
+/// script and exit status.
+const BOLTSTUB: &str = "import sys
+from boltkit.server import StubServer
+from boltkit.watcher import watch
+watch('boltkit.server')
+server = StubServer(('127.0.0.1', int(sys.argv[1])), sys.argv[2])
+server.start()
+server.join()
+sys.exit(0 if not server.script else 1)
+";
 
 /// A running boltstub.
 pub struct BoltStub {
@@ -44,7 +58,8 @@ impl BoltStub {
             script.write_all(b"\n").expect("the script is written");
         }
         script.flush().expect("the script is written");
-        let mut child = Command::new(crate::programs::boltstub())
+        let mut child = Command::new(crate::programs::boltkit_python())
+            .args(["-c", BOLTSTUB])
             .arg(port.to_string())
             .arg(script.path())
             .env("PYTHONUNBUFFERED", "1")

@@ -10,12 +10,13 @@ pub fn venv() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-programs/venv")
 }
 
-/// boltkit's scripted Bolt server.
+/// The Python that has boltkit (Neo4j's scripted Bolt server, `boltstub`).
 ///
 /// # Panics
-/// When it is not installed.
-pub fn boltstub() -> PathBuf {
-    installed(venv().join("bin/boltstub"), "boltkit's boltstub")
+/// When boltkit is not installed.
+pub fn boltkit_python() -> PathBuf {
+    installed(venv().join("bin/boltstub"), "boltkit's boltstub");
+    installed(venv().join("bin/python"), "the test programs' Python")
 }
 
 /// FalkorDB: the `redis-server` it ships and its module.
