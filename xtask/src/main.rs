@@ -39,9 +39,7 @@ fn main() -> ExitCode {
             chaos::run(&root(), rest.first().map(String::as_str), rest.get(1..).unwrap_or_default())
         }
         _ => {
-            eprintln!(
-                "usage: cargo xtask <test|ci|lint|tidy|db|bench|chaos|programs|test-neo4j>"
-            );
+            eprintln!("usage: cargo xtask <test|ci|lint|tidy|db|bench|chaos|programs|test-neo4j>");
             return if task == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE };
         }
     };
