@@ -203,23 +203,6 @@ fn pull_request_statements(
     statements
 }
 
-/// Splits `(path, depth)` rows into the blast radius: changed files left out, each list capped.
-fn blast_radius(rows: Vec<(String, i64)>, changed: &[String], limit: u32) -> BlastRadius {
-    let mut radius = BlastRadius::default();
-    for (path, depth) in rows {
-        if changed.contains(&path) {
-            continue;
-        }
-        match depth {
-            1 => radius.direct.push(path),
-            _ => radius.transitive.push(path),
-        }
-    }
-    radius.direct.truncate(limit as usize);
-    radius.transitive.truncate(limit as usize);
-    radius
-}
-
 #[async_trait]
 impl CodeGraph for Neo4jGraph {
     async fn scan_record(&self, repo: &RepoFullName) -> Result<Option<ScanRecord>, GraphError> {
@@ -350,7 +333,7 @@ impl CodeGraph for Neo4jGraph {
             .param("repo", key(repo))
             .param("paths", paths.clone());
         let rows = self.read(statement, |row| Ok((row.text("path")?, row.int("depth")?))).await?;
-        Ok(blast_radius(rows, &paths, limit))
+        Ok(BlastRadius::from_distances(rows, &paths, limit))
     }
 
     async fn hotspots(
@@ -492,20 +475,6 @@ mod tests {
         let Value::List(files) = &statements[1].params["files"] else { panic!("a list") };
         assert_eq!(files.len(), 2);
         assert_eq!(files[0], touch_row("a.rs"));
-    }
-
-    #[test]
-    fn the_blast_radius_leaves_out_changed_files_and_caps_each_hop() {
-        let rows = vec![
-            ("a.rs".to_owned(), 2),
-            ("b.rs".to_owned(), 1),
-            ("c.rs".to_owned(), 1),
-            ("d.rs".to_owned(), 2),
-            ("e.rs".to_owned(), 2),
-        ];
-        let radius = blast_radius(rows, &["a.rs".to_owned()], 1);
-        assert_eq!(radius.direct, vec!["b.rs".to_owned()]);
-        assert_eq!(radius.transitive, vec!["d.rs".to_owned()]);
     }
 
     #[test]

@@ -416,19 +416,7 @@ impl CodeGraph for SeaOrmStore {
                 Ok((row.try_get::<String>("", "path")?, row.try_get::<i64>("", "depth")?))
             })
             .await?;
-        let mut radius = BlastRadius::default();
-        for (path, depth) in rows {
-            if paths.contains(&path) {
-                continue;
-            }
-            match depth {
-                1 => radius.direct.push(path),
-                _ => radius.transitive.push(path),
-            }
-        }
-        radius.direct.truncate(limit as usize);
-        radius.transitive.truncate(limit as usize);
-        Ok(radius)
+        Ok(BlastRadius::from_distances(rows, &paths, limit))
     }
 
     async fn hotspots(

@@ -151,6 +151,29 @@ impl BlastRadius {
     pub fn is_empty(&self) -> bool {
         self.direct.is_empty() && self.transitive.is_empty()
     }
+
+    /// The blast radius from each dependent's distance (`(path, hops)`, in the order they
+    /// should be listed): the changed files left out, one hop direct, more transitive, each
+    /// list capped at `limit`.
+    pub fn from_distances(
+        rows: impl IntoIterator<Item = (String, i64)>,
+        changed: &[String],
+        limit: u32,
+    ) -> Self {
+        let mut radius = Self::default();
+        for (path, hops) in rows {
+            if changed.contains(&path) {
+                continue;
+            }
+            match hops {
+                1 => radius.direct.push(path),
+                _ => radius.transitive.push(path),
+            }
+        }
+        radius.direct.truncate(limit as usize);
+        radius.transitive.truncate(limit as usize);
+        radius
+    }
 }
 
 /// A file and how many reviewed pull requests touched it.

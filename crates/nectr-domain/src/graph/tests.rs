@@ -63,3 +63,17 @@ fn a_co_change_replaces_an_import_between_the_same_files() {
     assert_eq!(links[1].kind, LinkKind::Import);
     assert_eq!(query_paths(&["x".to_owned(), "x".to_owned()]), vec!["x".to_owned()]);
 }
+
+#[test]
+fn the_blast_radius_leaves_out_changed_files_and_caps_each_hop() {
+    let rows = vec![
+        ("a.rs".to_owned(), 2),
+        ("b.rs".to_owned(), 1),
+        ("c.rs".to_owned(), 1),
+        ("d.rs".to_owned(), 2),
+        ("e.rs".to_owned(), 2),
+    ];
+    let radius = BlastRadius::from_distances(rows, &["a.rs".to_owned()], 1);
+    assert_eq!(radius.direct, vec!["b.rs".to_owned()]);
+    assert_eq!(radius.transitive, vec!["d.rs".to_owned()]);
+}

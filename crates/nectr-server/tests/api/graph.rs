@@ -222,6 +222,29 @@ mod reviews {
     const TOKEN: &str = "ghp_graphtesttoken0000000000000000000000000";
     const SECRET: &str = "graph-webhook-secret";
 
+    /// The repository of the published `opened` delivery.
+    fn fixture_repo() -> RepoFullName {
+        let fixture =
+            std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
+        let payload: Value = serde_json::from_slice(&fixture).unwrap();
+        RepoFullName::parse(payload["repository"]["full_name"].as_str().unwrap()).unwrap()
+    }
+
+    /// The fake GitHub and a Nectr reviewing its deliveries with the offline reviewer.
+    async fn reviewing() -> (FakeGitHub, TestApp) {
+        let fake = FakeGitHub::start(TOKEN).await;
+        let fake_url = fake.url.clone();
+        let app = spawn_app_reviewing(move |settings| {
+            settings.github.api_url.clone_from(&fake_url);
+            settings.github.web_url = fake_url;
+            settings.github.pat = Some(SecretString::from(TOKEN));
+            settings.github.webhook_secret = Some(SecretString::from(SECRET));
+            settings.github.writes_per_minute = 60_000;
+        })
+        .await;
+        (fake, app)
+    }
+
     /// Delivers `opened` for pull request `number` and answers its run's result once done.
     async fn review(app: &TestApp, fake: &FakeGitHub, number: u64, body: &str) -> Value {
         let fixture =
@@ -276,23 +299,10 @@ mod reviews {
     #[tokio::test]
     async fn a_review_enters_the_graph_and_the_next_review_of_its_files_is_told() {
         // The pull request's author as the fake GitHub reports it is `octocat`.
-        let fake = FakeGitHub::start(TOKEN).await;
-        let fake_url = fake.url.clone();
-        let app = spawn_app_reviewing(move |settings| {
-            settings.github.api_url.clone_from(&fake_url);
-            settings.github.web_url = fake_url;
-            settings.github.pat = Some(SecretString::from(TOKEN));
-            settings.github.webhook_secret = Some(SecretString::from(SECRET));
-            settings.github.writes_per_minute = 60_000;
-        })
-        .await;
+        let (fake, app) = reviewing().await;
         let first = review(&app, &fake, 1, "Fixes #12 and closes #13.").await;
         assert_eq!(first["related_prs"], 0, "{first}");
-        let fixture =
-            std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
-        let payload: Value = serde_json::from_slice(&fixture).unwrap();
-        let repo =
-            RepoFullName::parse(payload["repository"]["full_name"].as_str().unwrap()).unwrap();
+        let repo = fixture_repo();
         let graph: &dyn CodeGraph = app.store.as_ref();
         let experts = graph.file_experts(&repo, &["src/money.rs".to_owned()], 5).await.unwrap();
         assert_eq!(experts.len(), 1, "{experts:?}");
@@ -309,21 +319,8 @@ mod reviews {
     async fn the_offline_reviewer_names_a_widely_imported_file_changed_without_a_test() {
         use nectr_domain::graph::ImportEdge;
 
-        let fake = FakeGitHub::start(TOKEN).await;
-        let fake_url = fake.url.clone();
-        let app = spawn_app_reviewing(move |settings| {
-            settings.github.api_url.clone_from(&fake_url);
-            settings.github.web_url = fake_url;
-            settings.github.pat = Some(SecretString::from(TOKEN));
-            settings.github.webhook_secret = Some(SecretString::from(SECRET));
-            settings.github.writes_per_minute = 60_000;
-        })
-        .await;
-        let fixture =
-            std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
-        let payload: Value = serde_json::from_slice(&fixture).unwrap();
-        let repo =
-            RepoFullName::parse(payload["repository"]["full_name"].as_str().unwrap()).unwrap();
+        let (fake, app) = reviewing().await;
+        let repo = fixture_repo();
         let graph: &dyn CodeGraph = app.store.as_ref();
         // Four files import money.rs, and two more import the first of them: six dependents.
         let mut edges: Vec<ImportEdge> = (1..=4)
