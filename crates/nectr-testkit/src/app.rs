@@ -70,8 +70,10 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.application.shutdown_timeout_seconds = 1;
     settings.database.url = SecretString::from(database_url.to_owned());
     settings.security.secret_key = SecretString::from(TEST_SECRET_KEY.to_owned());
-    // Quick workers for tests: short leases, fast polling, immediate retries.
-    settings.workers.lease_seconds = 1;
+    // Quick workers for tests: short leases, fast polling, immediate retries. The lease leaves
+    // room for a heartbeat delayed by a loaded machine (the whole suite on 2 cores): with 1 s, a
+    // review's worker now and then lost its lease mid-run. Tests of lease expiry set their own.
+    settings.workers.lease_seconds = 5;
     settings.workers.poll_interval_ms = 20;
     settings.workers.retry_base_seconds = 0;
     settings.workers.shutdown_grace_seconds = 2;
