@@ -82,8 +82,8 @@ impl SeaOrmStore {
             let txn = self.connection.begin().await.map_err(db_error("adopting history"))?;
             for event in &page {
                 match adopt(&event.payload, known, event.created_at) {
-                    Some(adopted @ AdoptedEvent { repo_id: Some(_), .. }) => {
-                        let reviewed = adopt_one(&txn, event, &adopted)
+                    Some(adopted @ AdoptedEvent { repo_id: Some(repo_id), .. }) => {
+                        let reviewed = adopt_one(&txn, event, repo_id, &adopted)
                             .await
                             .map_err(db_error("adopting an original event"))?;
                         report.events_located += 1;
@@ -132,20 +132,15 @@ impl SeaOrmStore {
     }
 }
 
-/// Adopts one event; answers whether it was a review.
+/// Adopts one event, from repository `repo_id`; answers whether it was a review.
 async fn adopt_one(
     txn: &impl ConnectionTrait,
     event: &Original,
+    repo_id: i64,
     adopted: &AdoptedEvent,
 ) -> Result<bool, DbErr> {
     let backend = txn.get_database_backend();
-    let Some(repo_id) = adopted.repo_id else { return Ok(false) };
-    txn.execute_raw(statement(
-        backend,
-        "UPDATE events SET repo_id = $1 WHERE id = $2",
-        vec![repo_id.into(), event.id.into()],
-    ))
-    .await?;
+    pull_requests::locate_event(txn, event.id, repo_id).await?;
     let Some(pull) = &adopted.pull_request else { return Ok(false) };
     if let Some(snapshot) = &pull.snapshot {
         pull_requests::upsert(txn, snapshot).await?;

@@ -70,15 +70,26 @@ pub(crate) async fn record(
     event_id: EventId,
     snapshot: &PullRequestSnapshot,
 ) -> Result<(), QueueError> {
-    let backend = txn.get_database_backend();
     upsert(txn, snapshot).await.map_err(unexpected("recording a pull request"))?;
     let Ok(event_id) = i32::try_from(event_id.get()) else { return Ok(()) };
-    txn.execute_raw(statement(
-        backend,
-        "UPDATE events SET repo_id = $1 WHERE id = $2",
-        vec![snapshot.repo_id.into(), event_id.into()],
-    ))
-    .await
-    .map_err(unexpected("recording an event's repository"))?;
+    locate_event(txn, event_id, snapshot.repo_id)
+        .await
+        .map_err(unexpected("recording an event's repository"))
+}
+
+/// Records the repository (GitHub's id) the event `event_id` came from.
+pub(crate) async fn locate_event(
+    connection: &impl ConnectionTrait,
+    event_id: i32,
+    repo_id: i64,
+) -> Result<(), sea_orm::DbErr> {
+    let backend = connection.get_database_backend();
+    connection
+        .execute_raw(statement(
+            backend,
+            "UPDATE events SET repo_id = $1 WHERE id = $2",
+            vec![repo_id.into(), event_id.into()],
+        ))
+        .await?;
     Ok(())
 }
