@@ -22,6 +22,7 @@ mod m0012_code_graph;
 mod m0013_graph_covering_indexes;
 mod m0014_api_keys;
 mod m0015_related_pull_requests;
+mod m0017_revoked_sessions;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_graph_covering_indexes::Migration),
             Box::new(m0014_api_keys::Migration),
             Box::new(m0015_related_pull_requests::Migration),
+            Box::new(m0017_revoked_sessions::Migration),
         ]
     }
 }

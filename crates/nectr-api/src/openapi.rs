@@ -1,9 +1,10 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of every route Nectr serves.
 //!
-//! The dashboard's routes (reviews, events, analytics, API keys) are described where they are
-//! handled, with `#[utoipa::path]`, and their JSON shapes by their response types. The other routes
-//! (health, webhooks, sign-in, repositories, this document) are listed in `OTHER_ROUTES`. A
-//! test compares the document with the routes the application really registers.
+//! The dashboard's routes (reviews, events, analytics, API keys) and logout are described where
+//! they are handled, with `#[utoipa::path]`, and their JSON shapes by their response types. The
+//! other routes (health, webhooks, the rest of sign-in, repositories, this document) are listed
+//! in `OTHER_ROUTES`. A test compares the document with the routes the application really
+//! registers.
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -123,14 +124,6 @@ const OTHER_ROUTES: &[Route] = &[
         summary: "The signed-in user",
         access: Access::Session,
         responses: &[("200", "The user"), ("401", "Not signed in")],
-    },
-    Route {
-        method: HttpMethod::Post,
-        path: "/auth/logout",
-        tag: "auth",
-        summary: "Ends the session on the server and deletes the cookie",
-        access: Access::Public,
-        responses: &[("200", "Logged out"), ("403", "A cookie from an origin not allowed")],
     },
     Route {
         method: HttpMethod::Get,
@@ -349,6 +342,7 @@ const OTHER_ROUTES: &[Route] = &[
         crate::api_keys::list,
         crate::api_keys::create,
         crate::api_keys::revoke,
+        crate::auth::oauth::logout,
     ),
     components(schemas(ErrorDoc)),
     modifiers(&OtherRoutes, &Security)

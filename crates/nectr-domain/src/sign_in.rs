@@ -1,13 +1,19 @@
-//! Signing in with GitHub: the OAuth flow's two halves (start, finish) and the end of a user's
-//! sessions, on the OAuth-state store, the user store and the code host.
+//! Signing in with GitHub: the OAuth flow's two halves (start, finish) and the end of sessions,
+//! on the OAuth-state store, the user store, the store of revoked sessions ([`RevokedSessions`])
+//! and the code host.
 //!
 //! The state is single-use and expires; the edge binds it to the browser that started the flow
 //! (a short-lived cookie), so that a callback carrying someone else's state is refused (login
 //! CSRF). Tokens are stored through the user store, which encrypts them.
+//!
+//! A session ends in one of two ways: alone (logout in one browser), by recording its id as
+//! revoked until its token expires; or with every other session of its user ("log out
+//! everywhere"), by raising the user's session version.
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
 
 use crate::code_host::{CodeHost, CodeHostError};
 use crate::{
@@ -63,11 +69,56 @@ impl From<UserRepositoryError> for SignInError {
     }
 }
 
+impl From<RevokedSessionsError> for SignInError {
+    fn from(error: RevokedSessionsError) -> Self {
+        Self::Unexpected(anyhow::Error::new(error))
+    }
+}
+
+/// Why a [`RevokedSessions`] call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokedSessionsError {
+    /// The store failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// The sessions that were ended one at a time, by session id (the random id each session token
+/// carries).
+///
+/// Contract for every implementation:
+/// - `revoke` records `session_id` as revoked until `expires_at` (its token's expiry, after
+///   which the token is refused anyway). Revoking an id again changes nothing and is not an
+///   error, also when two callers do it at once.
+/// - `revoke` also deletes every record whose `expires_at` is at or before `now`.
+/// - `is_revoked` answers whether a record of `session_id` exists (a record past its expiry may
+///   remain until the next purge: its token is expired already).
+#[async_trait]
+pub trait RevokedSessions: Send + Sync {
+    /// Records a session as revoked, and purges the records that expired.
+    ///
+    /// # Errors
+    /// [`RevokedSessionsError::Unexpected`] when the store fails.
+    async fn revoke(
+        &self,
+        session_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), RevokedSessionsError>;
+
+    /// Whether the session with this id was revoked.
+    ///
+    /// # Errors
+    /// [`RevokedSessionsError::Unexpected`] when the store fails.
+    async fn is_revoked(&self, session_id: &str) -> Result<bool, RevokedSessionsError>;
+}
+
 /// The sign-in use case.
 #[derive(Clone)]
 pub struct SignIn {
     states: Arc<dyn OAuthStateRepository>,
     users: Arc<dyn UserRepository>,
+    revoked: Arc<dyn RevokedSessions>,
     code_host: Arc<dyn CodeHost>,
 }
 
@@ -76,9 +127,10 @@ impl SignIn {
     pub fn new(
         states: Arc<dyn OAuthStateRepository>,
         users: Arc<dyn UserRepository>,
+        revoked: Arc<dyn RevokedSessions>,
         code_host: Arc<dyn CodeHost>,
     ) -> Self {
-        Self { states, users, code_host }
+        Self { states, users, revoked, code_host }
     }
 
     /// Starts a sign-in: forgets expired states and stores `state` (a fresh random value the
@@ -152,12 +204,43 @@ impl SignIn {
         self.code_host.revoke_grant(&user.github_access_token).await
     }
 
-    /// Ends every session of the user (logout).
+    /// Ends every session of the user ("log out everywhere"): their session version rises, so
+    /// every token issued before is refused.
     ///
     /// # Errors
     /// [`SignInError::Unexpected`] when the store fails.
     pub async fn end_sessions(&self, user: &User) -> Result<(), SignInError> {
         self.users.end_sessions(user.id).await?;
         Ok(())
+    }
+
+    /// Ends one session of the user (logout): the one whose token carries `session_id` and
+    /// expires at `expires_at`; their other sessions go on.
+    ///
+    /// A token issued before sessions had ids (`None`) cannot be told apart from the user's
+    /// other tokens, so the only way to refuse it is to end every session of the user, as
+    /// logout did before.
+    ///
+    /// # Errors
+    /// [`SignInError::Unexpected`] when a store fails.
+    pub async fn end_session(
+        &self,
+        user: &User,
+        session_id: Option<&str>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), SignInError> {
+        match session_id {
+            Some(session_id) => self.revoked.revoke(session_id, expires_at, Utc::now()).await?,
+            None => self.end_sessions(user).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether the session with this id was ended on its own.
+    ///
+    /// # Errors
+    /// [`SignInError::Unexpected`] when the store fails.
+    pub async fn session_ended(&self, session_id: &str) -> Result<bool, SignInError> {
+        Ok(self.revoked.is_revoked(session_id).await?)
     }
 }

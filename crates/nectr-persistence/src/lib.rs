@@ -20,6 +20,7 @@ mod oauth_states;
 mod pull_requests;
 mod queue;
 mod review_runs;
+mod revoked_sessions;
 mod scope;
 mod store;
 mod users;

@@ -48,7 +48,7 @@ pub struct AdoptionReport {
 
 /// Nectr's relational store on PostgreSQL or SQLite. It implements the domain's storage ports
 /// (`UserRepository`, `InstallationRepository`, `EventRepository`, `ReviewRunRepository`,
-/// `OAuthStateRepository`) and `HealthProbe`.
+/// `OAuthStateRepository`, `RevokedSessions`) and `HealthProbe`.
 #[derive(Debug, Clone)]
 pub struct SeaOrmStore {
     pub(crate) connection: DatabaseConnection,

@@ -373,7 +373,7 @@ fn auth_state(
             scopes: security.oauth_scopes.clone(),
             frontend_url: settings.application.frontend_url.clone(),
         },
-        sign_in: SignIn::new(store.clone(), store.clone(), code_host.clone()),
+        sign_in: SignIn::new(store.clone(), store.clone(), store.clone(), code_host.clone()),
         users: store.clone(),
         api_keys: store.clone(),
     }

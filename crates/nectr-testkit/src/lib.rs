@@ -24,6 +24,7 @@ pub mod graph_contract;
 pub mod memory_contract;
 pub mod node;
 pub mod programs;
+pub mod revoked_sessions_contract;
 pub mod runners;
 
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! cross-site requests ([`csrf`]), and the GitHub sign-in routes (`oauth`).
 
 pub mod csrf;
-mod oauth;
+pub(crate) mod oauth;
 pub mod session;
 
 use std::future::Future;
@@ -69,9 +69,9 @@ pub enum Credential {
 }
 
 /// The signed-in user of a request: the `access_token` cookie or `Authorization: Bearer` with
-/// the same JWT, valid, unexpired, of an existing user and of their current session version; or
-/// `Authorization: Bearer` with a personal API key that is not revoked, as the key's user.
-/// Anything else answers 401 `{"code": "unauthenticated", ...}`.
+/// the same JWT, valid, unexpired, of an existing user and of their current session version,
+/// and not revoked by a logout; or `Authorization: Bearer` with a personal API key that is not
+/// revoked, as the key's user. Anything else answers 401 `{"code": "unauthenticated", ...}`.
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
     /// The user's id.
@@ -82,6 +82,8 @@ pub struct CurrentUser {
     pub user: User,
     /// How the request authenticated.
     pub credential: Credential,
+    /// The session's claims, when it authenticated by a session token (not by an API key).
+    pub session: Option<session::Claims>,
 }
 
 /// The session token a request carries, and how: a bearer header wins over the cookie.
@@ -136,10 +138,22 @@ async fn by_session(
         auth.sessions.verify(token).map_err(|_| unauthenticated("Invalid or expired session"))?;
     let id = claims.user_id().ok_or_else(|| unauthenticated("Invalid or expired session"))?;
     let user = existing_user(auth, id, "Invalid or expired session").await?;
-    if user.session_version != claims.ver {
+    if user.session_version != claims.ver || session_ended(auth, &claims).await? {
         return Err(unauthenticated("This session has ended; sign in again"));
     }
-    Ok(current_user(user, credential))
+    Ok(CurrentUser { session: Some(claims), ..current_user(user, credential) })
+}
+
+/// Whether a logout revoked this very session (a token without a session id never is).
+async fn session_ended(auth: &AuthState, claims: &session::Claims) -> Result<bool, ApiError> {
+    match &claims.sid {
+        Some(session_id) => auth
+            .sign_in
+            .session_ended(session_id)
+            .await
+            .map_err(|error| ApiError::Internal(error.into())),
+        None => Ok(false),
+    }
 }
 
 /// An API key's user; an unknown or revoked key is refused.
@@ -169,7 +183,13 @@ async fn existing_user(auth: &AuthState, id: UserId, refusal: &str) -> Result<Us
 }
 
 fn current_user(user: User, credential: Credential) -> CurrentUser {
-    CurrentUser { id: user.id, github_username: user.github_username.clone(), user, credential }
+    CurrentUser {
+        id: user.id,
+        github_username: user.github_username.clone(),
+        user,
+        credential,
+        session: None,
+    }
 }
 
 impl FromRequest for CurrentUser {

@@ -1,5 +1,6 @@
 //! GitHub sign-in: `GET /auth/github` (start), `GET /auth/github/callback`, `GET /auth/me`,
-//! `POST /auth/logout` and `GET /auth/github/reconnect`.
+//! `POST /auth/logout` (this session; `?everywhere=true`: every session of the user) and
+//! `GET /auth/github/reconnect`.
 //!
 //! The state GitHub hands back is single-use, expires after ten minutes, and must match the
 //! short-lived `oauth_state` cookie set when the flow started, so a callback started in another
@@ -10,10 +11,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use nectr_domain::sign_in::{STATE_LIFETIME_MINUTES, SignInError};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::session::cookie_value;
 use super::{AuthState, CurrentUser};
 use crate::error::{ApiError, method_not_allowed};
+use crate::openapi::ErrorDoc;
 use crate::{ApiState, get_only, random_token};
 
 /// The cookie that binds a sign-in's state to the browser that started it.
@@ -206,25 +209,80 @@ async fn me(current: CurrentUser) -> HttpResponse {
     })
 }
 
-/// Ends every session of the signed-in user (the server refuses their tokens from now on) and
-/// deletes the cookie. Without a valid session it only deletes the cookie.
-async fn logout(
+/// `POST /auth/logout`'s query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LogoutParams {
+    /// `true`: end every session of the user ("log out everywhere"), not only this one.
+    #[serde(default)]
+    everywhere: bool,
+}
+
+/// `POST /auth/logout`'s body, the original's shape.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LoggedOut {
+    /// `Logged out`.
+    message: String,
+}
+
+/// Ends the presented session on the server (its token is refused from now on; the user's other
+/// sessions go on) and deletes the cookie; with `everywhere=true`, ends every session of the
+/// user. Without a valid session it only deletes the cookie.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    params(LogoutParams),
+    responses(
+        (status = 200, description = "Logged out; the cookie is deleted", body = LoggedOut),
+        (status = 400, description = "`everywhere` is not `true` or `false`", body = ErrorDoc),
+        (status = 403, description = "A cookie from an origin not allowed", body = ErrorDoc),
+    ),
+)]
+pub(crate) async fn logout(
     state: web::Data<ApiState>,
     request: HttpRequest,
+    params: web::Query<LogoutParams>,
 ) -> Result<HttpResponse, ApiError> {
     let auth = &state.auth;
-    if let Some((token, credential)) = super::presented_token(&request)
-        && let Ok(current) = super::authenticate(auth, &token, credential).await
-    {
-        auth.sign_in
-            .end_sessions(&current.user)
-            .await
-            .map_err(|error| ApiError::Internal(error.into()))?;
-        tracing::info!(user_id = current.id.get(), "signed out everywhere");
+    let signed_in = match super::presented_token(&request) {
+        Some((token, credential)) => match super::authenticate(auth, &token, credential).await {
+            Ok(current) => Some(current),
+            Err(ApiError::Internal(error)) => return Err(ApiError::Internal(error)),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    if let Some(current) = signed_in {
+        end_sessions(auth, &current, params.everywhere).await?;
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::SET_COOKIE, auth.sessions.clear_session_cookie()))
-        .json(serde_json::json!({ "message": "Logged out" })))
+        .json(LoggedOut { message: "Logged out".to_owned() }))
+}
+
+/// Ends the presented session, or with `everywhere` every session of its user.
+async fn end_sessions(
+    auth: &AuthState,
+    current: &CurrentUser,
+    everywhere: bool,
+) -> Result<(), ApiError> {
+    let ended = match (everywhere, &current.session) {
+        (true, _) => auth.sign_in.end_sessions(&current.user).await,
+        // A token without a session id (issued before sessions had ids) cannot be revoked
+        // alone: `end_session` ends every session of the user for it, as logout did before.
+        (false, Some(claims)) => {
+            auth.sign_in
+                .end_session(&current.user, claims.sid.as_deref(), claims.expires_at())
+                .await
+        }
+        // An API key is no session: a plain logout has none to end (keys are revoked at
+        // `/api/v1/api-keys`).
+        (false, None) => return Ok(()),
+    };
+    ended.map_err(|error| ApiError::Internal(error.into()))?;
+    tracing::info!(user_id = current.id.get(), everywhere, "signed out");
+    Ok(())
 }
 
 /// Revokes the user's grant on GitHub (so GitHub asks again, for example for an organisation),

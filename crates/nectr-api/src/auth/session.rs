@@ -1,6 +1,6 @@
-//! Sessions: HS256 JWTs carrying `sub` (the user id), `iat`, `exp` and `ver` (the user's session
-//! version when it was issued), signed with a key of their own, and the `access_token` cookie
-//! that holds them.
+//! Sessions: HS256 JWTs carrying `sub` (the user id), `iat`, `exp`, `ver` (the user's session
+//! version when it was issued) and `sid` (the session's own random id, which logout revokes),
+//! signed with a key of their own, and the `access_token` cookie that holds them.
 
 use std::fmt;
 
@@ -13,6 +13,9 @@ use sha2::Sha256;
 
 /// The session cookie's name, as the original service and its dashboard use it.
 pub const SESSION_COOKIE: &str = "access_token";
+
+/// Random bytes in a session id: 128 bits from the operating system's generator.
+const SESSION_ID_BYTES: usize = 16;
 
 /// The label that separates the session key derived from `SECRET_KEY` from every other key
 /// derived from it (the Fernet key is SHA-256 of `SECRET_KEY` itself).
@@ -91,6 +94,10 @@ pub struct Claims {
     pub exp: i64,
     /// The user's session version when issued.
     pub ver: i64,
+    /// The session's id: [`SESSION_ID_BYTES`] random bytes in lowercase hexadecimal. Tokens
+    /// issued before sessions had ids carry none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl Claims {
@@ -98,6 +105,20 @@ impl Claims {
     pub fn user_id(&self) -> Option<UserId> {
         self.sub.parse::<i64>().ok().map(UserId::new)
     }
+
+    /// When the token expires (`exp`).
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.exp, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+}
+
+/// A fresh session id: [`SESSION_ID_BYTES`] random bytes in lowercase hexadecimal (URL-safe).
+fn new_session_id() -> Result<String, SessionError> {
+    let mut bytes = [0_u8; SESSION_ID_BYTES];
+    getrandom::fill(&mut bytes).map_err(|error| {
+        SessionError::Signing(format!("the system's random generator failed: {error}"))
+    })?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 /// Why a session token was refused.
@@ -112,10 +133,11 @@ pub enum SessionError {
 }
 
 impl SessionConfig {
-    /// Signs a session for `user`, issued `now`.
+    /// Signs a new session for `user`, issued `now`, with a fresh session id.
     ///
     /// # Errors
-    /// [`SessionError::Signing`] when the key cannot sign (never with an HMAC key).
+    /// [`SessionError::Signing`] when the system's random generator fails or the key cannot
+    /// sign (never with an HMAC key).
     pub fn issue(&self, user: &User, now: DateTime<Utc>) -> Result<String, SessionError> {
         let lifetime = i64::try_from(self.lifetime_minutes.saturating_mul(60)).unwrap_or(i64::MAX);
         let claims = Claims {
@@ -123,10 +145,16 @@ impl SessionConfig {
             iat: now.timestamp(),
             exp: now.timestamp().saturating_add(lifetime),
             ver: user.session_version,
+            sid: Some(new_session_id()?),
         };
+        self.sign(&claims)
+    }
+
+    /// Signs these claims.
+    fn sign(&self, claims: &Claims) -> Result<String, SessionError> {
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
-            &claims,
+            claims,
             &EncodingKey::from_secret(&self.key.0),
         )
         .map_err(|error| SessionError::Signing(error.to_string()))
@@ -213,6 +241,29 @@ mod tests {
         let claims = sessions.verify(&token).unwrap();
         assert_eq!((claims.user_id(), claims.ver), (Some(UserId::new(42)), 3));
         assert_eq!(claims.exp - claims.iat, 3600);
+        assert_eq!(claims.expires_at().timestamp(), claims.exp);
+    }
+
+    #[test]
+    fn every_session_has_an_id_of_its_own() {
+        let sessions = config(SessionKey::derived_from_secret_key("k"));
+        let now = Utc::now();
+        let first = sessions.verify(&sessions.issue(&user(0), now).unwrap()).unwrap();
+        let second = sessions.verify(&sessions.issue(&user(0), now).unwrap()).unwrap();
+        let (first, second) = (first.sid.unwrap(), second.sid.unwrap());
+        assert_ne!(first, second);
+        assert_eq!(first.len(), 2 * SESSION_ID_BYTES);
+        assert!(first.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f')), "{first}");
+    }
+
+    #[test]
+    fn a_token_issued_before_session_ids_is_still_read() {
+        let sessions = config(SessionKey::derived_from_secret_key("k"));
+        let now = Utc::now().timestamp();
+        let legacy = Claims { sub: "42".to_owned(), iat: now, exp: now + 60, ver: 0, sid: None };
+        assert!(serde_json::to_value(&legacy).unwrap().get("sid").is_none(), "no sid claim");
+        let token = sessions.sign(&legacy).unwrap();
+        assert_eq!(sessions.verify(&token).unwrap(), legacy);
     }
 
     #[test]

@@ -49,6 +49,15 @@ async fn sql_api_keys_honour_the_api_key_contract_on_every_engine() {
 }
 
 #[tokio::test]
+async fn sql_revoked_sessions_honour_the_revoked_sessions_contract_on_every_engine() {
+    for database in TestDatabase::every_engine().await {
+        let store = Arc::new(database.migrated_store().await);
+        nectr_testkit::revoked_sessions_contract::run_all(store.as_ref()).await;
+        store.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn a_users_api_keys_go_with_the_user() {
     use nectr_domain::api_keys::ApiKeyStore;
     use nectr_domain::{AccessToken, UserRepository, UserUpsert};

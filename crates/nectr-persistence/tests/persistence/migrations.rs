@@ -45,7 +45,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0012_code_graph",
                 "m0013_graph_covering_indexes",
                 "m0014_api_keys",
-                "m0015_related_pull_requests"
+                "m0015_related_pull_requests",
+                "m0017_revoked_sessions"
             ]
         );
         store.migrate().await.unwrap();
@@ -68,6 +69,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
         assert!(pulls.contains(&"ix_pull_requests_name".to_owned()), "{pulls:?}");
         let keys = index_names(&database, "api_keys").await;
         assert!(keys.contains(&"ix_api_keys_user_id".to_owned()), "{keys:?}");
+        let revoked = index_names(&database, "revoked_sessions").await;
+        assert!(revoked.contains(&"ix_revoked_sessions_expires_at".to_owned()), "{revoked:?}");
         let runs = index_names(&database, "workflow_runs").await;
         assert!(runs.contains(&"ix_workflow_runs_event_id".to_owned()), "{runs:?}");
         if database.engine == Engine::Postgres {

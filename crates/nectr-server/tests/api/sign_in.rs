@@ -1,7 +1,8 @@
 //! Signing in with GitHub over HTTP, against the fake GitHub, on SQLite and on PostgreSQL: the
 //! whole flow (start, callback with the bound state, session cookie, `/auth/me`, logout, the old
-//! session refused), replayed and foreign states, the Origin check on cookie-authenticated
-//! state-changing requests, and CORS.
+//! session refused), logout of one session beside another and logout everywhere, tokens issued
+//! before sessions had ids, replayed and foreign states, the Origin check on
+//! cookie-authenticated state-changing requests, and CORS.
 
 use nectr_domain::UserRepository;
 use nectr_testkit::fake_github::FakeGitHub;
@@ -383,4 +384,155 @@ async fn reconnect_revokes_the_grant_and_signs_in_again_and_sign_in_needs_a_clie
         (StatusCode::SERVICE_UNAVAILABLE, Some("oauth_not_configured"))
     );
     unconfigured.stop().await;
+}
+
+/// `POST /auth/logout` (with `query`) as a browser: the session cookie, from the dashboard.
+async fn logout_by_cookie(app: &TestApp, session: &str, query: &str) -> reqwest::Response {
+    let path = format!("/auth/logout{query}");
+    send_as(app, reqwest::Method::POST, session, &path, Some(FRONTEND)).await
+}
+
+/// The statuses of `path` by cookie and by bearer with the same session.
+async fn statuses(app: &TestApp, session: &str, path: &str) -> (StatusCode, StatusCode) {
+    let by_cookie = get_as(app, session, path).await.status();
+    let by_bearer =
+        app.client.get(app.url(path)).bearer_auth(session).send().await.unwrap().status();
+    (by_cookie, by_bearer)
+}
+
+const OK: (StatusCode, StatusCode) = (StatusCode::OK, StatusCode::OK);
+const REFUSED: (StatusCode, StatusCode) = (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED);
+
+/// How many rows of `revoked_sessions` match `condition`.
+async fn revoked_rows(app: &TestApp, condition: &str) -> String {
+    let sql =
+        format!("SELECT CAST(COUNT(*) AS TEXT) AS value FROM revoked_sessions WHERE {condition}");
+    stored_text(app, &sql).await
+}
+
+#[tokio::test]
+async fn logout_ends_only_its_own_session_and_logout_everywhere_ends_them_all() {
+    for database in TestDatabase::every_engine().await {
+        let engine = format!("{:?}", database.engine);
+        let world = world(database).await;
+        let app = &world.app;
+        // A session revoked long ago, whose token has expired since: the next logout purges it.
+        app.database
+            .execute_script(
+                "INSERT INTO revoked_sessions (sid, expires_at) \
+                 VALUES ('long-expired', '2000-01-01 00:00:00+00:00')",
+            )
+            .await;
+
+        // Two browsers of one user, each signed in on its own.
+        let laptop = sign_in(&world, "mona").await;
+        let phone = sign_in(&world, "mona").await;
+        assert_ne!(laptop, phone);
+        assert_eq!(statuses(app, &laptop, "/auth/me").await, OK, "{engine}");
+        assert_eq!(statuses(app, &phone, "/auth/me").await, OK, "{engine}");
+
+        // Logout in the laptop: its cookie is deleted and its token refused everywhere, by
+        // cookie and by bearer; the phone goes on.
+        let response = logout_by_cookie(app, &laptop, "").await;
+        assert_eq!(response.status(), StatusCode::OK, "{engine}");
+        assert!(set_cookie(response.headers(), "access_token").unwrap().contains("Max-Age=0"));
+        for path in ["/auth/me", "/api/v1/reviews", "/api/v1/api-keys", "/api/v1/repos"] {
+            assert_eq!(statuses(app, &laptop, path).await, REFUSED, "{engine} {path}");
+        }
+        let (status, body) = json(get_as(app, &laptop, "/auth/me").await).await;
+        assert_eq!(body["code"], "unauthenticated", "{engine} {status}");
+        assert_eq!(statuses(app, &phone, "/auth/me").await, OK, "{engine}");
+        assert_eq!(statuses(app, &phone, "/api/v1/reviews").await, OK, "{engine}");
+
+        // The revoked record is kept (until the token expires); the expired one is purged.
+        assert_eq!(revoked_rows(app, "sid = 'long-expired'").await, "0", "{engine}");
+        assert_eq!(revoked_rows(app, "1 = 1").await, "1", "{engine}");
+
+        // A repeated logout with the ended session only deletes the cookie again.
+        assert_eq!(logout_by_cookie(app, &laptop, "").await.status(), StatusCode::OK);
+        assert_eq!(statuses(app, &phone, "/auth/me").await, OK, "{engine}");
+
+        // Log out everywhere, from the phone by bearer: the phone and a third browser end.
+        let tablet = sign_in(&world, "mona").await;
+        assert_eq!(statuses(app, &tablet, "/auth/me").await, OK, "{engine}");
+        let response = app
+            .client
+            .post(app.url("/auth/logout?everywhere=true"))
+            .bearer_auth(&phone)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{engine}");
+        for session in [&phone, &tablet, &laptop] {
+            assert_eq!(statuses(app, session, "/auth/me").await, REFUSED, "{engine}");
+        }
+        // Signing in again starts a session that works.
+        let again = sign_in(&world, "mona").await;
+        assert_eq!(statuses(app, &again, "/auth/me").await, OK, "{engine}");
+
+        // `everywhere` is a boolean.
+        let (status, body) = json(logout_by_cookie(app, &again, "?everywhere=maybe").await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_query"))
+        );
+        assert_eq!(statuses(app, &again, "/auth/me").await, OK, "{engine}");
+        app.stop().await;
+    }
+}
+
+/// The session key (`JWT_SECRET`) of the Nectr that old tokens are signed for.
+const JWT_SECRET: &str = "nectr-test-jwt-secret";
+
+/// A session token as Nectr issued them before sessions had ids: `sub`, `iat`, `exp`, `ver`.
+fn token_without_session_id(user_id: i64, version: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({"sub": user_id.to_string(), "iat": now, "exp": now + 3600, "ver": version});
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn tokens_without_a_session_id_work_until_a_logout_which_ends_every_session() {
+    for database in TestDatabase::every_engine().await {
+        let engine = format!("{:?}", database.engine);
+        let world = world_with(database, |settings| {
+            settings.security.jwt_secret = Some(SecretString::from(JWT_SECRET.to_owned()));
+        })
+        .await;
+        let app = &world.app;
+        let current = sign_in(&world, "mona").await;
+        let user = app.store.find_by_github_id(user_id_of("mona")).await.unwrap().unwrap();
+
+        // An old token, and another, keep working beside a new session.
+        let old = token_without_session_id(user.id.get(), user.session_version);
+        let other_old = token_without_session_id(user.id.get(), user.session_version);
+        assert_eq!(statuses(app, &old, "/auth/me").await, OK, "{engine}");
+
+        // Logout with an old token cannot revoke it alone: every session of the user ends.
+        assert_eq!(logout_by_cookie(app, &old, "").await.status(), StatusCode::OK);
+        for session in [&old, &other_old, &current] {
+            assert_eq!(statuses(app, session, "/auth/me").await, REFUSED, "{engine}");
+        }
+        assert_eq!(revoked_rows(app, "1 = 1").await, "0", "{engine}: nothing to revoke by id");
+
+        // Log out everywhere ends an old token too.
+        let user = app.store.find_by_id(user.id).await.unwrap().unwrap();
+        let old = token_without_session_id(user.id.get(), user.session_version);
+        assert_eq!(statuses(app, &old, "/auth/me").await, OK, "{engine}");
+        let response = app
+            .client
+            .post(app.url("/auth/logout?everywhere=true"))
+            .bearer_auth(&old)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(statuses(app, &old, "/auth/me").await, REFUSED, "{engine}");
+        app.stop().await;
+    }
 }
