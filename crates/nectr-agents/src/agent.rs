@@ -14,7 +14,9 @@ use nectr_domain::llm::{
     Block, ChatRequest, ChatResponse, LanguageModel, LlmError, Message, Price, Role, Stop,
     SystemPart, ToolChoice, ToolSpec, Usage, price_for,
 };
-use nectr_domain::pipeline::{ModelError, ModelReview, ReviewModel, ReviewRequest, ReviewTools};
+use nectr_domain::pipeline::{
+    ModelError, ModelReview, ReviewModel, ReviewRequest, ReviewTools, Toolset,
+};
 use nectr_domain::review::{Finding, StructuredReview, Verdict};
 use serde_json::{Value, json};
 
@@ -215,7 +217,7 @@ struct Conversation<'a> {
     model: &'a dyn LanguageModel,
     config: &'a AgentConfig,
     system: Vec<SystemPart>,
-    tools: Option<Arc<dyn ReviewTools>>,
+    tools: Option<&'a dyn ReviewTools>,
     usage: Usage,
     cost_usd: f64,
     model_name: String,
@@ -226,13 +228,13 @@ impl<'a> Conversation<'a> {
         model: &'a dyn LanguageModel,
         config: &'a AgentConfig,
         system: Vec<SystemPart>,
-        tools: Option<Arc<dyn ReviewTools>>,
+        tools: Option<&'a Toolset>,
     ) -> Self {
         Self {
             model,
             config,
             system,
-            tools,
+            tools: tools.map(|tools| tools as &dyn ReviewTools),
             usage: Usage::default(),
             cost_usd: 0.0,
             model_name: model.model().to_owned(),
@@ -249,7 +251,7 @@ impl<'a> Conversation<'a> {
 
     /// Runs the loop from `first` until a valid review arrives.
     async fn run(&mut self, first: String, rounds: u32) -> Result<StructuredReview, ModelError> {
-        let mut specs = match self.tools.as_deref() {
+        let mut specs = match self.tools {
             Some(tools) => lookup_tools(tools.searches_tickets()),
             None => Vec::new(),
         };
@@ -344,13 +346,13 @@ impl<'a> Conversation<'a> {
                     "the model did not hand in a review within {rounds} rounds"
                 )));
             }
-            let tools = self.tools.clone();
+            let tools = self.tools;
             let limit = self.config.max_tool_result_chars;
-            let results = join_all(calls.iter().map(|(_, name, input)| {
-                let tools = tools.clone();
-                async move { call_tool(tools.as_deref(), name, input, limit).await }
-            }))
-            .await;
+            let results =
+                join_all(calls.iter().map(|(_, name, input)| async move {
+                    call_tool(tools, name, input, limit).await
+                }))
+                .await;
             let content = calls
                 .iter()
                 .zip(results)
@@ -410,7 +412,7 @@ impl ReviewModel for AgentReviewer {
             self.model.as_ref(),
             &self.config,
             system(None),
-            request.tools.clone(),
+            request.tools.as_ref(),
         );
         let review = conversation.run(render_request(request), self.config.max_rounds).await?;
         Ok(ModelReview {
@@ -477,7 +479,7 @@ impl ReviewModel for ParallelReviewer {
                     self.model.as_ref(),
                     &self.config,
                     system(Some(focus)),
-                    request.tools.clone(),
+                    request.tools.as_ref(),
                 );
                 let review = conversation.run(prompt, rounds).await;
                 (*name, review, conversation.usage, conversation.cost_usd)

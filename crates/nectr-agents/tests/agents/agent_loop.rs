@@ -13,7 +13,7 @@ use nectr_agents::{AgentConfig, AgentReviewer, ParallelReviewer};
 use nectr_domain::llm::{
     Block, ChatRequest, ChatResponse, LanguageModel, LlmError, Price, Stop, ToolChoice, Usage,
 };
-use nectr_domain::pipeline::{ModelError, ReviewModel, ReviewTools};
+use nectr_domain::pipeline::{ModelError, RepositoryLookups, ReviewModel, Toolset};
 use nectr_domain::review::Verdict;
 use serde_json::{Value, json};
 
@@ -116,7 +116,7 @@ impl Tools {
 }
 
 #[async_trait]
-impl ReviewTools for Tools {
+impl RepositoryLookups for Tools {
     async fn read_file(&self, path: &str) -> Result<String, String> {
         self.enter(format!("read_file {path}")).await;
         Ok("x = 1\n".repeat(5_000))
@@ -165,7 +165,7 @@ async fn tools_run_concurrently_and_their_results_come_back_truncated_and_fenced
     ]);
     let tools = Arc::new(Tools::default());
     let mut asked = request("Fixes #7.");
-    asked.tools = Some(tools.clone());
+    asked.tools = Some(Toolset::new(tools.clone()));
     let answer = AgentReviewer::new(model.clone(), config())
         .review(&asked)
         .await
@@ -252,7 +252,7 @@ async fn a_second_malformed_answer_fails_the_review_instead_of_posting_part_of_i
 async fn rounds_are_bounded_and_the_last_one_must_hand_in_the_review() {
     let model = ScriptedModel::script(|_| turn(vec![call("t", "read_file", json!({"path": "a"}))]));
     let mut asked = request("");
-    asked.tools = Some(Arc::new(Tools::default()));
+    asked.tools = Some(Toolset::new(Arc::new(Tools::default())));
     let bounded = AgentConfig { max_rounds: 3, ..config() };
     let result = AgentReviewer::new(model.clone(), bounded).review(&asked).await;
     assert!(matches!(result, Err(ModelError::Malformed(_))), "{result:?}");

@@ -6,11 +6,9 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use futures_util::future::join_all;
 
 use super::{ContextItem, ContextProvider, ContextQuery, Ticket};
-use crate::pipeline::ReviewTools;
 
 /// What one provider gave a review.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,13 +84,13 @@ impl ReviewContext {
         ContextReport { providers: join_all(asked).await }
     }
 
-    /// `tools` with the ticket search added, when a provider searches tickets.
-    pub fn tools(&self, tools: Arc<dyn ReviewTools>) -> Arc<dyn ReviewTools> {
+    /// The ticket search, when a provider searches tickets.
+    pub fn ticket_search(&self) -> Option<TicketSearch> {
         let searchers: Vec<Arc<dyn ContextProvider>> =
             self.providers.iter().filter(|provider| provider.searches_tickets()).cloned().collect();
         match searchers.is_empty() {
-            true => tools,
-            false => Arc::new(ContextTools { inner: tools, searchers }),
+            true => None,
+            false => Some(TicketSearch { searchers }),
         }
     }
 }
@@ -110,56 +108,18 @@ pub fn ticket_line(ticket: &Ticket) -> String {
     text
 }
 
-/// Lookup tools with `search_tickets` answered by the providers that search tickets; every
-/// other tool is the inner one's.
-struct ContextTools {
-    inner: Arc<dyn ReviewTools>,
+/// The agent's `search_tickets`, answered by every provider that searches tickets.
+#[derive(Clone)]
+pub struct TicketSearch {
     searchers: Vec<Arc<dyn ContextProvider>>,
 }
 
-#[async_trait]
-impl ReviewTools for ContextTools {
-    async fn read_file(&self, path: &str) -> Result<String, String> {
-        self.inner.read_file(path).await
-    }
-
-    async fn file_history(&self, path: &str) -> Result<String, String> {
-        self.inner.file_history(path).await
-    }
-
-    async fn issue(&self, number: u64) -> Result<String, String> {
-        self.inner.issue(number).await
-    }
-
-    async fn search_open_issues(&self, query: &str) -> Result<String, String> {
-        self.inner.search_open_issues(query).await
-    }
-
-    async fn search_project_memory(&self, query: &str) -> Result<String, String> {
-        self.inner.search_project_memory(query).await
-    }
-
-    async fn search_developer_memory(
-        &self,
-        developer: &str,
-        query: &str,
-    ) -> Result<String, String> {
-        self.inner.search_developer_memory(developer, query).await
-    }
-
-    async fn graph_file_history(&self, paths: &[String]) -> Result<String, String> {
-        self.inner.graph_file_history(paths).await
-    }
-
-    async fn dependents(&self, paths: &[String]) -> Result<String, String> {
-        self.inner.dependents(paths).await
-    }
-
-    fn searches_tickets(&self) -> bool {
-        true
-    }
-
-    async fn search_tickets(&self, query: &str) -> Result<String, String> {
+impl TicketSearch {
+    /// Tickets matching `query`, one per line, from every searching provider at once.
+    ///
+    /// # Errors
+    /// Every provider's failure, when all failed.
+    pub async fn search(&self, query: &str) -> Result<String, String> {
         let searched =
             join_all(self.searchers.iter().map(|provider| provider.search_tickets(query))).await;
         let mut lines = Vec::new();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::*;
-use crate::pipeline::ReviewTools;
+use crate::pipeline::{RepositoryLookups, ReviewTools, Toolset};
 
 #[test]
 fn keys_come_from_the_title_the_branch_and_the_body_in_order() {
@@ -156,7 +156,7 @@ impl ContextProvider for Scripted {
 struct FilesOnly;
 
 #[async_trait]
-impl ReviewTools for FilesOnly {
+impl RepositoryLookups for FilesOnly {
     async fn read_file(&self, path: &str) -> Result<String, String> {
         Ok(format!("contents of {path}"))
     }
@@ -169,6 +169,11 @@ impl ReviewTools for FilesOnly {
     async fn search_open_issues(&self, _: &str) -> Result<String, String> {
         Err("none".to_owned())
     }
+}
+
+/// The tools that read files, with `context`'s ticket search.
+fn toolset(context: &ReviewContext) -> Toolset {
+    Toolset::new(Arc::new(FilesOnly)).with_tickets(context.ticket_search())
 }
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -211,7 +216,7 @@ fn the_ticket_search_joins_the_tools_only_when_a_provider_searches() {
         answer: Ok(Vec::new()),
         searches: false,
     })]);
-    let tools = none.tools(Arc::new(FilesOnly));
+    let tools = toolset(&none);
     assert!(!tools.searches_tickets());
     assert!(block_on(tools.search_tickets("login")).is_err());
 
@@ -220,7 +225,7 @@ fn the_ticket_search_joins_the_tools_only_when_a_provider_searches() {
         answer: Ok(Vec::new()),
         searches: true,
     })]);
-    let tools = linear.tools(Arc::new(FilesOnly));
+    let tools = toolset(&linear);
     assert!(tools.searches_tickets());
     assert_eq!(
         block_on(tools.search_tickets("login")),

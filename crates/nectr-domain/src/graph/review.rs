@@ -6,7 +6,6 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::Utc;
 
 use super::{
@@ -15,7 +14,6 @@ use super::{
 };
 use crate::RepoFullName;
 use crate::code_host::PullRequest;
-use crate::pipeline::ReviewTools;
 use crate::review::Verdict;
 
 /// Related pull requests and experts given to a review.
@@ -184,64 +182,26 @@ impl ReviewGraph {
         self.graph.record_pull_request(repo, &node).await
     }
 
-    /// `tools` with `graph_file_history` and `dependents` answered from the graph.
-    pub fn tools(
-        &self,
-        tools: Arc<dyn ReviewTools>,
-        repo: &RepoFullName,
-        number: u64,
-    ) -> Arc<dyn ReviewTools> {
-        Arc::new(GraphTools { inner: tools, graph: self.graph.clone(), repo: repo.clone(), number })
+    /// The graph's lookups for pull request `number` of `repo`.
+    pub fn lookups(&self, repo: &RepoFullName, number: u64) -> GraphLookups {
+        GraphLookups { graph: self.graph.clone(), repo: repo.clone(), number }
     }
 }
 
-/// Lookup tools with the graph's answers; every other tool is the inner one's.
-struct GraphTools {
-    inner: Arc<dyn ReviewTools>,
+/// The graph's lookups (`get_file_history`, `get_dependents`) for one pull request.
+#[derive(Clone)]
+pub struct GraphLookups {
     graph: Arc<dyn CodeGraph>,
     repo: RepoFullName,
     number: u64,
 }
 
-#[async_trait]
-impl ReviewTools for GraphTools {
-    async fn read_file(&self, path: &str) -> Result<String, String> {
-        self.inner.read_file(path).await
-    }
-
-    async fn file_history(&self, path: &str) -> Result<String, String> {
-        self.inner.file_history(path).await
-    }
-
-    async fn issue(&self, number: u64) -> Result<String, String> {
-        self.inner.issue(number).await
-    }
-
-    async fn search_open_issues(&self, query: &str) -> Result<String, String> {
-        self.inner.search_open_issues(query).await
-    }
-
-    fn searches_tickets(&self) -> bool {
-        self.inner.searches_tickets()
-    }
-
-    async fn search_tickets(&self, query: &str) -> Result<String, String> {
-        self.inner.search_tickets(query).await
-    }
-
-    async fn search_project_memory(&self, query: &str) -> Result<String, String> {
-        self.inner.search_project_memory(query).await
-    }
-
-    async fn search_developer_memory(
-        &self,
-        developer: &str,
-        query: &str,
-    ) -> Result<String, String> {
-        self.inner.search_developer_memory(developer, query).await
-    }
-
-    async fn graph_file_history(&self, paths: &[String]) -> Result<String, String> {
+impl GraphLookups {
+    /// The developers who touched `paths` (the first ten) and past pull requests touching them.
+    ///
+    /// # Errors
+    /// The graph's failure, as text for the model.
+    pub async fn file_history(&self, paths: &[String]) -> Result<String, String> {
         let paths: Vec<String> = paths.iter().take(10).cloned().collect();
         let experts = self.graph.file_experts(&self.repo, &paths, CONTEXT_TOP).await;
         let related = self
@@ -259,7 +219,11 @@ impl ReviewTools for GraphTools {
         }
     }
 
-    async fn dependents(&self, paths: &[String]) -> Result<String, String> {
+    /// The files importing `paths`, one and two hops away.
+    ///
+    /// # Errors
+    /// The graph's failure, as text for the model.
+    pub async fn dependents(&self, paths: &[String]) -> Result<String, String> {
         let radius = self
             .graph
             .dependents(&self.repo, paths, DEPENDENTS_TOP)

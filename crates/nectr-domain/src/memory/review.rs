@@ -1,14 +1,13 @@
 //! Memory around one review: what the pipeline puts into the request before asking the model,
-//! the hits it records once the review is posted, and the learning afterwards. Memory is
+//! the memory tools the agent may call, the hits it records once the review is posted, and the
+//! learning afterwards. Memory is
 //! advice: when the store fails, the review goes on without it.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-
 use crate::RepoFullName;
-use crate::pipeline::{ReviewRequest, ReviewTools};
+use crate::pipeline::ReviewRequest;
 
 use super::extraction::{FinishedReview, MemoryExtractor};
 use super::retrieval::{MemoryRetrieval, ReviewMemories};
@@ -60,9 +59,9 @@ impl ReviewMemory {
         self.store.record_hits(repo, &memories.ids()).await
     }
 
-    /// `tools` with the memory tools added, answering from `repo`'s memories.
-    pub fn tools(&self, tools: Arc<dyn ReviewTools>, repo: &RepoFullName) -> Arc<dyn ReviewTools> {
-        Arc::new(MemoryTools { inner: tools, store: self.store.clone(), repo: repo.clone() })
+    /// The memory tools, answering from `repo`'s memories.
+    pub fn lookups(&self, repo: &RepoFullName) -> MemoryLookups {
+        MemoryLookups { store: self.store.clone(), repo: repo.clone() }
     }
 
     /// Learns from a posted review (nothing with the offline reviewer).
@@ -86,15 +85,15 @@ impl ReviewMemory {
     }
 }
 
-/// Lookup tools with `search_project_memory` and `search_developer_memory` answered from one
-/// repository's memories; every other tool is the inner one's.
-struct MemoryTools {
-    inner: Arc<dyn ReviewTools>,
+/// The memory tools (`search_project_memory`, `search_developer_memory`) on one repository's
+/// memories.
+#[derive(Clone)]
+pub struct MemoryLookups {
     store: Arc<dyn MemoryStore>,
     repo: RepoFullName,
 }
 
-impl MemoryTools {
+impl MemoryLookups {
     async fn search(&self, query: &str, scope: MemoryScope) -> Result<String, String> {
         let search = MemorySearch {
             query: query.to_owned(),
@@ -110,35 +109,12 @@ impl MemoryTools {
         }
         Ok(text)
     }
-}
 
-#[async_trait]
-impl ReviewTools for MemoryTools {
-    async fn read_file(&self, path: &str) -> Result<String, String> {
-        self.inner.read_file(path).await
-    }
-
-    async fn file_history(&self, path: &str) -> Result<String, String> {
-        self.inner.file_history(path).await
-    }
-
-    async fn issue(&self, number: u64) -> Result<String, String> {
-        self.inner.issue(number).await
-    }
-
-    async fn search_open_issues(&self, query: &str) -> Result<String, String> {
-        self.inner.search_open_issues(query).await
-    }
-
-    fn searches_tickets(&self) -> bool {
-        self.inner.searches_tickets()
-    }
-
-    async fn search_tickets(&self, query: &str) -> Result<String, String> {
-        self.inner.search_tickets(query).await
-    }
-
-    async fn search_project_memory(&self, query: &str) -> Result<String, String> {
+    /// Project memories relevant to `query`, one line each.
+    ///
+    /// # Errors
+    /// The store's failure, as text for the model.
+    pub async fn search_project_memory(&self, query: &str) -> Result<String, String> {
         let found = self.search(query, MemoryScope::Project).await?;
         match found.is_empty() {
             true => Ok("No relevant project memories found.".to_owned()),
@@ -146,7 +122,11 @@ impl ReviewTools for MemoryTools {
         }
     }
 
-    async fn search_developer_memory(
+    /// What memory holds about `developer` (with or without its `@`), relevant to `query`.
+    ///
+    /// # Errors
+    /// The store's failure, as text for the model.
+    pub async fn search_developer_memory(
         &self,
         developer: &str,
         query: &str,

@@ -8,6 +8,7 @@ mod model;
 mod posting;
 mod steps;
 mod tools;
+mod toolset;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +20,8 @@ pub use exclusions::{Exclusions, glob_match, skip_reason};
 pub use model::{FileSummary, ModelError, ModelReview, ReviewModel, ReviewRequest};
 pub use posting::marker;
 pub use steps::{ask, compose, gather, plan};
-pub use tools::{HostTools, ReviewTools};
+pub use tools::{HostTools, RepositoryLookups, ReviewTools};
+pub use toolset::Toolset;
 
 use crate::code_host::{CodeHost, Identity, PostedReview, State};
 use crate::queue::{ReviewJob, ReviewRunner, RunError, RunOutcome, StopSignal};
@@ -138,6 +140,15 @@ impl ReviewPipeline {
             }
             None => crate::context::ContextReport::default(),
         }
+    }
+
+    /// `tools` with this pipeline's parts for `job`: memory, the graph and the ticket search,
+    /// each where it is configured.
+    fn with_parts(&self, tools: Toolset, job: &ReviewJob) -> Toolset {
+        let memory = self.memory.as_ref().map(|memory| memory.lookups(&job.repo));
+        let graph = self.graph.as_ref().map(|graph| graph.lookups(&job.repo, job.pr_number));
+        let tickets = self.context.as_ref().and_then(crate::context::ReviewContext::ticket_search);
+        tools.with_memory(memory).with_graph(graph).with_tickets(tickets)
     }
 
     /// Who to act as: the repository's own token, else the App installation, else the token of
@@ -375,24 +386,16 @@ impl ReviewRunner for ReviewPipeline {
                 if let Some(memory) = &self.memory {
                     // Memory is advice: a failing store leaves the review without it.
                     request.memories = memory.for_request(&request).await.unwrap_or_default();
-                    request.tools =
-                        request.tools.take().map(|tools| memory.tools(tools, &job.repo));
                 }
                 if let Some(graph) = &self.graph {
                     // The graph is advice too: a failing graph leaves the review without it.
                     request.graph =
                         graph.context(&job.repo, job.pr_number, &paths).await.unwrap_or_default();
-                    request.tools = request
-                        .tools
-                        .take()
-                        .map(|tools| graph.tools(tools, &job.repo, job.pr_number));
                 }
             });
         // Context is advice too: an unavailable provider is reported, never fatal.
         request.context = context;
-        if let Some(team) = &self.context {
-            request.tools = request.tools.take().map(|tools| team.tools(tools));
-        }
+        request.tools = request.tools.take().map(|tools| self.with_parts(tools, job));
         let fetch_ms = millis(started);
         if let Some(outcome) = stopped(stop) {
             return Ok(outcome);

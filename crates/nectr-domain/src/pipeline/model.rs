@@ -1,7 +1,5 @@
 //! What a reviewer is asked and answers: the `ReviewModel` port, its request and its errors.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 
 use crate::RepoFullName;
@@ -10,7 +8,7 @@ use crate::diff::FileDiff;
 use crate::llm::Usage;
 use crate::review::StructuredReview;
 
-use super::ReviewTools;
+use super::Toolset;
 
 /// A file cut to fit the model's context.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,7 +33,7 @@ pub struct ReviewRequest {
     /// Files over the budget, named with their size.
     pub summarised: Vec<FileSummary>,
     /// Tools a model may call to look further (none for a local diff).
-    pub tools: Option<Arc<dyn ReviewTools>>,
+    pub tools: Option<Toolset>,
     /// The text of changed files at the head commit, by path, where the caller already has it
     /// (`nectr review --git` reads it from the repository); empty otherwise. Rules that need to
     /// know what surrounds a hunk (is it inside a test module?) read it instead of guessing.

@@ -16,7 +16,7 @@ use crate::review::{
 
 use super::{
     Exclusions, FileSummary, HostTools, ModelError, ModelReview, ReviewModel, ReviewRequest,
-    ReviewTools,
+    Toolset,
 };
 
 /// What a code-host failure means for the job: retry later, retry, or give up.
@@ -116,12 +116,12 @@ pub async fn gather(
 ) -> Result<(ReviewRequest, Vec<CoverageEntry>), RunError> {
     let listed = code_host.pull_request_files(who, repo, pull.number).await.map_err(classify)?;
     let (files, summarised, coverage) = select_files(&listed, exclusions, budget);
-    let tools: Arc<dyn ReviewTools> = Arc::new(HostTools::new(
+    let tools = Toolset::new(Arc::new(HostTools::new(
         code_host.clone(),
         who.clone(),
         repo.clone(),
         pull.head_sha.clone(),
-    ));
+    )));
     let request = ReviewRequest {
         repo: repo.clone(),
         pull,

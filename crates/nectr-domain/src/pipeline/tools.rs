@@ -1,5 +1,5 @@
-//! Read-only lookups a model may make while it reviews (the `ReviewTools` port), and their
-//! implementation on the code host.
+//! Read-only lookups a model may make while it reviews: the `ReviewTools` port, its repository
+//! part (`RepositoryLookups`) and that part on the code host.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -9,10 +9,11 @@ use async_trait::async_trait;
 use crate::RepoFullName;
 use crate::code_host::{CodeHost, FileContent, Identity};
 
-/// Read-only lookups a model may make while reviewing, answered as text for the prompt.
-/// Failures are answers too (`Err` text goes back to the model as a failed tool call).
+/// The lookups in the repository itself, at the pull request's head: the part of the agent's
+/// tools the code host answers. Failures are answers too (`Err` text goes back to the model as
+/// a failed tool call).
 #[async_trait]
-pub trait ReviewTools: Send + Sync {
+pub trait RepositoryLookups: Send + Sync {
     /// A file at the pull request's head commit.
     async fn read_file(&self, path: &str) -> Result<String, String>;
     /// The latest commits that touched a file.
@@ -21,39 +22,31 @@ pub trait ReviewTools: Send + Sync {
     async fn issue(&self, number: u64) -> Result<String, String>;
     /// Open issues whose title or body mention every word of `query`.
     async fn search_open_issues(&self, query: &str) -> Result<String, String>;
-    /// Project memories relevant to `query`.
-    async fn search_project_memory(&self, query: &str) -> Result<String, String> {
-        Err(format!("project memory is not configured (asked for {query:?})"))
-    }
-    /// What memory holds about `developer`, relevant to `query`.
-    async fn search_developer_memory(
-        &self,
-        developer: &str,
-        query: &str,
-    ) -> Result<String, String> {
-        Err(format!("developer memory is not configured (asked about @{developer}: {query:?})"))
-    }
-    /// From the code graph: the developers who touched `paths` and past pull requests touching
-    /// them (the original's `get_file_history`).
-    async fn graph_file_history(&self, paths: &[String]) -> Result<String, String> {
-        Err(format!("the code graph is not configured (asked about {} files)", paths.len()))
-    }
-    /// From the code graph: the files importing `paths`, one and two hops away.
-    async fn dependents(&self, paths: &[String]) -> Result<String, String> {
-        Err(format!("the code graph is not configured (asked about {} files)", paths.len()))
-    }
-    /// Whether [`ReviewTools::search_tickets`] can answer (a ticket tracker is configured), so
-    /// that the tool is offered.
-    fn searches_tickets(&self) -> bool {
-        false
-    }
-    /// Tickets of the team's tracker matching `query`.
-    async fn search_tickets(&self, query: &str) -> Result<String, String> {
-        Err(format!("no ticket tracker is configured (asked for {query:?})"))
-    }
 }
 
-/// [`ReviewTools`] on the code host, at the pull request's head.
+/// Every read-only lookup a model may make while reviewing, answered as text for the prompt:
+/// the repository's, and those of memory, the code graph and the ticket tracker, which answer
+/// an error when they are not configured.
+#[async_trait]
+pub trait ReviewTools: RepositoryLookups {
+    /// Project memories relevant to `query`.
+    async fn search_project_memory(&self, query: &str) -> Result<String, String>;
+    /// What memory holds about `developer`, relevant to `query`.
+    async fn search_developer_memory(&self, developer: &str, query: &str)
+    -> Result<String, String>;
+    /// From the code graph: the developers who touched `paths` and past pull requests touching
+    /// them (the original's `get_file_history`).
+    async fn graph_file_history(&self, paths: &[String]) -> Result<String, String>;
+    /// From the code graph: the files importing `paths`, one and two hops away.
+    async fn dependents(&self, paths: &[String]) -> Result<String, String>;
+    /// Whether [`ReviewTools::search_tickets`] can answer (a ticket tracker is configured), so
+    /// that the tool is offered.
+    fn searches_tickets(&self) -> bool;
+    /// Tickets of the team's tracker matching `query`.
+    async fn search_tickets(&self, query: &str) -> Result<String, String>;
+}
+
+/// [`RepositoryLookups`] on the code host, at the pull request's head.
 pub struct HostTools {
     code_host: Arc<dyn CodeHost>,
     who: Identity,
@@ -74,7 +67,7 @@ impl HostTools {
 }
 
 #[async_trait]
-impl ReviewTools for HostTools {
+impl RepositoryLookups for HostTools {
     async fn read_file(&self, path: &str) -> Result<String, String> {
         match self.code_host.file_content(&self.who, &self.repo, path, &self.head_sha).await {
             Ok(Some(FileContent::Text(text))) => Ok(text),
