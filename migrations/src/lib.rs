@@ -22,7 +22,9 @@ mod m0012_code_graph;
 mod m0013_graph_covering_indexes;
 mod m0014_api_keys;
 mod m0015_related_pull_requests;
+mod m0016_reviewed_pull_requests;
 mod m0017_revoked_sessions;
+mod m0018_unplaced_events;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,7 +49,9 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_graph_covering_indexes::Migration),
             Box::new(m0014_api_keys::Migration),
             Box::new(m0015_related_pull_requests::Migration),
+            Box::new(m0016_reviewed_pull_requests::Migration),
             Box::new(m0017_revoked_sessions::Migration),
+            Box::new(m0018_unplaced_events::Migration),
         ]
     }
 }
@@ -75,6 +79,18 @@ async fn on_postgres(manager: &SchemaManager<'_>, statements: &[&str]) -> Result
 /// The driver's error when a migration fails.
 pub async fn run(connection: &sea_orm_migration::sea_orm::DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(connection, None).await
+}
+
+/// Applies only the first `count` pending migrations: the schema a later migration upgrades, as
+/// a test of that migration's backfill builds it.
+///
+/// # Errors
+/// The driver's error when a migration fails.
+pub async fn run_first(
+    connection: &sea_orm_migration::sea_orm::DatabaseConnection,
+    count: u32,
+) -> Result<(), DbErr> {
+    Migrator::up(connection, Some(count)).await
 }
 
 /// The names of the migrations not applied yet, in order.

@@ -15,7 +15,7 @@ use nectr_domain::original_history::{AdoptedEvent, adopt};
 use nectr_domain::queue::JobStatus;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
 
-use crate::pull_requests;
+use crate::{pull_requests, reviewed};
 use crate::queue::statement;
 use crate::store::{SeaOrmStore, StoreError, db_error};
 
@@ -174,5 +174,10 @@ async fn adopt_one(
             ],
         ))
         .await?;
-    Ok(inserted.rows_affected() > 0)
+    if inserted.rows_affected() == 0 {
+        return Ok(false);
+    }
+    reviewed::queued(txn, repo_id, number, event.created_at).await?;
+    reviewed::refresh_pull_request(txn, repo_id, number).await?;
+    Ok(true)
 }

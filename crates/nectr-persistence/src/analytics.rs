@@ -1,5 +1,6 @@
 //! `ReviewAnalytics` on SQL: every figure is an aggregate the database computes over typed
-//! columns (`review_jobs`, `events`, `pull_requests`, `review_records`), within the user's
+//! columns (`review_jobs`, `events`, `pull_requests`, `review_records`,
+//! `reviewed_pull_requests`), within the user's
 //! repositories; only the aggregates (and at most [`MAX_ACTIVITY`] recent pull requests) leave
 //! it.
 
@@ -122,30 +123,25 @@ fn timeline_sql(backend: DbBackend) -> String {
 }
 
 /// One statement for all the insights: `facts` holds one row per pull request reviewed in the
-/// period with its latest recorded review, and each part of the answer is one aggregate over it,
-/// tagged by `kind` (`total`, `verdict`, `confidence`, `author`, `repo`, `merge`, `median`).
+/// period (queued since `$2`) with its latest recorded review, both kept per pull request in
+/// `reviewed_pull_requests`, and each part of the answer is one aggregate over it, tagged by
+/// `kind` (`total`, `verdict`, `confidence`, `author`, `repo`, `merge`, `median`).
 fn insights_sql(backend: DbBackend) -> String {
     let hours = hours_between(backend, "p.opened_at", "p.merged_at");
     let (low, high) = MERGE_HOURS;
     let issues = "coalesce(f.critical, 0) + coalesce(f.moderate, 0) + coalesce(f.minor, 0)";
     let merged = "CASE WHEN f.state = 'merged' THEN 1 ELSE 0 END";
     format!(
-        "WITH {reviews}, prs AS (SELECT DISTINCT repo_id, pr_number FROM reviews), \
-         latest AS (SELECT repo_id, pr_number, run_id FROM ( \
-           SELECT j.repo_id, j.pr_number, r.run_id, ROW_NUMBER() OVER ( \
-             PARTITION BY j.repo_id, j.pr_number ORDER BY r.recorded_at DESC, r.run_id DESC) AS n \
-           FROM prs JOIN review_jobs j ON j.repo_id = prs.repo_id AND j.pr_number = prs.pr_number \
-           JOIN review_records r ON r.run_id = j.review_run_id) ranked WHERE n = 1), \
-         facts AS (SELECT prs.repo_id, prs.pr_number, coalesce(p.author, '') AS author, \
+        "WITH {MINE}, \
+         facts AS (SELECT coalesce(p.author, '') AS author, \
              coalesce(p.repo_full_name, '') AS repo, coalesce(p.state, 'open') AS state, \
              p.additions + p.deletions AS size, \
              CASE WHEN p.merged_at IS NOT NULL THEN {hours} END AS merge_hours, \
-             r.verdict, r.confidence, r.critical_count AS critical, \
-             r.moderate_count AS moderate, r.minor_count AS minor \
-           FROM prs LEFT JOIN pull_requests p ON p.repo_id = prs.repo_id \
-             AND p.pr_number = prs.pr_number \
-           LEFT JOIN latest l ON l.repo_id = prs.repo_id AND l.pr_number = prs.pr_number \
-           LEFT JOIN review_records r ON r.run_id = l.run_id), \
+             v.verdict, v.confidence, v.critical_count AS critical, \
+             v.moderate_count AS moderate, v.minor_count AS minor \
+           FROM reviewed_pull_requests v LEFT JOIN pull_requests p ON p.repo_id = v.repo_id \
+             AND p.pr_number = v.pr_number \
+           WHERE v.repo_id IN (SELECT repo_id FROM mine) AND v.last_queued_at >= $2), \
          merges AS (SELECT merge_hours AS hours FROM facts \
            WHERE merge_hours > {low} AND merge_hours < {high}), \
          ordered AS (SELECT hours, ROW_NUMBER() OVER (ORDER BY hours) AS n, \
@@ -174,8 +170,7 @@ fn insights_sql(backend: DbBackend) -> String {
          UNION ALL SELECT 'merge', 'max', 0, 0, 0, 0, CAST(MAX(hours) AS DOUBLE PRECISION) \
            FROM merges \
          UNION ALL SELECT 'median', '', 0, 0, 0, 0, CAST(AVG(hours) AS DOUBLE PRECISION) \
-           FROM ordered WHERE n IN ((total + 1) / 2, (total + 2) / 2)",
-        reviews = reviews_cte(true),
+           FROM ordered WHERE n IN ((total + 1) / 2, (total + 2) / 2)"
     )
 }
 

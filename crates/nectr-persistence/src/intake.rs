@@ -8,7 +8,8 @@
 //! alone; no delivery is answered before what it stored is committed.
 //!
 //! - PostgreSQL: one writer, with a connection of its own, stores a batch in one
-//!   autocommitted statement: the events, their jobs, the superseding of older jobs, and the
+//!   autocommitted statement: the events, their jobs (and when each pull request's newest was
+//!   queued, in `reviewed_pull_requests`), the superseding of older jobs, and the
 //!   effects of the deliveries that were new (cancellations, verified installations, pull
 //!   requests' states). The
 //!   statement's parts share one snapshot and could not see each other, hence the rule above.
@@ -113,6 +114,11 @@ WITH input AS MATERIALIZED ( \
     updated_at = excluded.updated_at \
   WHERE review_jobs.status = 'cancelled' \
   RETURNING id, event_id \
+), reviewed AS ( \
+  INSERT INTO reviewed_pull_requests (repo_id, pr_number, last_queued_at) \
+  SELECT i.repo_id, i.pr_number, $13 FROM job JOIN input i ON i.event_id = job.event_id \
+  ON CONFLICT (repo_id, pr_number) DO UPDATE SET last_queued_at = excluded.last_queued_at \
+  WHERE excluded.last_queued_at > reviewed_pull_requests.last_queued_at \
 ), older AS ( \
   SELECT o.id, o.status FROM input i CROSS JOIN LATERAL ( \
     SELECT o.id, o.status FROM review_jobs o \

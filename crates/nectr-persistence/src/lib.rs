@@ -21,6 +21,7 @@ mod pull_requests;
 mod queue;
 mod review_runs;
 mod revoked_sessions;
+mod reviewed;
 mod scope;
 mod store;
 mod users;

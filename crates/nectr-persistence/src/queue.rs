@@ -427,6 +427,9 @@ async fn queue_job(
             }
         }
     };
+    crate::reviewed::queued(txn, job.repo_id, number, now)
+        .await
+        .map_err(unexpected("recording a queued review"))?;
     Ok(Accepted { event: stored, job: Some(job_id) })
 }
 

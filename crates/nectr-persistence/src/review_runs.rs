@@ -407,6 +407,9 @@ mod records {
             txn.execute_raw(statement(backend, INSERT_RECORD, values))
                 .await
                 .map_err(unexpected("storing a review record"))?;
+            crate::reviewed::refresh_for_run(&txn, run_id)
+                .await
+                .map_err(unexpected("recording a pull request's latest review"))?;
             for (position, recorded) in record.findings.iter().enumerate() {
                 let finding = &recorded.finding;
                 let values: Vec<Value> = vec![

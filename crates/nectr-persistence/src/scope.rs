@@ -33,7 +33,8 @@ pub(crate) const FAILED: i32 = review_priority(EventStatus::Failed);
 pub(crate) fn hours_between(backend: DbBackend, from: &str, to: &str) -> String {
     match backend {
         DbBackend::Sqlite => format!("((julianday({to}) - julianday({from})) * 24.0)"),
-        _ => format!("(EXTRACT(EPOCH FROM ({to} - {from})) / 3600.0)"),
+        // `date_part` answers a double; `EXTRACT` a numeric, several times slower to add up.
+        _ => format!("(date_part('epoch', {to} - {from}) / 3600.0)"),
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! The reviews are 10,000 queued reviews of 7,500 pull requests of one connected repository,
 //! spread over the last 83 days (90 % completed with a record, 6 % failed, the rest pending),
-//! written with set-based SQL in the tables and columns the intake and the workers write.
+//! written with set-based SQL in the tables and columns the intake and the workers write
+//! (`reviewed_pull_requests` as the intake and the record writes keep it).
 //! `cargo xtask bench dashboard`.
 
 #![expect(clippy::unwrap_used, reason = "a benchmark's set-up either works or stops")]
@@ -72,6 +73,13 @@ fn seed_script() -> String {
            1 + w.id % 5, 'COMMENT', w.id % 3, w.id % 4, w.id % 6, 'offline', 1000, 200, 0, 0, \
            0.01, 100, 2000 + w.id % 5000, 150, 2500 + w.id % 5000, w.completed_at \
          FROM workflow_runs w WHERE w.status = 'completed'; \
+         INSERT INTO reviewed_pull_requests (repo_id, pr_number, last_queued_at, verdict, \
+           confidence, critical_count, moderate_count, minor_count) \
+         SELECT DISTINCT ON (j.pr_number) j.repo_id, j.pr_number, \
+           MAX(j.created_at) OVER (PARTITION BY j.pr_number), r.verdict, r.confidence, \
+           r.critical_count, r.moderate_count, r.minor_count \
+         FROM review_jobs j LEFT JOIN review_records r ON r.run_id = j.review_run_id \
+         ORDER BY j.pr_number, r.recorded_at DESC NULLS LAST, r.run_id DESC; \
          ANALYZE",
         columns = "repo_id, pr_number, repo_full_name, title, author, branch, html_url, state, \
             additions, deletions, changed_files, opened_at, merged_at, updated_at"

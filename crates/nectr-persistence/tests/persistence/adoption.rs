@@ -174,6 +174,7 @@ async fn a_wrong_secret_key_is_reported_not_guessed() {
 
 #[tokio::test]
 async fn the_originals_reviews_show_in_the_review_history_once_adopted() {
+    use nectr_domain::analytics::ReviewAnalytics;
     use nectr_domain::history::{ReviewHistory, ReviewQuery};
     use nectr_domain::pull_request::PullRequestState;
 
@@ -222,6 +223,11 @@ async fn the_originals_reviews_show_in_the_review_history_once_adopted() {
         assert!(review.ai_summary.as_deref().is_some_and(|text| text.contains("APPROVE")));
         let events = store.events(octocat.id, &Default::default()).await.unwrap();
         assert_eq!(events.len(), 2, "{engine:?}: both located events are the user's");
+        let since = "2026-02-01T00:00:00Z".parse().unwrap();
+        let insights = store.insights(octocat.id, since).await.unwrap();
+        assert_eq!(insights.prs, 1, "{engine:?}: the adopted review counts in its period");
+        let after = "2026-03-02T00:00:00Z".parse().unwrap();
+        assert_eq!(store.insights(octocat.id, after).await.unwrap().prs, 0, "{engine:?}");
 
         let again = store.adopt_original_history().await.unwrap();
         assert_eq!((again.events_located, again.reviews_adopted), (0, 0), "adopted once");

@@ -6,5 +6,6 @@
 
 mod adoption;
 mod contracts;
+mod insights;
 mod intake;
 mod migrations;

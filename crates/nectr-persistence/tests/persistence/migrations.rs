@@ -46,14 +46,22 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0013_graph_covering_indexes",
                 "m0014_api_keys",
                 "m0015_related_pull_requests",
-                "m0017_revoked_sessions"
+                "m0016_reviewed_pull_requests",
+                "m0017_revoked_sessions",
+                "m0018_unplaced_events"
             ]
         );
         store.migrate().await.unwrap();
         assert!(store.pending_migrations().await.unwrap().is_empty());
         store.migrate().await.unwrap();
         let events = index_names(&database, "events").await;
-        for index in ["ix_events_created_at", "ix_events_event_type", "ix_events_status"] {
+        let event_indexes = [
+            "ix_events_created_at",
+            "ix_events_event_type",
+            "ix_events_status",
+            "ix_events_unplaced",
+        ];
+        for index in event_indexes {
             assert!(events.contains(&index.to_owned()), "{:?}: {events:?}", database.engine);
         }
         assert!(events.contains(&"ix_events_repo_created".to_owned()), "{events:?}");
@@ -65,6 +73,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
         assert!(imports.contains(&"ix_graph_imports_by_target".to_owned()), "{imports:?}");
         let touches = index_names(&database, "graph_touches").await;
         assert!(touches.contains(&"ix_graph_touches_by_path".to_owned()), "{touches:?}");
+        let reviewed = index_names(&database, "reviewed_pull_requests").await;
+        assert!(reviewed.contains(&"ix_reviewed_pull_requests_queued".to_owned()), "{reviewed:?}");
         let pulls = index_names(&database, "pull_requests").await;
         assert!(pulls.contains(&"ix_pull_requests_name".to_owned()), "{pulls:?}");
         let keys = index_names(&database, "api_keys").await;
