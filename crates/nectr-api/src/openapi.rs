@@ -60,7 +60,7 @@ const OTHER_ROUTES: &[Route] = &[
         method: HttpMethod::Get,
         path: "/health",
         tag: "health",
-        summary: "The service, its version, uptime and the state of each dependency",
+        summary: "The service, its version, uptime, the state of each dependency, and each context provider's last call",
         access: Access::Public,
         responses: &[("200", "The report")],
     },

@@ -1,8 +1,11 @@
-//! Health: probes of the dependencies Nectr needs, and the report `/health` serves.
+//! Health: probes of the dependencies Nectr needs, what is known of the optional context
+//! providers, and the report `/health` serves.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+
+use crate::context::{ContextProvider, ProviderHealth};
 
 /// A failed probe. Its text is for logs only; reports never carry it.
 #[derive(Debug, thiserror::Error)]
@@ -63,15 +66,27 @@ impl HealthStatus {
     }
 }
 
+/// One configured context provider in a report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderReport {
+    /// Its name (`linear`).
+    pub name: String,
+    /// How its last call went.
+    pub health: ProviderHealth,
+}
+
 /// What `/health` reports about the dependencies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HealthReport {
-    /// The overall state.
+    /// The overall state: the database's and Neo4j's. Context providers do not change it:
+    /// reviews go on without them.
     pub status: HealthStatus,
     /// The main database.
     pub database: DependencyHealth,
     /// The Neo4j code graph.
     pub neo4j: DependencyHealth,
+    /// Each configured context provider, in configuration order.
+    pub context_providers: Vec<ProviderReport>,
 }
 
 /// Probes the dependencies and builds reports. Unconfigured dependencies have no probe.
@@ -79,15 +94,24 @@ pub struct HealthReport {
 pub struct HealthService {
     database: Arc<dyn HealthProbe>,
     neo4j: Option<Arc<dyn HealthProbe>>,
+    context_providers: Vec<Arc<dyn ContextProvider>>,
 }
 
 impl HealthService {
     /// A service over the database probe and, when Neo4j is configured, its probe.
     pub fn new(database: Arc<dyn HealthProbe>, neo4j: Option<Arc<dyn HealthProbe>>) -> Self {
-        Self { database, neo4j }
+        Self { database, neo4j, context_providers: Vec::new() }
     }
 
-    /// Probes every configured dependency concurrently.
+    /// The same, also reporting these context providers (the instances reviews use, so that
+    /// their last calls are what is reported; none are asked anything for a report).
+    #[must_use]
+    pub fn with_context_providers(self, providers: Vec<Arc<dyn ContextProvider>>) -> Self {
+        Self { context_providers: providers, ..self }
+    }
+
+    /// Probes the database and Neo4j concurrently, and reads what is known of each context
+    /// provider.
     pub async fn report(&self) -> HealthReport {
         let neo4j_probe = async {
             match &self.neo4j {
@@ -101,7 +125,15 @@ impl HealthService {
             matches!(dependency, DependencyHealth::Healthy | DependencyHealth::NotConfigured)
         });
         let status = if all_healthy { HealthStatus::Healthy } else { HealthStatus::Degraded };
-        HealthReport { status, database, neo4j }
+        let context_providers = self
+            .context_providers
+            .iter()
+            .map(|provider| ProviderReport {
+                name: provider.name().to_owned(),
+                health: provider.health(),
+            })
+            .collect();
+        HealthReport { status, database, neo4j, context_providers }
     }
 
     /// Whether Nectr can serve requests: the database answers.
@@ -114,5 +146,89 @@ fn health_of(result: Result<(), ProbeError>) -> DependencyHealth {
     match result {
         Ok(()) => DependencyHealth::Healthy,
         Err(_) => DependencyHealth::Unhealthy,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::context::{ContextError, ContextFailure, ContextItem, ContextQuery};
+
+    struct Answers;
+
+    #[async_trait]
+    impl HealthProbe for Answers {
+        async fn probe(&self) -> Result<(), ProbeError> {
+            Ok(())
+        }
+    }
+
+    /// A provider whose last call is given, and which fails the test if it is asked anything.
+    struct Known(&'static str, ProviderHealth);
+
+    #[async_trait]
+    impl ContextProvider for Known {
+        fn name(&self) -> &str {
+            self.0
+        }
+
+        fn health(&self) -> ProviderHealth {
+            self.1
+        }
+
+        async fn context(&self, _query: &ContextQuery) -> Result<Vec<ContextItem>, ContextError> {
+            panic!("a report asks no provider anything")
+        }
+    }
+
+    fn report_of(service: &HealthService) -> HealthReport {
+        futures_util::FutureExt::now_or_never(service.report())
+            .unwrap_or_else(|| panic!("the report waited"))
+    }
+
+    #[test]
+    fn providers_are_reported_by_their_last_call_and_leave_the_status_alone() {
+        let at = Utc::now();
+        let failed = ProviderHealth::Failed { at, failure: ContextFailure::Timeout };
+        let service = HealthService::new(Arc::new(Answers), None).with_context_providers(vec![
+            Arc::new(Known("linear", ProviderHealth::Answered { at })),
+            Arc::new(Known("sentry", failed)),
+            Arc::new(Known("slack", ProviderHealth::Unknown)),
+        ]);
+        let report = report_of(&service);
+        assert_eq!(report.status, HealthStatus::Healthy, "context is optional");
+        let reported: Vec<(&str, ProviderHealth)> = report
+            .context_providers
+            .iter()
+            .map(|provider| (provider.name.as_str(), provider.health))
+            .collect();
+        assert_eq!(
+            reported,
+            [
+                ("linear", ProviderHealth::Answered { at }),
+                ("sentry", failed),
+                ("slack", ProviderHealth::Unknown)
+            ]
+        );
+        assert!(
+            report_of(&HealthService::new(Arc::new(Answers), None)).context_providers.is_empty()
+        );
+    }
+
+    #[test]
+    fn a_calls_outcome_becomes_the_providers_health() {
+        let at = Utc::now();
+        assert_eq!(
+            ProviderHealth::after(&Ok::<(), ContextError>(()), at),
+            ProviderHealth::Answered { at }
+        );
+        let refused: Result<(), ContextError> = Err(ContextError::Refused("HTTP 401".to_owned()));
+        assert_eq!(
+            ProviderHealth::after(&refused, at),
+            ProviderHealth::Failed { at, failure: ContextFailure::Refused }
+        );
+        assert_eq!(ContextFailure::Refused.as_str(), "refused");
     }
 }

@@ -1,7 +1,8 @@
 //! Context providers' settings (`[context]`: Linear, Sentry and Slack MCP servers, none by
-//! default) and the pipeline's `ReviewContext` built from them. The original's variables keep
-//! working: `LINEAR_MCP_URL`, `LINEAR_API_KEY`, `SENTRY_MCP_URL`, `SENTRY_AUTH_TOKEN`,
-//! `SLACK_MCP_URL`, with `SLACK_BOT_TOKEN`, `SENTRY_ORG` and `SENTRY_PROJECT` beside them.
+//! default), and the providers built from them, which the pipeline's `ReviewContext` and
+//! `/health` share. The original's variables keep working: `LINEAR_MCP_URL`, `LINEAR_API_KEY`,
+//! `SENTRY_MCP_URL`, `SENTRY_AUTH_TOKEN`, `SLACK_MCP_URL`, with `SLACK_BOT_TOKEN`, `SENTRY_ORG`
+//! and `SENTRY_PROJECT` beside them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,11 +80,18 @@ impl ContextSettings {
         }
     }
 
-    /// The pipeline's context: every configured provider, none when none is configured.
+    /// The pipeline's context over `providers` ([`ContextSettings::providers`]), none when
+    /// none is configured.
+    pub fn review_context(providers: Vec<Arc<dyn ContextProvider>>) -> Option<ReviewContext> {
+        (!providers.is_empty()).then(|| ReviewContext::new(providers))
+    }
+
+    /// Every configured provider, in the order Linear, Sentry, Slack. Reviews and `/health`
+    /// share these instances: what `/health` reports is how their last calls went.
     ///
     /// # Errors
     /// When a configured URL is invalid.
-    pub fn review_context(&self) -> anyhow::Result<Option<ReviewContext>> {
+    pub fn providers(&self) -> anyhow::Result<Vec<Arc<dyn ContextProvider>>> {
         let mut providers: Vec<Arc<dyn ContextProvider>> = Vec::new();
         if let Some(url) = self.linear.url.as_deref().filter(|url| configured(Some(url))) {
             let server = self.server(url, self.linear.token.as_ref());
@@ -101,7 +109,7 @@ impl ContextSettings {
             let server = self.server(url, self.slack.token.as_ref());
             providers.push(Arc::new(SlackProvider::new(server)?));
         }
-        Ok((!providers.is_empty()).then(|| ReviewContext::new(providers)))
+        Ok(providers)
     }
 }
 
@@ -154,7 +162,10 @@ mod tests {
             Some("xoxb-secret")
         );
         assert_eq!((context.connect_timeout_seconds, context.call_timeout_seconds), (5, 3));
-        assert!(context.review_context().unwrap_or_else(|error| panic!("{error}")).is_some());
+        let providers = context.providers().unwrap_or_else(|error| panic!("{error}"));
+        let names: Vec<&str> = providers.iter().map(|provider| provider.name()).collect();
+        assert_eq!(names, ["linear", "sentry", "slack"]);
+        assert!(ContextSettings::review_context(providers).is_some());
 
         let printed = settings.to_redacted_toml();
         for secret in ["lin_api_secret", "sntrys_secret", "xoxb-secret"] {
@@ -177,10 +188,12 @@ mod tests {
     #[test]
     fn nothing_is_configured_by_default_and_a_bad_url_is_an_error() {
         let settings = ContextSettings::default();
-        assert!(settings.review_context().unwrap_or_else(|error| panic!("{error}")).is_none());
+        let providers = settings.providers().unwrap_or_else(|error| panic!("{error}"));
+        assert!(providers.is_empty());
+        assert!(ContextSettings::review_context(providers).is_none());
         let mut bad = ContextSettings::default();
         bad.linear.url = Some("not a url".to_owned());
-        let error = bad.review_context().err().map(|error| error.to_string()).unwrap_or_default();
+        let error = bad.providers().err().map(|error| error.to_string()).unwrap_or_default();
         assert!(error.contains("not a url"), "{error}");
     }
 }

@@ -31,6 +31,7 @@ use nectr_domain::WebhookSecret;
 use nectr_domain::app_changes::AppChanges;
 use nectr_domain::code_host::{CodeHost, Identity};
 use nectr_domain::connections::RepositoryConnections;
+use nectr_domain::context::ContextProvider;
 use nectr_domain::graph::{CodeGraph, GraphScanner};
 use nectr_domain::memory::project_map::ProjectScanner;
 use nectr_domain::pipeline::{PipelineConfig, ReviewPipeline};
@@ -82,7 +83,9 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let reviewer = models::build_reviewer(&settings.review)?;
-        Self::build_inner(settings, listener, |store, code_host, graph| {
+        let providers = context_providers(settings);
+        let for_reviews = providers.clone();
+        Self::build_inner(settings, listener, providers, |store, code_host, graph| {
             let fallback = settings
                 .github
                 .pat
@@ -115,14 +118,9 @@ impl Application {
             };
             let pipeline = pipeline
                 .with_graph(nectr_domain::graph::ReviewGraph::new(graph.clone()));
-            // `Settings::validate` has checked the providers' URLs.
-            let pipeline = match settings.context.review_context() {
-                Ok(Some(context)) => pipeline.with_context(context),
-                Ok(None) => pipeline,
-                Err(error) => {
-                    tracing::warn!(error = %error, "context providers are off: their settings are unusable");
-                    pipeline
-                }
+            let pipeline = match context::ContextSettings::review_context(for_reviews) {
+                Some(context) => pipeline.with_context(context),
+                None => pipeline,
             };
             Some(Arc::new(pipeline))
         })
@@ -150,12 +148,15 @@ impl Application {
         listener: TcpListener,
         runner: Option<Arc<dyn ReviewRunner>>,
     ) -> anyhow::Result<Self> {
-        Self::build_inner(settings, listener, |_, _, _| runner).await
+        Self::build_inner(settings, listener, context_providers(settings), |_, _, _| runner).await
     }
 
+    /// Builds everything; `context_providers` are the instances the reviews use, which
+    /// `/health` reports.
     async fn build_inner(
         settings: &Settings,
         listener: TcpListener,
+        context_providers: Vec<Arc<dyn ContextProvider>>,
         make_runner: impl FnOnce(
             &Arc<SeaOrmStore>,
             &Arc<dyn CodeHost>,
@@ -245,7 +246,8 @@ impl Application {
                 environment: settings.application.environment.as_str().to_owned(),
                 cors_origins: settings.cors_origins(),
             },
-            health: HealthService::new(store.clone(), graph.probe.clone()),
+            health: HealthService::new(store.clone(), graph.probe.clone())
+                .with_context_providers(context_providers),
             started_at: Instant::now(),
             webhooks,
             auth: auth_state(settings, &store, &code_host),
@@ -336,6 +338,18 @@ impl Application {
         }
         tracing::info!("stopped");
         outcome
+    }
+}
+
+/// The configured context providers; none, with a warning, when their settings are unusable
+/// (`Settings::validate` has checked their URLs).
+fn context_providers(settings: &Settings) -> Vec<Arc<dyn ContextProvider>> {
+    match settings.context.providers() {
+        Ok(providers) => providers,
+        Err(error) => {
+            tracing::warn!(error = %error, "context providers are off: their settings are unusable");
+            Vec::new()
+        }
     }
 }
 

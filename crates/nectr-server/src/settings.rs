@@ -545,7 +545,7 @@ impl Settings {
         TokenCipher::new(&self.cipher_config())
             .map_err(|error| SettingsError::Invalid(error.to_string()))?;
         self.github.validate().map_err(|error| SettingsError::Invalid(error.to_string()))?;
-        self.context.review_context().map_err(|error| SettingsError::Invalid(error.to_string()))?;
+        self.context.providers().map_err(|error| SettingsError::Invalid(error.to_string()))?;
         Ok(())
     }
 

@@ -147,6 +147,86 @@ pub enum ContextError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl ContextError {
+    /// What kind of failure this is.
+    pub const fn failure(&self) -> ContextFailure {
+        match self {
+            Self::Timeout(_) => ContextFailure::Timeout,
+            Self::Unreachable(_) => ContextFailure::Unreachable,
+            Self::Refused(_) => ContextFailure::Refused,
+            Self::Protocol(_) => ContextFailure::Protocol,
+            Self::ToolFailed { .. } => ContextFailure::ToolFailed,
+            Self::NoSuitableTool(_) => ContextFailure::NoSuitableTool,
+            Self::Unexpected(_) => ContextFailure::Unexpected,
+        }
+    }
+}
+
+/// The kind of a [`ContextError`], without its text (which can name internal hosts and stays in
+/// the logs and the review's coverage table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContextFailure {
+    /// [`ContextError::Timeout`].
+    Timeout,
+    /// [`ContextError::Unreachable`].
+    Unreachable,
+    /// [`ContextError::Refused`].
+    Refused,
+    /// [`ContextError::Protocol`].
+    Protocol,
+    /// [`ContextError::ToolFailed`].
+    ToolFailed,
+    /// [`ContextError::NoSuitableTool`].
+    NoSuitableTool,
+    /// [`ContextError::Unexpected`].
+    Unexpected,
+}
+
+impl ContextFailure {
+    /// A stable snake_case code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::Unreachable => "unreachable",
+            Self::Refused => "refused",
+            Self::Protocol => "protocol_error",
+            Self::ToolFailed => "tool_failed",
+            Self::NoSuitableTool => "no_suitable_tool",
+            Self::Unexpected => "unexpected",
+        }
+    }
+}
+
+/// What is known of a provider's state: how its last call for a review went, and when. Nothing
+/// is asked for the sake of health alone, so reporting it costs the provider nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderHealth {
+    /// Not asked anything since Nectr started.
+    Unknown,
+    /// Its last call answered.
+    Answered {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Its last call failed.
+    Failed {
+        /// When.
+        at: DateTime<Utc>,
+        /// How.
+        failure: ContextFailure,
+    },
+}
+
+impl ProviderHealth {
+    /// The state after a call that ended `at` with `outcome`.
+    pub fn after<T>(outcome: &Result<T, ContextError>, at: DateTime<Utc>) -> Self {
+        match outcome {
+            Ok(_) => Self::Answered { at },
+            Err(error) => Self::Failed { at, failure: error.failure() },
+        }
+    }
+}
+
 /// A source of context for reviews: a ticket tracker, an error tracker, a chat.
 ///
 /// Implementations answer within their own deadline (an adapter's timeouts) and are read-only:
@@ -155,6 +235,12 @@ pub enum ContextError {
 pub trait ContextProvider: Send + Sync {
     /// A short name for the coverage table and the prompt (`linear`).
     fn name(&self) -> &str;
+
+    /// How the provider's last call went, without asking it anything: this MUST return at once.
+    /// A provider that keeps no record answers [`ProviderHealth::Unknown`].
+    fn health(&self) -> ProviderHealth {
+        ProviderHealth::Unknown
+    }
 
     /// The context this provider holds about a pull request (empty when it holds none).
     ///

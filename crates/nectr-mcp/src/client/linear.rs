@@ -11,7 +11,8 @@
 use async_trait::async_trait;
 use futures_util::future::join_all;
 use nectr_domain::context::{
-    ContextError, ContextItem, ContextProvider, ContextQuery, Ticket, acceptance_criteria,
+    ContextError, ContextItem, ContextProvider, ContextQuery, ProviderHealth, Ticket,
+    acceptance_criteria,
 };
 use serde_json::Value;
 
@@ -122,6 +123,10 @@ fn ticket(record: &Record, key: Option<&str>) -> Ticket {
 impl ContextProvider for LinearProvider {
     fn name(&self) -> &str {
         "linear"
+    }
+
+    fn health(&self) -> ProviderHealth {
+        self.client.health()
     }
 
     async fn context(&self, query: &ContextQuery) -> Result<Vec<ContextItem>, ContextError> {

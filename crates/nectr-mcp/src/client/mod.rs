@@ -9,7 +9,8 @@
 //! - `linear`, `sentry`, `slack`: the providers.
 //!
 //! Every provider answers within its server's connect timeout plus two call timeouts (a tool
-//! list, then calls made at once), or reports a timeout.
+//! list, then calls made at once), or reports a timeout. The outcome of its last call, and
+//! when, is kept as its health: `/health` reports it without asking the server anything.
 
 mod linear;
 mod records;
@@ -34,14 +35,16 @@ pub fn provider_deadline(client: &McpClient) -> Duration {
     client.connect_timeout() + 2 * client.call_timeout()
 }
 
-/// `work` within the provider's deadline.
+/// `work` within the provider's deadline; its outcome is what `/health` reports of the provider.
 async fn within<T>(
     client: &McpClient,
     work: impl Future<Output = Result<T, ContextError>>,
 ) -> Result<T, ContextError> {
     let deadline = provider_deadline(client);
-    match tokio::time::timeout(deadline, work).await {
+    let answer = match tokio::time::timeout(deadline, work).await {
         Ok(answer) => answer,
         Err(_elapsed) => Err(ContextError::Timeout(deadline)),
-    }
+    };
+    client.record(&answer);
+    answer
 }

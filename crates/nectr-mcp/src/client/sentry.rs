@@ -13,7 +13,7 @@
 use async_trait::async_trait;
 use futures_util::future::join_all;
 use nectr_domain::context::{
-    ContextError, ContextItem, ContextProvider, ContextQuery, ProductionError,
+    ContextError, ContextItem, ContextProvider, ContextQuery, ProductionError, ProviderHealth,
 };
 use serde_json::Value;
 
@@ -181,6 +181,10 @@ fn production_error(record: &Record, path: &str) -> Option<ProductionError> {
 impl ContextProvider for SentryProvider {
     fn name(&self) -> &str {
         "sentry"
+    }
+
+    fn health(&self) -> ProviderHealth {
+        self.client.health()
     }
 
     async fn context(&self, query: &ContextQuery) -> Result<Vec<ContextItem>, ContextError> {

@@ -9,9 +9,10 @@
 //! stream, a restarted server) is opened again once, on the next call. Every call Nectr makes
 //! reads, so repeating one is harmless.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
+use chrono::Utc;
 use reqwest::Url;
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, ContentBlock, Implementation,
@@ -27,7 +28,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use nectr_domain::context::ContextError;
+use nectr_domain::context::{ContextError, ProviderHealth};
 
 use super::sse::{SseError, SseTransport};
 
@@ -98,6 +99,8 @@ pub struct McpClient {
     url: Url,
     http: reqwest::Client,
     live: Mutex<Option<Arc<Live>>>,
+    /// How the last provider call on this server went (see [`McpClient::record`]).
+    last: std::sync::Mutex<ProviderHealth>,
 }
 
 /// Nectr as the handshake introduces it: no sampling, roots or elicitation to offer.
@@ -124,7 +127,25 @@ impl McpClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| anyhow::anyhow!("cannot build the MCP HTTP client: {error}"))?;
-        Ok(Self { config, url, http, live: Mutex::new(None) })
+        Ok(Self {
+            config,
+            url,
+            http,
+            live: Mutex::new(None),
+            last: std::sync::Mutex::new(ProviderHealth::Unknown),
+        })
+    }
+
+    /// Records how a provider's call on this server ended, now.
+    pub(crate) fn record<T>(&self, outcome: &Result<T, ContextError>) {
+        let health = ProviderHealth::after(outcome, Utc::now());
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = health;
+    }
+
+    /// How the last recorded call went ([`ProviderHealth::Unknown`] before the first); asks the
+    /// server nothing.
+    pub fn health(&self) -> ProviderHealth {
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The server's URL.

@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use futures_util::future::join_all;
 use nectr_domain::context::{
-    ContextError, ContextItem, ContextProvider, ContextQuery, DiscussionMessage,
+    ContextError, ContextItem, ContextProvider, ContextQuery, DiscussionMessage, ProviderHealth,
 };
 use serde_json::Value;
 
@@ -116,6 +116,10 @@ fn discussion(record: &Record) -> Option<DiscussionMessage> {
 impl ContextProvider for SlackProvider {
     fn name(&self) -> &str {
         "slack"
+    }
+
+    fn health(&self) -> ProviderHealth {
+        self.client.health()
     }
 
     async fn context(&self, query: &ContextQuery) -> Result<Vec<ContextItem>, ContextError> {

@@ -1,8 +1,9 @@
 //! End to end: reviews with context providers configured, against MCP stand-ins written with
 //! the official TypeScript SDK (Linear over Streamable HTTP, Sentry over the legacy SSE
 //! transport): the ticket a branch names reaches the prompt (snapshot) and the agent's ticket
-//! search, the coverage table reports every provider, and a provider that hangs or fails
-//! leaves the review degraded, never failed.
+//! search, the coverage table reports every provider, a provider that hangs or fails leaves
+//! the review degraded, never failed, and `/health` reports each provider by its last call
+//! without calling it.
 
 use nectr_domain::queue::JobStatus;
 use nectr_testkit::fake_github::{FakeFile, FakePull};
@@ -137,4 +138,109 @@ async fn a_provider_that_hangs_or_fails_degrades_the_review_and_says_so() {
     let tools = review_requests(&model)[0].body["tools"].to_string();
     assert!(tools.contains("search_tickets"), "Linear is configured: the search is offered");
     done.app.stop().await;
+}
+
+/// A URL on 127.0.0.1 where nothing listens.
+fn nothing_listens() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/mcp")
+}
+
+/// `/health`'s providers as (name, status, last_error), and their `checked_at` times.
+fn providers_of(body: &serde_json::Value) -> (Vec<(String, String, String)>, Vec<String>) {
+    let providers = body["context_providers"].as_array().unwrap();
+    let states = providers
+        .iter()
+        .map(|provider| {
+            let text = |field: &str| provider[field].as_str().unwrap_or("null").to_owned();
+            (text("name"), text("status"), text("last_error"))
+        })
+        .collect();
+    let times = providers
+        .iter()
+        .map(|provider| provider["checked_at"].as_str().unwrap_or("null").to_owned())
+        .collect();
+    (states, times)
+}
+
+#[tokio::test]
+async fn health_reports_each_provider_by_its_last_call_without_calling_it() {
+    let linear = NodeServer::standin("linear", &[("STANDIN_TOKEN", LINEAR_KEY)]).await;
+    let failing = NodeServer::standin(
+        "sentry",
+        &[("STANDIN_TRANSPORT", "sse"), ("STANDIN_FAIL", "rpc-error")],
+    )
+    .await;
+    let slack_url = nothing_listens();
+    let model = FakeModel::anthropic(|_| {
+        let mut review = review_json("approve", "app/login.py", 11);
+        review["findings"] = json!([]);
+        FakeReply::review(review)
+    })
+    .await;
+    let started = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let (linear_url, sentry_url) = (linear.url.clone(), failing.url.clone());
+    let model_url = model.base_url.clone();
+    let done = review_pull_end_to_end(files(), on_a_ticket_branch, move |settings| {
+        settings.review.anthropic.api_key = Some(SecretString::from("sk-ant-e2e"));
+        settings.review.anthropic.base_url = model_url;
+        settings.context.connect_timeout_seconds = 1;
+        settings.context.call_timeout_seconds = 1;
+        settings.context.linear.url = Some(format!("{linear_url}/mcp"));
+        settings.context.linear.token = Some(SecretString::from(LINEAR_KEY));
+        settings.context.sentry.url = Some(format!("{sentry_url}/sse"));
+        settings.context.slack.url = Some(slack_url);
+    })
+    .await;
+    assert_eq!(done.job.status, JobStatus::Completed, "{:?}", done.job.last_error);
+    let app = &done.app;
+    let asked = linear.log().await.len();
+    assert!(asked > 0, "the review asked Linear");
+
+    let response = app.get("/health").await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "healthy", "context is optional: {body}");
+    let (states, times) = providers_of(&body);
+    let expected = [
+        ("linear", "healthy", "null"),
+        ("sentry", "degraded", "tool_failed"),
+        ("slack", "degraded", "unreachable"),
+    ]
+    .map(|(name, status, error)| (name.to_owned(), status.to_owned(), error.to_owned()));
+    assert_eq!(states, expected, "{body}");
+    for time in times {
+        let at = chrono::DateTime::parse_from_rfc3339(&time).unwrap();
+        assert!(at >= started && at <= chrono::Utc::now(), "{time}");
+    }
+    let text = body.to_string();
+    assert!(!text.contains("127.0.0.1") && !text.contains("upstream"), "no error text: {text}");
+
+    // Reporting asks no provider anything, however often.
+    for _ in 0..5 {
+        assert_eq!(app.get("/health").await.status(), 200);
+    }
+    assert_eq!(linear.log().await.len(), asked, "/health sent Linear nothing");
+    assert_eq!(app.get("/health/ready").await.status(), 200, "readiness is the database's");
+    done.app.stop().await;
+}
+
+#[tokio::test]
+async fn before_its_first_call_a_provider_is_unknown_and_health_does_not_connect_to_it() {
+    let linear = NodeServer::standin("linear", &[]).await;
+    let url = linear.url.clone();
+    let app = nectr_testkit::spawn_app_with(move |settings| {
+        settings.context.linear.url = Some(format!("{url}/mcp"));
+    })
+    .await;
+    let body: serde_json::Value = app.get("/health").await.json().await.unwrap();
+    assert_eq!(
+        body["context_providers"],
+        json!([{"name": "linear", "status": "unknown", "checked_at": null, "last_error": null}])
+    );
+    assert_eq!(body["status"], "healthy");
+    assert!(linear.log().await.is_empty(), "no handshake for /health");
+    app.stop().await;
 }

@@ -19,6 +19,7 @@ async fn health_reports_the_originals_fields() {
     assert!(body["uptime_seconds"].as_f64().unwrap() >= 0.0);
     assert_eq!(body["database"], "healthy");
     assert_eq!(body["neo4j"], "not configured");
+    assert_eq!(body["context_providers"], serde_json::json!([]), "none configured");
     assert_eq!(app.get("/health/live").await.status(), 200);
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), 200);
