@@ -6,29 +6,12 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use nectr_api::auth::session::{SameSite, SessionConfig, SessionKey};
 use nectr_domain::queue::{JobStatus, ReviewQueue};
-use nectr_domain::{
-    AccessToken, InstallationRepository, NewInstallation, RepoFullName, UserId, UserRepository,
-    UserUpsert, WebhookSecret,
-};
 use nectr_testkit::fake_github::{FakeFile, FakeGitHub, FakePull};
-use nectr_testkit::{TestApp, TestDatabase, fixtures, spawn_app_reviewing_on};
-use secrecy::SecretString;
+use nectr_testkit::{TestApp, TestDatabase, spawn_app_reviewing_on};
 use serde_json::{Value, json};
 
-const TOKEN: &str = "ghp_dashboardtesttoken000000000000000000000";
-const JWT_SECRET: &str = "dashboard-test-jwt-secret";
-
-/// A signed-in user with one connected repository.
-struct Tenant {
-    id: UserId,
-    session: String,
-    repo: String,
-    repo_id: i64,
-    hook_id: i64,
-    secret: String,
-}
+use crate::tenants::{TOKEN, Tenant, configure};
 
 struct Dashboard {
     app: TestApp,
@@ -37,61 +20,13 @@ struct Dashboard {
     bob: Tenant,
 }
 
-fn sessions() -> SessionConfig {
-    SessionConfig {
-        key: SessionKey::from_jwt_secret(JWT_SECRET),
-        lifetime_minutes: 60,
-        secure_cookies: false,
-        same_site: SameSite::Lax,
-    }
-}
-
-async fn tenant(app: &TestApp, login: &str, repo: &str, repo_id: i64) -> Tenant {
-    let user = app
-        .store
-        .upsert_by_github_id(UserUpsert {
-            github_id: repo_id * 10,
-            github_username: login.to_owned(),
-            github_access_token: AccessToken::new(TOKEN),
-            email: None,
-            avatar_url: None,
-            name: Some(login.to_owned()),
-        })
-        .await
-        .unwrap();
-    let secret = format!("{login}-webhook-secret");
-    let hook_id = repo_id + 7;
-    app.store
-        .create(NewInstallation {
-            user_id: user.id,
-            repo: RepoFullName::parse(repo).unwrap(),
-            github_repo_id: Some(repo_id),
-            webhook_id: Some(hook_id),
-            webhook_secret: Some(WebhookSecret::new(&secret)),
-            installation_id: None,
-            access_token: None,
-        })
-        .await
-        .unwrap();
-    let session = sessions().issue(&user, Utc::now()).unwrap();
-    Tenant { id: user.id, session, repo: repo.to_owned(), repo_id, hook_id, secret }
-}
-
 async fn start(database: TestDatabase) -> Dashboard {
     let github = FakeGitHub::start(TOKEN).await;
     let fake_url = github.url.clone();
-    let app = spawn_app_reviewing_on(database, move |settings| {
-        settings.github.api_url.clone_from(&fake_url);
-        settings.github.web_url = fake_url;
-        settings.github.pat = Some(SecretString::from(TOKEN));
-        settings.github.writes_per_minute = 60_000;
-        settings.github.retry_base_delay_ms = 10;
-        settings.security.jwt_secret = Some(SecretString::from(JWT_SECRET));
-        settings.workers.max_attempts = 1;
-    })
-    .await;
-    let alice = tenant(&app, "alice", "alice-org/service", 1001).await;
-    let bob = tenant(&app, "bob", "bob-org/tool", 2002).await;
+    let app =
+        spawn_app_reviewing_on(database, move |settings| configure(settings, &fake_url)).await;
+    let alice = Tenant::connected(&app, "alice", "alice-org/service", 1001).await;
+    let bob = Tenant::connected(&app, "bob", "bob-org/tool", 2002).await;
     Dashboard { app, github, alice, bob }
 }
 
@@ -106,22 +41,13 @@ struct Pull<'a> {
     updated_at: &'a str,
 }
 
-fn payload(tenant: &Tenant, pull: &Pull<'_>) -> Vec<u8> {
-    let fixture =
-        std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
-    let mut payload: Value = serde_json::from_slice(&fixture).unwrap();
+fn payload(tenant: &Tenant, pull: &Pull<'_>) -> Value {
+    let mut payload = tenant.opened(pull.number, pull.author, pull.head);
     payload["action"] = pull.action.into();
-    payload["number"] = pull.number.into();
-    payload["repository"]["id"] = tenant.repo_id.into();
-    payload["repository"]["full_name"] = tenant.repo.as_str().into();
     let pr = &mut payload["pull_request"];
-    pr["number"] = pull.number.into();
     pr["title"] = pull.title.into();
-    pr["user"]["login"] = pull.author.into();
-    pr["head"]["sha"] = pull.head.into();
     pr["head"]["ref"] = format!("feature/{}", pull.number).into();
     pr["html_url"] = format!("https://github.com/{}/pull/{}", tenant.repo, pull.number).into();
-    pr["draft"] = false.into();
     pr["created_at"] = "2026-11-01T10:00:00Z".into();
     pr["updated_at"] = pull.updated_at.into();
     pr["additions"] = (pull.number * 10).into();
@@ -132,7 +58,7 @@ fn payload(tenant: &Tenant, pull: &Pull<'_>) -> Vec<u8> {
         pr["merged"] = true.into();
         pr["merged_at"] = merged_at.into();
     }
-    serde_json::to_vec(&payload).unwrap()
+    payload
 }
 
 impl Dashboard {
@@ -153,21 +79,7 @@ impl Dashboard {
     }
 
     async fn deliver(&self, tenant: &Tenant, delivery: &str, pull: &Pull<'_>) -> Value {
-        let body = payload(tenant, pull);
-        let response = self
-            .app
-            .client
-            .post(self.app.url("/api/v1/webhooks/github"))
-            .header("X-GitHub-Event", "pull_request")
-            .header("X-GitHub-Delivery", delivery)
-            .header("X-GitHub-Hook-ID", tenant.hook_id.to_string())
-            .header("X-Hub-Signature-256", nectr_github::sign(tenant.secret.as_bytes(), &body))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
+        tenant.deliver(&self.app, delivery, &payload(tenant, pull)).await
     }
 
     /// Waits until every job of the pull request has ended.
@@ -183,22 +95,11 @@ impl Dashboard {
     }
 
     async fn get(&self, tenant: &Tenant, path: &str) -> (u16, Value) {
-        let response = self
-            .app
-            .client
-            .get(self.app.url(path))
-            .bearer_auth(&tenant.session)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        tenant.call(&self.app, reqwest::Method::GET, path, None).await
     }
 
     async fn ok(&self, tenant: &Tenant, path: &str) -> Value {
-        let (status, body) = self.get(tenant, path).await;
-        assert_eq!(status, 200, "{path}: {body}");
-        body
+        tenant.get(&self.app, path).await
     }
 }
 
@@ -531,27 +432,7 @@ async fn the_dashboard_routes_answer_in_the_contract_on_every_engine() {
 async fn a_user_without_repositories_sees_empty_figures_with_every_field() {
     let database = TestDatabase::fresh().await;
     let dashboard = start(database).await;
-    let user = dashboard
-        .app
-        .store
-        .upsert_by_github_id(UserUpsert {
-            github_id: 99,
-            github_username: "erin".to_owned(),
-            github_access_token: AccessToken::new(TOKEN),
-            email: None,
-            avatar_url: None,
-            name: None,
-        })
-        .await
-        .unwrap();
-    let erin = Tenant {
-        id: user.id,
-        session: sessions().issue(&user, Utc::now()).unwrap(),
-        repo: String::new(),
-        repo_id: 0,
-        hook_id: 0,
-        secret: String::new(),
-    };
+    let erin = Tenant::sign_in(&dashboard.app, "erin", 99).await;
     assert_eq!(dashboard.ok(&erin, "/api/v1/reviews").await, json!([]));
     assert_eq!(dashboard.ok(&erin, "/api/v1/events").await, json!([]));
     let insights = dashboard.ok(&erin, "/api/v1/analytics/insights").await;

@@ -22,5 +22,6 @@ mod repositories;
 mod review_git;
 mod reviews;
 mod sign_in;
+mod tenants;
 mod webhooks;
 mod workers;

@@ -12,13 +12,15 @@ use std::time::Duration;
 
 use nectr_domain::api_keys::ApiKeyStore;
 use nectr_domain::{AccessToken, UserRepository, UserUpsert};
+use nectr_persistence::SeaOrmStore;
 use nectr_testkit::node::{js_dir, node};
 use nectr_testkit::{TestApp, TestDatabase, spawn_app_on};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use crate::memory::{Tenant, World, start};
+use crate::memory::{World, start};
+use crate::tenants::Tenant;
 
 const RULE: &str = "Every database call goes through src/db.py; never open a connection elsewhere.";
 
@@ -370,9 +372,8 @@ async fn the_official_mcp_client_reads_nectrs_knowledge_on_every_engine() {
 }
 
 /// A user with a personal API key, straight in the store.
-async fn user_with_key(app: &TestApp, login: &str, github_id: i64) -> String {
-    let user = app
-        .store
+async fn user_with_key(store: &SeaOrmStore, login: &str, github_id: i64) -> String {
+    let user = store
         .upsert_by_github_id(UserUpsert {
             github_id,
             github_username: login.to_owned(),
@@ -383,7 +384,7 @@ async fn user_with_key(app: &TestApp, login: &str, github_id: i64) -> String {
         })
         .await
         .unwrap();
-    let created = ApiKeyStore::create(app.store.as_ref(), user.id, "agent").await.unwrap();
+    let created = ApiKeyStore::create(store, user.id, "agent").await.unwrap();
     created.secret.expose_secret().to_owned()
 }
 
@@ -402,13 +403,42 @@ fn initialized() -> Value {
     json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
 }
 
-/// `POST /mcp` as the Streamable HTTP transport requires it.
-fn streamable(app: &TestApp, key: &str, body: &Value) -> reqwest::RequestBuilder {
-    app.client
-        .post(app.url("/mcp"))
-        .bearer_auth(key)
-        .header("Accept", "application/json, text/event-stream")
-        .json(body)
+/// Where a JSON-RPC message is posted.
+#[derive(Clone, Copy)]
+enum To<'a> {
+    /// `/mcp`, as the Streamable HTTP transport requires it, in the session named (if any).
+    Streamable(Option<&'a str>),
+    /// An HTTP+SSE session's message endpoint (a path).
+    Messages(&'a str),
+}
+
+/// JSON-RPC `message` to the server at `base`, as the holder of `key`: the request, which the
+/// caller may give headers of its own before sending it.
+fn rpc(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    to: To<'_>,
+    message: &Value,
+) -> reqwest::RequestBuilder {
+    let request = match to {
+        To::Streamable(session) => {
+            let request = client
+                .post(format!("{base}/mcp"))
+                .header("Accept", "application/json, text/event-stream");
+            match session {
+                Some(session) => request.header("Mcp-Session-Id", session),
+                None => request,
+            }
+        }
+        To::Messages(path) => client.post(format!("{base}{path}")),
+    };
+    request.bearer_auth(key).json(message)
+}
+
+/// JSON-RPC `message` to `app` as the holder of `key`, sent: the response.
+async fn send(app: &TestApp, key: &str, to: To<'_>, message: &Value) -> reqwest::Response {
+    rpc(&app.client, &app.address, key, to, message).send().await.unwrap()
 }
 
 async fn refusal(response: reqwest::Response) -> (StatusCode, String) {
@@ -461,7 +491,7 @@ async fn hosts_and_origins_are_checked(app: &TestApp, key: &str) {
         );
     }
     // The host of BACKEND_URL is allowed, and so is a loopback origin.
-    let published = streamable(app, key, &initialize())
+    let published = rpc(&app.client, &app.address, key, To::Streamable(None), &initialize())
         .header("Host", "nectr.test:8000")
         .header("Origin", "http://localhost:6274")
         .send()
@@ -489,34 +519,22 @@ async fn keys_are_required(app: &TestApp) {
             "{path}"
         );
     }
-    let revoked = streamable(app, "nectr_not_a_key_of_anyone", &initialize()).send().await.unwrap();
+    let revoked = send(app, "nectr_not_a_key_of_anyone", To::Streamable(None), &initialize()).await;
     assert_eq!(refusal(revoked).await, (StatusCode::UNAUTHORIZED, "unauthorized".into()));
 }
 
 async fn streamable_sessions_belong_to_their_user(app: &TestApp, alice: &str, bob: &str) {
-    let opened = streamable(app, alice, &initialize()).send().await.unwrap();
+    let opened = send(app, alice, To::Streamable(None), &initialize()).await;
     assert_eq!(opened.status(), StatusCode::OK);
     let session = opened.headers()["mcp-session-id"].to_str().unwrap().to_owned();
     let body = opened.text().await.unwrap();
     assert!(body.contains("\"name\":\"nectr\""), "{body}");
 
-    let stolen = streamable(app, bob, &initialized())
-        .header("Mcp-Session-Id", &session)
-        .send()
-        .await
-        .unwrap();
+    let stolen = send(app, bob, To::Streamable(Some(&session)), &initialized()).await;
     assert_eq!(refusal(stolen).await, (StatusCode::FORBIDDEN, "session_of_another_user".into()));
-    let own = streamable(app, alice, &initialized())
-        .header("Mcp-Session-Id", &session)
-        .send()
-        .await
-        .unwrap();
+    let own = send(app, alice, To::Streamable(Some(&session)), &initialized()).await;
     assert_eq!(own.status(), StatusCode::ACCEPTED);
-    let unknown = streamable(app, alice, &initialized())
-        .header("Mcp-Session-Id", "no-such-session")
-        .send()
-        .await
-        .unwrap();
+    let unknown = send(app, alice, To::Streamable(Some("no-such-session")), &initialized()).await;
     assert_eq!(refusal(unknown).await, (StatusCode::NOT_FOUND, "session_not_found".into()));
 
     let ended = app
@@ -528,11 +546,7 @@ async fn streamable_sessions_belong_to_their_user(app: &TestApp, alice: &str, bo
         .await
         .unwrap();
     assert!(ended.status().is_success(), "{}", ended.status());
-    let after = streamable(app, alice, &initialized())
-        .header("Mcp-Session-Id", &session)
-        .send()
-        .await
-        .unwrap();
+    let after = send(app, alice, To::Streamable(Some(&session)), &initialized()).await;
     assert_eq!(refusal(after).await, (StatusCode::NOT_FOUND, "session_not_found".into()));
 }
 
@@ -561,14 +575,7 @@ async fn sse_sessions_stream_and_end(app: &TestApp, alice: &str, bob: &str) {
         .to_owned();
     assert!(endpoint.starts_with("/mcp/messages/?session_id="), "{endpoint}");
 
-    let stolen = app
-        .client
-        .post(app.url(&endpoint))
-        .bearer_auth(bob)
-        .json(&initialize())
-        .send()
-        .await
-        .unwrap();
+    let stolen = send(app, bob, To::Messages(&endpoint), &initialize()).await;
     assert_eq!(refusal(stolen).await, (StatusCode::FORBIDDEN, "session_of_another_user".into()));
     let garbage = app
         .client
@@ -579,48 +586,26 @@ async fn sse_sessions_stream_and_end(app: &TestApp, alice: &str, bob: &str) {
         .await
         .unwrap();
     assert_eq!(refusal(garbage).await, (StatusCode::BAD_REQUEST, "invalid_message".into()));
-    let accepted = app
-        .client
-        .post(app.url(&endpoint))
-        .bearer_auth(alice)
-        .json(&initialize())
-        .send()
-        .await
-        .unwrap();
+    let accepted = send(app, alice, To::Messages(&endpoint), &initialize()).await;
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);
     read_until(&mut stream, &mut seen, "\"serverInfo\"").await;
     assert!(seen.contains("event: message\ndata: {"), "the answer is a message event: {seen}");
 
-    let unknown = app
-        .client
-        .post(app.url("/mcp/messages/?session_id=0123456789abcdef"))
-        .bearer_auth(alice)
-        .json(&initialized())
-        .send()
-        .await
-        .unwrap();
+    let unknown = send(
+        app,
+        alice,
+        To::Messages("/mcp/messages/?session_id=0123456789abcdef"),
+        &initialized(),
+    )
+    .await;
     assert_eq!(refusal(unknown).await, (StatusCode::NOT_FOUND, "session_not_found".into()));
-    let nameless = app
-        .client
-        .post(app.url("/mcp/messages/"))
-        .bearer_auth(alice)
-        .json(&initialized())
-        .send()
-        .await
-        .unwrap();
+    let nameless = send(app, alice, To::Messages("/mcp/messages/"), &initialized()).await;
     assert_eq!(refusal(nameless).await, (StatusCode::BAD_REQUEST, "session_id_required".into()));
 
     // The client goes away: the session ends with its stream.
     drop(stream);
     for _ in 0..200 {
-        let after = app
-            .client
-            .post(app.url(&endpoint))
-            .bearer_auth(alice)
-            .json(&initialized())
-            .send()
-            .await
-            .unwrap();
+        let after = send(app, alice, To::Messages(&endpoint), &initialized()).await;
         if after.status() == StatusCode::NOT_FOUND {
             return;
         }
@@ -638,8 +623,8 @@ async fn mcp_over_http_checks_hosts_keys_and_sessions_on_every_engine() {
             settings.mcp_server.keep_alive_seconds = 1;
         })
         .await;
-        let alice = user_with_key(&app, "alice", 501).await;
-        let bob = user_with_key(&app, "bob", 502).await;
+        let alice = user_with_key(&app.store, "alice", 501).await;
+        let bob = user_with_key(&app.store, "bob", 502).await;
         hosts_and_origins_are_checked(&app, &alice).await;
         keys_are_required(&app).await;
         streamable_sessions_belong_to_their_user(&app, &alice, &bob).await;
@@ -654,19 +639,7 @@ async fn mcp_over_http_checks_hosts_keys_and_sessions_on_every_engine() {
 async fn a_stop_ends_open_mcp_streams_instead_of_waiting_for_them() {
     let database = TestDatabase::fresh().await;
     let store = database.migrated_store().await;
-    let user = store
-        .upsert_by_github_id(UserUpsert {
-            github_id: 7_001,
-            github_username: "mona".to_owned(),
-            github_access_token: AccessToken::new("gho_mona"),
-            email: None,
-            avatar_url: None,
-            name: None,
-        })
-        .await
-        .unwrap();
-    let key = ApiKeyStore::create(&store, user.id, "agent").await.unwrap();
-    let key = key.secret.expose_secret().to_owned();
+    let key = user_with_key(&store, "mona", 7_001).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let directory = tempfile::tempdir().unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_nectr"))
@@ -693,14 +666,8 @@ async fn a_stop_ends_open_mcp_streams_instead_of_waiting_for_them() {
     let mut sse = client.get(format!("{base}/mcp/sse")).bearer_auth(&key).send().await.unwrap();
     let mut seen = String::new();
     read_until(&mut sse, &mut seen, "event: endpoint").await;
-    let opened = client
-        .post(format!("{base}/mcp"))
-        .bearer_auth(&key)
-        .header("Accept", "application/json, text/event-stream")
-        .json(&initialize())
-        .send()
-        .await
-        .unwrap();
+    let opened =
+        rpc(&client, &base, &key, To::Streamable(None), &initialize()).send().await.unwrap();
     let session = opened.headers()["mcp-session-id"].to_str().unwrap().to_owned();
     drop(opened.text().await);
     let mut standalone = client

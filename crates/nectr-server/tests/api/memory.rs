@@ -7,31 +7,16 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-use nectr_api::auth::session::{SameSite, SessionConfig, SessionKey};
 use nectr_domain::queue::ReviewQueue;
-use nectr_domain::{
-    AccessToken, InstallationRepository, NewInstallation, RepoFullName, UserRepository, UserUpsert,
-    WebhookSecret,
-};
 use nectr_testkit::fake_github::{FakeFile, FakeGitHub, FakePull};
 use nectr_testkit::fake_model::{FakeModel, FakeReply, ModelRequest, review_json};
-use nectr_testkit::{TestApp, TestDatabase, fixtures, spawn_app_reviewing_on};
+use nectr_testkit::{TestApp, TestDatabase, spawn_app_reviewing_on};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-const TOKEN: &str = "ghp_memorytesttoken0000000000000000000000";
-const JWT_SECRET: &str = "memory-test-jwt-secret";
-const RULE: &str = "Every SQL query is parameterised; string-built SQL is a critical finding.";
+use crate::tenants::{TOKEN, Tenant, configure};
 
-/// A user with one connected repository, and the secrets to act for them.
-pub(crate) struct Tenant {
-    pub(crate) session: String,
-    pub(crate) repo: String,
-    repo_id: i64,
-    hook_id: i64,
-    secret: String,
-}
+const RULE: &str = "Every SQL query is parameterised; string-built SQL is a critical finding.";
 
 /// Nectr reviewing with the fake Anthropic API against the fake GitHub, with two tenants.
 pub(crate) struct World {
@@ -40,43 +25,6 @@ pub(crate) struct World {
     model: FakeModel,
     pub(crate) alice: Tenant,
     pub(crate) bob: Tenant,
-}
-
-async fn tenant(app: &TestApp, login: &str, repo: &str, repo_id: i64) -> Tenant {
-    let user = app
-        .store
-        .upsert_by_github_id(UserUpsert {
-            github_id: repo_id * 10,
-            github_username: login.to_owned(),
-            github_access_token: AccessToken::new(TOKEN),
-            email: None,
-            avatar_url: None,
-            name: Some(login.to_owned()),
-        })
-        .await
-        .unwrap();
-    let secret = format!("{login}-memory-secret");
-    let hook_id = repo_id + 7;
-    app.store
-        .create(NewInstallation {
-            user_id: user.id,
-            repo: RepoFullName::parse(repo).unwrap(),
-            github_repo_id: Some(repo_id),
-            webhook_id: Some(hook_id),
-            webhook_secret: Some(WebhookSecret::new(&secret)),
-            installation_id: None,
-            access_token: None,
-        })
-        .await
-        .unwrap();
-    let sessions = SessionConfig {
-        key: SessionKey::from_jwt_secret(JWT_SECRET),
-        lifetime_minutes: 60,
-        secure_cookies: false,
-        same_site: SameSite::Lax,
-    };
-    let session = sessions.issue(&user, Utc::now()).unwrap();
-    Tenant { session, repo: repo.to_owned(), repo_id, hook_id, secret }
 }
 
 /// Reviews hand in a review at once; the learning call (no tools) answers JSON lines.
@@ -102,20 +50,14 @@ pub(crate) async fn start(database: TestDatabase) -> World {
     let model = FakeModel::anthropic(model_reply).await;
     let (fake_url, model_url) = (github.url.clone(), model.base_url.clone());
     let app = spawn_app_reviewing_on(database, move |settings| {
-        settings.github.api_url.clone_from(&fake_url);
-        settings.github.web_url = fake_url;
-        settings.github.pat = Some(SecretString::from(TOKEN));
-        settings.github.writes_per_minute = 60_000;
-        settings.github.retry_base_delay_ms = 10;
-        settings.security.jwt_secret = Some(SecretString::from(JWT_SECRET));
-        settings.workers.max_attempts = 1;
+        configure(settings, &fake_url);
         settings.review.anthropic.api_key = Some(SecretString::from("sk-ant-memory"));
         settings.review.anthropic.base_url = model_url;
         settings.review.retry_base_ms = 10;
     })
     .await;
-    let alice = tenant(&app, "alice", "alice-org/shop", 3003).await;
-    let bob = tenant(&app, "bob", "bob-org/tool", 4004).await;
+    let alice = Tenant::connected(&app, "alice", "alice-org/shop", 3003).await;
+    let bob = Tenant::connected(&app, "bob", "bob-org/tool", 4004).await;
     World { app, github, model, alice, bob }
 }
 
@@ -127,20 +69,11 @@ impl World {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut request =
-            self.app.client.request(method, self.app.url(path)).bearer_auth(&tenant.session);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        tenant.call(&self.app, method, path, body).await
     }
 
     pub(crate) async fn get(&self, tenant: &Tenant, path: &str) -> Value {
-        let (status, body) = self.call(tenant, reqwest::Method::GET, path, None).await;
-        assert_eq!(status, 200, "{path}: {body}");
-        body
+        tenant.get(&self.app, path).await
     }
 
     /// Delivers `opened` for pull request `number` by `author`, and waits for its review.
@@ -156,31 +89,8 @@ impl World {
         head.clone_into(&mut pull.head_sha);
         author.clone_into(&mut pull.author);
         self.github.state().repo(&tenant.repo).pulls.insert(number, pull);
-        let fixture =
-            std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
-        let mut payload: Value = serde_json::from_slice(&fixture).unwrap();
-        payload["number"] = number.into();
-        payload["repository"]["id"] = tenant.repo_id.into();
-        payload["repository"]["full_name"] = tenant.repo.as_str().into();
-        let pr = &mut payload["pull_request"];
-        pr["number"] = number.into();
-        pr["user"]["login"] = author.into();
-        pr["head"]["sha"] = head.as_str().into();
-        pr["draft"] = false.into();
-        let body = serde_json::to_vec(&payload).unwrap();
-        let response = self
-            .app
-            .client
-            .post(self.app.url("/api/v1/webhooks/github"))
-            .header("X-GitHub-Event", "pull_request")
-            .header("X-GitHub-Delivery", format!("memory-{number}"))
-            .header("X-GitHub-Hook-ID", tenant.hook_id.to_string())
-            .header("X-Hub-Signature-256", nectr_github::sign(tenant.secret.as_bytes(), &body))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
+        let opened = tenant.opened(number, author, &head);
+        tenant.deliver(&self.app, &format!("memory-{number}"), &opened).await;
         for _ in 0..1_500 {
             let jobs = self.app.store.jobs_of_pull_request(tenant.repo_id, number).await.unwrap();
             if let Some(job) = jobs.iter().find(|job| job.status.is_final()) {
