@@ -20,11 +20,14 @@ pub struct McpServerSettings {
     /// How often an idle event stream sends a keep-alive comment, in seconds; a client that went
     /// away is noticed by the next writes, so its session ends within about twice this.
     pub keep_alive_seconds: u64,
+    /// The most MCP sessions one user (with any of their API keys) may hold open at once, over
+    /// both transports; one more is refused with 429 `too_many_sessions` until one ends.
+    pub max_sessions_per_user: usize,
 }
 
 impl Default for McpServerSettings {
     fn default() -> Self {
-        Self { keep_alive_seconds: 15 }
+        Self { keep_alive_seconds: 15, max_sessions_per_user: 16 }
     }
 }
 
@@ -44,6 +47,7 @@ pub(crate) fn server(settings: &Settings, api: &ApiState, store: &Arc<SeaOrmStor
         allowed_hosts: AllowedHosts::new(&settings.application.backend_url),
         keep_alive: Duration::from_secs(settings.mcp_server.keep_alive_seconds.max(1)),
         version: VERSION.to_owned(),
+        max_sessions_per_user: settings.mcp_server.max_sessions_per_user,
     };
     McpServer::new(knowledge, api.auth.api_keys.clone(), config)
 }

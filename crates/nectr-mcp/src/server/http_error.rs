@@ -1,6 +1,7 @@
 //! The MCP routes' HTTP errors, in the API's JSON shape `{"code": "<stable snake_case>",
 //! "detail": "<message>"}`: every refusal before MCP begins ([`Refusal`]: a bad host, no key, a
-//! foreign or unknown session, …), and rmcp's own plain-text refusals rewritten into that shape.
+//! foreign or unknown session, one session too many, …), and rmcp's own plain-text refusals
+//! rewritten into that shape.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -33,6 +34,14 @@ pub(crate) enum Refusal {
     /// 405: the route does not take this method.
     #[error("method not allowed")]
     Method,
+    /// 429: the key's user holds the most open MCP sessions allowed.
+    #[error(
+        "this API key's user has {limit} open MCP sessions, the most allowed: end one (DELETE /mcp, or close its event stream) and try again"
+    )]
+    TooManySessions {
+        /// The cap.
+        limit: usize,
+    },
     /// 500: a dependency failed; the cause is logged where it happened, never sent.
     #[error("internal error")]
     Internal,
@@ -48,6 +57,7 @@ impl Refusal {
             Self::UnknownSession => "session_not_found",
             Self::NoSession => "session_id_required",
             Self::Method => "method_not_allowed",
+            Self::TooManySessions { .. } => "too_many_sessions",
             Self::Internal => "internal_error",
         }
     }
@@ -61,6 +71,7 @@ impl ResponseError for Refusal {
             Self::UnknownSession => StatusCode::NOT_FOUND,
             Self::NoSession => StatusCode::BAD_REQUEST,
             Self::Method => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooManySessions { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -10,7 +10,9 @@
 //!   HTTP+SSE transport of MCP 2024-11-05 at `/mcp/sse` and `/mcp/messages/` (`sse`, written on
 //!   rmcp's `Transport` trait).
 //! - Every request passes the `Host`/`Origin` allow-list (`guard`, against DNS rebinding) and
-//!   presents a personal API key (`auth`); a session belongs to the user whose key opened it.
+//!   presents a personal API key (`auth`); a session belongs to the user whose key opened it,
+//!   and a user holds at most [`McpConfig::max_sessions_per_user`] open sessions over both
+//!   transports (`slots`; one more is 429 `too_many_sessions`).
 
 mod auth;
 mod bridge;
@@ -18,6 +20,7 @@ mod guard;
 mod handler;
 mod http_error;
 mod resources;
+mod slots;
 mod sse;
 mod streamable;
 mod tools;
@@ -70,6 +73,8 @@ pub struct McpConfig {
     pub keep_alive: Duration,
     /// The version `initialize` reports.
     pub version: String,
+    /// The most sessions one user may hold open at once, over both transports (at least one).
+    pub max_sessions_per_user: usize,
 }
 
 /// The MCP server, built once per process and mounted into every HTTP worker's application.
@@ -78,8 +83,8 @@ pub struct McpServer {
     shared: Arc<Shared>,
 }
 
-/// What every transport shares: the handler's knowledge, the key store, the allow-list and the
-/// sessions of both transports.
+/// What every transport shares: the handler's knowledge, the key store, the allow-list, the
+/// sessions of both transports and each user's slots.
 pub(crate) struct Shared {
     pub(crate) handler: NectrMcp,
     pub(crate) keys: Arc<dyn ApiKeyStore>,
@@ -87,6 +92,7 @@ pub(crate) struct Shared {
     pub(crate) keep_alive: Duration,
     pub(crate) streamable: streamable::Streamable,
     pub(crate) sse: sse::SseSessions,
+    pub(crate) slots: Arc<slots::SessionSlots>,
 }
 
 impl McpServer {
@@ -103,6 +109,7 @@ impl McpServer {
                 keep_alive: config.keep_alive,
                 streamable,
                 sse: sse::SseSessions::default(),
+                slots: slots::SessionSlots::new(config.max_sessions_per_user),
             }),
         }
     }

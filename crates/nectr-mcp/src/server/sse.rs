@@ -4,7 +4,8 @@
 //! Accepted) and the answers go out on the stream as `message` events. rmcp no longer ships
 //! this transport, so it is written here on rmcp's `Transport` trait: two channels between the
 //! HTTP handlers and an rmcp service per session. A session ends when its stream closes (the
-//! client went away, or the service ended); an unknown session is 404.
+//! client went away, or the service ended), and gives its user's slot back; an unknown session
+//! is 404.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,6 +26,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::auth::{Caller, authenticate};
 use super::http_error::{self, Refusal};
+use super::slots::Slot;
 use super::{Shared, bridge};
 
 /// Messages a session's service may have waiting to be read from a client.
@@ -136,10 +138,11 @@ async fn method_not_allowed() -> HttpResponse {
     Refusal::Method.error_response()
 }
 
-/// Removes its session when the stream that holds it is dropped.
+/// Removes its session, and gives its slot back, when the stream that holds it is dropped.
 struct Closer {
     shared: web::Data<Shared>,
     id: String,
+    _slot: Slot,
 }
 
 impl Drop for Closer {
@@ -187,6 +190,7 @@ fn events(
 async fn open(shared: web::Data<Shared>, request: HttpRequest) -> Result<HttpResponse, Refusal> {
     shared.hosts.admit(request.headers())?;
     let caller = authenticate(shared.keys.as_ref(), request.headers()).await?;
+    let slot = shared.slots.take(caller.user)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (inbox, inbox_reader) = mpsc::channel(INBOX);
     let (outbox_writer, outbox) = mpsc::channel(OUTBOX);
@@ -207,7 +211,7 @@ async fn open(shared: web::Data<Shared>, request: HttpRequest) -> Result<HttpRes
     });
     tracing::info!(user_id = caller.user.get(), key_id = caller.key, "an MCP SSE session opened");
     let endpoint = format!("/mcp/messages/?session_id={id}");
-    let closer = Closer { shared: shared.clone(), id };
+    let closer = Closer { shared: shared.clone(), id, _slot: slot };
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(CacheControl(vec![CacheDirective::NoCache]))

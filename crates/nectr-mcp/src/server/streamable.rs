@@ -2,7 +2,9 @@
 //! memory) behind one actix handler for `POST`, `GET` and `DELETE`. Before rmcp sees a request,
 //! the handler checks its `Host` and `Origin`, authenticates its API key and, when it names a
 //! session, that the session was opened with a key of the same user; it remembers which user
-//! opened each session from the `Mcp-Session-Id` that rmcp issues on `initialize`.
+//! opened each session from the `Mcp-Session-Id` that rmcp issues on `initialize`. A `POST`
+//! without a session (an `initialize`) first takes a slot of the user's cap, which the session
+//! keeps until it ends (`DELETE`, or rmcp ending it).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,6 +22,7 @@ use super::auth::{Caller, authenticate};
 use super::guard::AllowedHosts;
 use super::handler::NectrMcp;
 use super::http_error::Refusal;
+use super::slots::Slot;
 use super::{Shared, bridge};
 
 /// The largest request body accepted (rmcp's own limit).
@@ -29,7 +32,13 @@ const MAX_BODY: usize = 4 * 1024 * 1024;
 pub(crate) struct Streamable {
     service: StreamableHttpService<NectrMcp, LocalSessionManager>,
     sessions: Arc<LocalSessionManager>,
-    owners: Mutex<HashMap<String, UserId>>,
+    owners: Mutex<HashMap<String, Owner>>,
+}
+
+/// Who opened a session, and the slot of theirs it holds.
+struct Owner {
+    user: UserId,
+    _slot: Slot,
 }
 
 impl Streamable {
@@ -49,21 +58,25 @@ impl Streamable {
         self.service.config.cancellation_token.cancel();
     }
 
-    fn owners(&self) -> std::sync::MutexGuard<'_, HashMap<String, UserId>> {
+    fn owners(&self) -> std::sync::MutexGuard<'_, HashMap<String, Owner>> {
         self.owners.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn owner(&self, session: &str) -> Option<UserId> {
-        self.owners().get(session).copied()
+        self.owners().get(session).map(|owner| owner.user)
     }
 
-    /// Records who opened `session`, and forgets the sessions rmcp has ended since.
-    async fn opened(&self, session: String, user: UserId) {
+    /// Forgets the sessions rmcp has ended by itself (an idle timeout, a failed handshake),
+    /// giving their slots back.
+    async fn forget_ended(&self) {
         let live: HashSet<String> =
             self.sessions.sessions.read().await.keys().map(|id| id.to_string()).collect();
-        let mut owners = self.owners();
-        owners.retain(|id, _| live.contains(id));
-        owners.insert(session, user);
+        self.owners().retain(|id, _| live.contains(id));
+    }
+
+    /// Records who opened `session`, with the slot it holds.
+    fn opened(&self, session: String, user: UserId, slot: Slot) {
+        self.owners().insert(session, Owner { user, _slot: slot });
     }
 
     fn ended(&self, session: &str) {
@@ -96,6 +109,13 @@ async fn handle(
     let caller: Caller = authenticate(shared.keys.as_ref(), request.headers()).await?;
     let streamable = &shared.streamable;
     let session = session_of(&request);
+    let slot = match (&session, request.method()) {
+        (None, &Method::POST) => {
+            streamable.forget_ended().await;
+            Some(shared.slots.take(caller.user)?)
+        }
+        _ => None,
+    };
     let foreign = session
         .as_deref()
         .and_then(|id| streamable.owner(id))
@@ -114,9 +134,9 @@ async fn handle(
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
     let status = answer.status();
-    match (session, issued) {
-        (None, Some(issued)) => streamable.opened(issued, caller.user).await,
-        (Some(session), _)
+    match (session, issued, slot) {
+        (None, Some(issued), Some(slot)) => streamable.opened(issued, caller.user, slot),
+        (Some(session), _, _)
             if status == http::StatusCode::NOT_FOUND
                 || (request.method() == Method::DELETE && status.is_success()) =>
         {

@@ -6,7 +6,8 @@
 //! another user's repository, bad arguments and unknown names are MCP errors after which the
 //! session still answers; without a key, or with an unknown one, the connection is refused.
 //! Over plain HTTP: the `Host`/`Origin` allow-list, unknown SSE sessions, sessions bound to the
-//! user whose key opened them, and event streams that go through the API's middleware unbuffered.
+//! user whose key opened them, event streams that go through the API's middleware unbuffered,
+//! and the cap on a user's open sessions.
 
 use std::time::Duration;
 
@@ -701,4 +702,99 @@ async fn a_stop_ends_open_mcp_streams_instead_of_waiting_for_them() {
         .await;
         assert!(ended.is_ok(), "the stream ended with the server");
     }
+}
+
+/// `GET /mcp/sse` as the holder of `key`: the open stream, or the refusal.
+async fn open_sse(app: &TestApp, key: &str) -> reqwest::Response {
+    app.client
+        .get(app.url("/mcp/sse"))
+        .bearer_auth(key)
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// An open SSE stream, read up to its endpoint event.
+async fn sse_session(app: &TestApp, key: &str) -> reqwest::Response {
+    let mut stream = open_sse(app, key).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, "event: endpoint").await;
+    stream
+}
+
+/// A new Streamable HTTP session of `key`'s user: its id.
+async fn streamable_session(app: &TestApp, key: &str) -> String {
+    let opened = send(app, key, To::Streamable(None), &initialize()).await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    opened.headers()["mcp-session-id"].to_str().unwrap().to_owned()
+}
+
+const TOO_MANY: (StatusCode, &str) = (StatusCode::TOO_MANY_REQUESTS, "too_many_sessions");
+
+async fn refused(response: reqwest::Response) -> bool {
+    let (status, code) = refusal(response).await;
+    (status, code.as_str()) == TOO_MANY
+}
+
+#[tokio::test]
+async fn a_user_opens_at_most_the_cap_of_mcp_sessions_and_an_ended_one_frees_its_place() {
+    let app = spawn_app_on(TestDatabase::fresh().await, |settings| {
+        settings.mcp_server.keep_alive_seconds = 1;
+        settings.mcp_server.max_sessions_per_user = 3;
+    })
+    .await;
+    let alice = user_with_key(&app.store, "alice", 601).await;
+    let alices_other_key = user_with_key(&app.store, "alice", 601).await;
+    let bob = user_with_key(&app.store, "bob", 602).await;
+
+    // Three sessions, with two keys of one user, over both transports: the cap is the user's.
+    let first = sse_session(&app, &alice).await;
+    let _second = sse_session(&app, &alices_other_key).await;
+    let streamable = streamable_session(&app, &alice).await;
+
+    // The fourth is refused on either transport, with either key; another user is not.
+    let response = open_sse(&app, &alice).await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_sessions", "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("3 open MCP sessions"), "{body}");
+    assert!(refused(open_sse(&app, &alices_other_key).await).await);
+    assert!(refused(send(&app, &alice, To::Streamable(None), &initialize()).await).await);
+    let _bobs = sse_session(&app, &bob).await;
+    // The open sessions go on.
+    let own = send(&app, &alice, To::Streamable(Some(&streamable)), &initialized()).await;
+    assert_eq!(own.status(), StatusCode::ACCEPTED);
+
+    // The client drops an SSE stream without a word: its place comes back once Nectr notices.
+    drop(first);
+    let mut replacement = None;
+    for _ in 0..200 {
+        let response = open_sse(&app, &alice).await;
+        match response.status() {
+            StatusCode::OK => {
+                replacement = Some(response);
+                break;
+            }
+            _ => assert!(refused(response).await),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(replacement.is_some(), "the dropped stream's place did not come back within 20 s");
+    assert!(refused(send(&app, &alice, To::Streamable(None), &initialize()).await).await);
+
+    // Ending the Streamable HTTP session frees its place at once.
+    let ended = app
+        .client
+        .delete(app.url("/mcp"))
+        .bearer_auth(&alice)
+        .header("Mcp-Session-Id", &streamable)
+        .send()
+        .await
+        .unwrap();
+    assert!(ended.status().is_success(), "{}", ended.status());
+    let again = streamable_session(&app, &alice).await;
+    assert_ne!(again, streamable);
+    assert!(refused(open_sse(&app, &alice).await).await, "the cap holds again");
+    app.stop().await;
 }
