@@ -362,7 +362,8 @@ pub struct SecuritySettings {
     /// Mark cookies `Secure`; unset means "in production".
     #[serde(default)]
     pub cookie_secure: Option<bool>,
-    /// The cookies' `SameSite`: `lax` (default), `strict` or `none` (always `Secure`).
+    /// The session cookie's `SameSite`: `lax` (default), `strict` or `none` (always `Secure`).
+    /// The sign-in's state cookie is always `Lax`, for GitHub's cross-site redirect back.
     #[serde(default)]
     pub cookie_same_site: CookieSameSite,
     /// The OAuth scopes sign-in asks GitHub for.

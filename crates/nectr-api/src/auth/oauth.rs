@@ -4,7 +4,8 @@
 //!
 //! The state GitHub hands back is single-use, expires after ten minutes, and must match the
 //! short-lived `oauth_state` cookie set when the flow started, so a callback started in another
-//! browser (login CSRF) is refused.
+//! browser (login CSRF) is refused. That cookie is always `SameSite=Lax`, so that browsers send
+//! it on GitHub's cross-site redirect back whatever `SameSite` the session cookie has.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,7 +14,7 @@ use nectr_domain::sign_in::{STATE_LIFETIME_MINUTES, SignInError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::session::cookie_value;
+use super::session::{SameSite, SessionConfig, cookie_value};
 use super::{AuthState, CurrentUser};
 use crate::error::{ApiError, method_not_allowed};
 use crate::openapi::ErrorDoc;
@@ -64,13 +65,21 @@ fn failure(auth: &AuthState, reason: &str) -> HttpResponse {
         .finish()
 }
 
+/// The state cookie's flags: the sessions' (`HttpOnly`, `Secure` as configured), but always
+/// `SameSite=Lax`, whatever the session cookie's. GitHub's redirect back to the callback is a
+/// cross-site top-level navigation, on which browsers send `Lax` cookies and not `Strict` ones:
+/// with `Strict`, every callback would lack its bound state.
+fn state_cookie_flags(auth: &AuthState) -> SessionConfig {
+    SessionConfig { same_site: SameSite::Lax, ..auth.sessions.clone() }
+}
+
 fn state_cookie(auth: &AuthState, state: &str) -> String {
     let lifetime = u64::try_from(STATE_LIFETIME_MINUTES * 60).unwrap_or(600);
-    auth.sessions.cookie(STATE_COOKIE, state, STATE_COOKIE_PATH, lifetime)
+    state_cookie_flags(auth).cookie(STATE_COOKIE, state, STATE_COOKIE_PATH, lifetime)
 }
 
 fn clear_state_cookie(auth: &AuthState) -> String {
-    auth.sessions.cookie(STATE_COOKIE, "", STATE_COOKIE_PATH, 0)
+    state_cookie_flags(auth).cookie(STATE_COOKIE, "", STATE_COOKIE_PATH, 0)
 }
 
 fn bound_state(request: &HttpRequest) -> Option<String> {

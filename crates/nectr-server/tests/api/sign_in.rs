@@ -2,7 +2,8 @@
 //! whole flow (start, callback with the bound state, session cookie, `/auth/me`, logout, the old
 //! session refused), logout of one session beside another and logout everywhere, tokens issued
 //! before sessions had ids, replayed and foreign states, the Origin check on
-//! cookie-authenticated state-changing requests, and CORS.
+//! cookie-authenticated state-changing requests, CORS, and a sign-in with `SameSite=Strict`
+//! configured (the state cookie stays `Lax`).
 
 use nectr_domain::UserRepository;
 use nectr_testkit::fake_github::FakeGitHub;
@@ -533,6 +534,64 @@ async fn tokens_without_a_session_id_work_until_a_logout_which_ends_every_sessio
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(statuses(app, &old, "/auth/me").await, REFUSED, "{engine}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn with_same_site_strict_sign_in_still_works_and_only_the_session_cookie_is_strict() {
+    for database in TestDatabase::every_engine().await {
+        let engine = format!("{:?}", database.engine);
+        let world = world_with(database, |settings| {
+            settings.security.cookie_same_site = nectr_server::settings::CookieSameSite::Strict;
+        })
+        .await;
+        let app = &world.app;
+        github_user(&world.github, "mona", "the-code");
+
+        // The state cookie is Lax: browsers send it on GitHub's cross-site redirect back.
+        let response = app.get("/auth/github").await;
+        let state = location(&response).split("state=").nth(1).unwrap().to_owned();
+        assert_eq!(
+            set_cookie(response.headers(), "oauth_state").unwrap(),
+            format!("oauth_state={state}; Path=/auth/github; Max-Age=600; HttpOnly; SameSite=Lax"),
+            "{engine}"
+        );
+
+        // The callback with it signs in; the session cookie is Strict, as configured.
+        let response = callback(app, &format!("code=the-code&state={state}"), Some(&state)).await;
+        assert_eq!(location(&response), format!("{FRONTEND}/dashboard"), "{engine}");
+        let session_cookie = set_cookie(response.headers(), "access_token").unwrap();
+        assert!(
+            session_cookie.ends_with("; Path=/; Max-Age=86400; HttpOnly; SameSite=Strict"),
+            "{engine}: {session_cookie}"
+        );
+        assert_eq!(
+            set_cookie(response.headers(), "oauth_state").unwrap(),
+            "oauth_state=; Path=/auth/github; Max-Age=0; HttpOnly; SameSite=Lax",
+            "{engine}"
+        );
+        let session = cookie_value(&session_cookie);
+        assert_eq!(get_as(app, &session, "/auth/me").await.status(), StatusCode::OK, "{engine}");
+
+        // A failed callback deletes the state cookie with the same flags it was set with.
+        let (state, _) = start_sign_in(app).await;
+        let unbound = callback(app, &format!("code=the-code&state={state}"), None).await;
+        assert_eq!(location(&unbound), format!("{FRONTEND}/?error=state_mismatch"), "{engine}");
+        assert_eq!(
+            set_cookie(unbound.headers(), "oauth_state").unwrap(),
+            "oauth_state=; Path=/auth/github; Max-Age=0; HttpOnly; SameSite=Lax",
+            "{engine}"
+        );
+
+        // Logout deletes the session cookie with its own flags.
+        let response =
+            send_as(app, reqwest::Method::POST, &session, "/auth/logout", Some(FRONTEND)).await;
+        assert_eq!(
+            set_cookie(response.headers(), "access_token").unwrap(),
+            "access_token=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict",
+            "{engine}"
+        );
         app.stop().await;
     }
 }
