@@ -94,7 +94,7 @@ pub struct Claims {
     pub exp: i64,
     /// The user's session version when issued.
     pub ver: i64,
-    /// The session's id: [`SESSION_ID_BYTES`] random bytes in lowercase hexadecimal. Tokens
+    /// The session's id: 16 random bytes (128 bits) in lowercase hexadecimal. Tokens
     /// issued before sessions had ids carry none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
