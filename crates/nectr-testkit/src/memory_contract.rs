@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use futures_util::future::join_all;
+
 use nectr_domain::memory::extraction::upsert_profile;
 use nectr_domain::memory::project_map::{MapSection, replace_project_map};
 use nectr_domain::memory::retrieval::{MemoryBudget, MemoryRetrieval};
@@ -24,6 +26,7 @@ pub async fn run_all(store: Arc<dyn MemoryStore>, tag: &str) {
     one_profile_per_developer(store.as_ref(), tag).await;
     a_rescan_replaces_the_project_map(store.as_ref(), tag).await;
     review_retrieval_always_has_the_rules(store.clone(), tag).await;
+    concurrent_writes_leave_one_profile_and_one_map(store.as_ref(), tag).await;
 }
 
 fn repo(tag: &str, name: &str) -> RepoFullName {
@@ -329,4 +332,47 @@ pub async fn a_rescan_replaces_the_project_map(store: &dyn MemoryStore, tag: &st
     assert_eq!(texts, ["Overview: A shop.", "Stack: Rust."]);
     assert!(page.memories.iter().all(|memory| memory.provenance == Provenance::Scan));
     assert!(store.get(&repo, &rule).await.unwrap().is_some(), "other memories stay");
+}
+
+/// Writes at once: reviews by one author finishing together leave one contributor profile,
+/// and rescans racing each other leave one project map (all of it from one scan).
+pub async fn concurrent_writes_leave_one_profile_and_one_map(store: &dyn MemoryStore, tag: &str) {
+    let repo = repo(tag, "concurrent");
+    let octo = MemoryScope::developer("octo");
+    let upserts = (1..=8_u64).map(|number| {
+        let (repo, octo) = (&repo, &octo);
+        async move {
+            let provenance = Provenance::PullRequest { number };
+            upsert_profile(store, repo, octo, &format!("Profile after #{number}."), &provenance)
+                .await
+        }
+    });
+    for outcome in join_all(upserts).await {
+        outcome.unwrap();
+    }
+    let profiles = MemoryFilter {
+        types: vec![MemoryType::ContributorProfile],
+        scope: Some(octo.clone()),
+        ..Default::default()
+    };
+    let page = store.list(&repo, &profiles).await.unwrap();
+    assert_eq!(page.total, 1, "one profile after concurrent upserts");
+    assert!(page.memories[0].content.starts_with("Profile after #"));
+
+    let scans = (0..4).map(|scan| {
+        let sections = [
+            MapSection { title: "Stack".into(), content: format!("Rust, scan {scan}.") },
+            MapSection { title: "Commands".into(), content: format!("cargo test, scan {scan}.") },
+        ];
+        let repo = &repo;
+        async move { replace_project_map(store, repo, &sections).await }
+    });
+    for outcome in join_all(scans).await {
+        outcome.unwrap();
+    }
+    let maps = MemoryFilter { types: vec![MemoryType::ProjectMap], ..Default::default() };
+    let map = store.list(&repo, &maps).await.unwrap();
+    assert_eq!(map.total, 2, "one map of two sections after concurrent rescans");
+    let scan_of = |content: &str| content.rsplit(", scan ").next().map(str::to_owned);
+    assert_eq!(scan_of(&map.memories[0].content), scan_of(&map.memories[1].content));
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::RepoFullName;
 use crate::llm::{ChatRequest, LanguageModel, Message, ToolChoice};
 
+use super::exclusive::{Subject, exclusively};
 use super::{
     MAX_CONTENT_CHARS, MemoryFilter, MemoryScope, MemoryStore, MemoryStoreError, MemoryType,
     NewMemory, Provenance,
@@ -158,11 +159,23 @@ fn profile_filter(author: &MemoryScope) -> MemoryFilter {
 
 /// Makes `content` the one contributor profile of `scope` in `repo`: the newest existing profile
 /// is updated, any other (left by an older version) is deleted, and a profile is added only when
-/// there was none.
+/// there was none. One upsert per profile runs at a time (see [`super::exclusive`]), so two
+/// reviews by one author finishing together leave one profile.
 ///
 /// # Errors
 /// The store's [`MemoryStoreError`].
 pub async fn upsert_profile(
+    store: &dyn MemoryStore,
+    repo: &RepoFullName,
+    scope: &MemoryScope,
+    content: &str,
+    provenance: &Provenance,
+) -> Result<(), MemoryStoreError> {
+    let subject = Subject::profile(repo, scope);
+    exclusively(subject, upsert(store, repo, scope, content, provenance)).await
+}
+
+async fn upsert(
     store: &dyn MemoryStore,
     repo: &RepoFullName,
     scope: &MemoryScope,

@@ -1,12 +1,14 @@
 //! Project memory: what Nectr has learned about a repository and its developers (rules, the
 //! project map, patterns, decisions, risky modules, contributor profiles), the `MemoryStore` port
 //! that keeps it, the rule that picks a review's memories (`retrieval`) and the use case that
-//! learns from a finished review (`extraction`).
+//! learns from a finished review (`extraction`); `exclusive` runs the writes that must leave one
+//! of something one at a time.
 //!
 //! Tenancy: a memory belongs to exactly one repository, and every port method takes that
 //! repository; a memory of another repository is answered as if it did not exist.
 
 pub mod contributors;
+pub mod exclusive;
 pub mod extraction;
 pub mod project_map;
 pub mod retrieval;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::RepoFullName;
 use crate::code_host::{CodeHost, CodeHostError, FileContent, Identity, TreeEntry};
 
+use super::exclusive::{Subject, exclusively};
 use super::{
     MAX_CONTENT_CHARS, MAX_PAGE, MemoryFilter, MemoryScope, MemoryStore, MemoryStoreError,
     MemoryType, NewMemory, Provenance,
@@ -172,11 +173,21 @@ impl ProjectScanner {
 }
 
 /// Makes `sections` the project map of `repo`: the new sections are stored, then every older
-/// `project_map` memory is deleted, so a rescan leaves exactly one map.
+/// `project_map` memory is deleted, so a rescan leaves exactly one map. One replacement per
+/// repository runs at a time (see [`super::exclusive`]), so a rescan racing a connect's scan
+/// still leaves one map.
 ///
 /// # Errors
 /// The store's [`MemoryStoreError`].
 pub async fn replace_project_map(
+    store: &dyn MemoryStore,
+    repo: &RepoFullName,
+    sections: &[MapSection],
+) -> Result<(), MemoryStoreError> {
+    exclusively(Subject::project_map(repo), replace(store, repo, sections)).await
+}
+
+async fn replace(
     store: &dyn MemoryStore,
     repo: &RepoFullName,
     sections: &[MapSection],
