@@ -182,7 +182,8 @@ fn normalized(mut value: Value) -> Value {
     value
 }
 
-const CONTRACT_FIELDS: [&str; 15] = [
+/// The fields of a review in the contract's `GET /api/v1/reviews`.
+pub(crate) const CONTRACT_FIELDS: [&str; 15] = [
     "id",
     "status",
     "pr_status",

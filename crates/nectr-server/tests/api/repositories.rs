@@ -1,16 +1,21 @@
 //! Repositories over HTTP, against the fake GitHub, on SQLite and on PostgreSQL: listing every
 //! page of a user's repositories, connecting one (its webhook created on GitHub, and a delivery
-//! signed with the new secret queues a review), disconnecting it (the webhook removed), two
-//! users sharing one webhook, and neither user reaching the other's repositories (404).
+//! signed with the new secret queues a review, which the workers run and the user's review list
+//! shows in the contract's shape), disconnecting it (the webhook removed), two users sharing one
+//! webhook, and neither user reaching the other's repositories (404).
 
-use nectr_domain::queue::ReviewQueue as _;
+use std::time::Duration;
+
+use nectr_domain::queue::{JobStatus, ReviewJob, ReviewQueue as _};
 use nectr_testkit::fake_github::{FakeFile, FakePull};
 use nectr_testkit::{TestDatabase, fixtures};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use crate::dashboard::CONTRACT_FIELDS;
 use crate::sign_in::{
-    FRONTEND, SignInWorld, get_as, send_as, sign_in, stored_text, user_id_of, world, world_with,
+    FRONTEND, SignInWorld, get_as, reviewing_world_with, send_as, sign_in, stored_text, user_id_of,
+    world, world_with,
 };
 
 async fn json(response: reqwest::Response) -> (StatusCode, Value) {
@@ -59,9 +64,7 @@ fn hook_ids(world: &SignInWorld, repo: &str) -> Vec<i64> {
 
 /// A signed `pull_request` delivery for `repo`, as its webhook would send it.
 async fn deliver_opened(world: &SignInWorld, repo: &str, hook_id: i64, secret: &str) -> Value {
-    let opened =
-        std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
-    let mut payload: Value = serde_json::from_slice(&opened).unwrap();
+    let mut payload = opened_fixture();
     let repo_id = world.github.state().repos[repo].id;
     payload["repository"]["id"] = repo_id.into();
     payload["repository"]["full_name"] = repo.into();
@@ -86,11 +89,40 @@ async fn deliver_opened(world: &SignInWorld, repo: &str, hook_id: i64, secret: &
     response.json().await.unwrap()
 }
 
+/// Waits until the one job of pull request `number` has ended, and answers it.
+async fn until_ended(world: &SignInWorld, repo_id: i64, number: u64) -> ReviewJob {
+    for _ in 0..1_500 {
+        let mut jobs = world.app.store.jobs_of_pull_request(repo_id, number).await.unwrap();
+        assert_eq!(jobs.len(), 1, "one job: {jobs:?}");
+        if jobs[0].status.is_final() {
+            return jobs.remove(0);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the review of pull request {number} did not end");
+}
+
+/// The published `opened` fixture, which [`deliver_opened`] sends.
+fn opened_fixture() -> Value {
+    let opened =
+        std::fs::read(fixtures().join("github-webhooks/pull_request/00-opened.json")).unwrap();
+    serde_json::from_slice(&opened).unwrap()
+}
+
 #[tokio::test]
 async fn connecting_creates_the_webhook_its_deliveries_queue_reviews_and_disconnecting_removes_it()
 {
     for database in TestDatabase::every_engine().await {
-        let world = world(database).await;
+        let engine = format!("{:?}", database.engine);
+        // Workers run the real pipeline (the offline reviewer), each review tried once.
+        let world = reviewing_world_with(database, |settings| {
+            settings.github.writes_per_minute = 60_000;
+            settings.github.retry_base_delay_ms = 10;
+            settings.workers.max_attempts = 1;
+        })
+        .await;
+        let fixture = opened_fixture();
+        let head = fixture["pull_request"]["head"]["sha"].as_str().unwrap().to_owned();
         {
             let mut state = world.github.state();
             // More than one page of repositories (the client asks for 100 a page).
@@ -98,7 +130,9 @@ async fn connecting_creates_the_webhook_its_deliveries_queue_reviews_and_disconn
                 state.repo(&format!("mona/project-{index:03}"));
             }
             let widgets = state.repo("mona/widgets");
-            widgets.pulls.insert(1, FakePull::new(1, vec![FakeFile::added_lines("src/lib.rs", 3)]));
+            let mut pull = FakePull::new(1, vec![FakeFile::added_lines("src/lib.rs", 3)]);
+            pull.head_sha.clone_from(&head);
+            widgets.pulls.insert(1, pull);
         }
         let session = sign_in(&world, "mona").await;
 
@@ -156,11 +190,64 @@ async fn connecting_creates_the_webhook_its_deliveries_queue_reviews_and_disconn
         let jobs = world.app.store.jobs_of_pull_request(repo_id, 1).await.unwrap();
         assert_eq!(jobs.len(), 1, "one review queued");
 
+        // The workers run it: one review posted on GitHub at the delivered head.
+        let job = until_ended(&world, repo_id, 1).await;
+        assert_eq!(job.status, JobStatus::Completed, "{engine}: {:?}", job.last_error);
+        let posted = world.github.state().repos["mona/widgets"].reviews[&1].clone();
+        assert_eq!(posted.len(), 1, "{engine}: one review posted: {posted:?}");
+        assert_eq!(posted[0].commit_id, head, "{engine}");
+
+        // The user's review list shows it, with the contract's fields.
+        let (status, reviews) = json(get_as(&world.app, &session, "/api/v1/reviews").await).await;
+        assert_eq!(status, StatusCode::OK, "{engine}: {reviews}");
+        let reviews = reviews.as_array().unwrap().clone();
+        assert_eq!(reviews.len(), 1, "{engine}: {reviews:?}");
+        let review = &reviews[0];
+        let mut keys: Vec<&str> = review.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut expected = CONTRACT_FIELDS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(keys, expected, "{engine}: {review}");
+        let pull = &fixture["pull_request"];
+        assert_eq!(review["id"], job.review_run_id.unwrap().get(), "{engine}: the job's run");
+        assert_eq!(
+            [&review["status"], &review["pr_status"], &review["event_type"], &review["source"]],
+            ["completed", "open", "opened_pull_request", "github"],
+            "{engine}"
+        );
+        assert_eq!(
+            (review["repo_name"].as_str(), review["pr_number"].as_u64()),
+            (Some("mona/widgets"), Some(1)),
+            "{engine}"
+        );
+        assert_eq!(review["files_analyzed"], 1, "{engine}");
+        assert_eq!(
+            [&review["pr_title"], &review["branch"], &review["author"], &review["pr_url"]],
+            [&pull["title"], &pull["head"]["ref"], &pull["user"]["login"], &pull["html_url"]],
+            "{engine}"
+        );
+        for time in ["created_at", "processed_at"] {
+            let at = review[time].as_str().unwrap_or_default();
+            assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{engine}: {time} {at}");
+        }
+        let summary = review["ai_summary"].as_str().unwrap();
+        assert!(summary.contains("## Review Verdict\n**"), "{engine}: the verdict: {summary}");
+        let id = review["id"].as_i64().unwrap();
+        let (status, one) =
+            json(get_as(&world.app, &session, &format!("/api/v1/reviews/{id}")).await).await;
+        assert_eq!((status, &one), (StatusCode::OK, review), "{engine}");
+
         let (status, disconnected) =
             install(&world, &session, "mona/widgets", Method::DELETE).await;
         assert_eq!(status, StatusCode::OK);
         insta::assert_json_snapshot!("repo_disconnected", disconnected);
         assert!(hooks(&world, "mona/widgets").is_empty(), "the webhook is removed on GitHub");
+        // A disconnected repository's reviews are no longer the user's to see.
+        let (status, reviews) = json(get_as(&world.app, &session, "/api/v1/reviews").await).await;
+        assert_eq!((status, reviews), (StatusCode::OK, Value::Array(vec![])), "{engine}");
+        let (status, _) =
+            json(get_as(&world.app, &session, &format!("/api/v1/reviews/{id}")).await).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{engine}");
         let (status, gone) = install(&world, &session, "mona/widgets", Method::DELETE).await;
         assert_eq!(
             (status, gone["code"].as_str()),

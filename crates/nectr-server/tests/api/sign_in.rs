@@ -7,7 +7,7 @@
 
 use nectr_domain::UserRepository;
 use nectr_testkit::fake_github::FakeGitHub;
-use nectr_testkit::{TestApp, TestDatabase, spawn_app_on};
+use nectr_testkit::{TestApp, TestDatabase, spawn_app_on, spawn_app_reviewing_on};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use secrecy::SecretString;
@@ -33,10 +33,34 @@ pub(crate) async fn world_with(
     database: TestDatabase,
     configure: impl FnOnce(&mut nectr_server::Settings) + Send + 'static,
 ) -> SignInWorld {
+    start_world(database, Workers::None, configure).await
+}
+
+/// As [`world_with`], with workers running the real review pipeline (the offline reviewer).
+pub(crate) async fn reviewing_world_with(
+    database: TestDatabase,
+    configure: impl FnOnce(&mut nectr_server::Settings) + Send + 'static,
+) -> SignInWorld {
+    start_world(database, Workers::Reviewing, configure).await
+}
+
+/// What Nectr's workers do with the reviews deliveries queue.
+enum Workers {
+    /// Nothing: the reviews stay queued.
+    None,
+    /// Run them through the real pipeline.
+    Reviewing,
+}
+
+async fn start_world(
+    database: TestDatabase,
+    workers: Workers,
+    configure: impl FnOnce(&mut nectr_server::Settings) + Send + 'static,
+) -> SignInWorld {
     let github = FakeGitHub::start("ghp_unused_by_sign_in_tests").await;
     github.state().oauth_client = Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned()));
     let url = github.url.clone();
-    let app = spawn_app_on(database, move |settings| {
+    let settings = move |settings: &mut nectr_server::Settings| {
         settings.github.api_url = url.clone();
         settings.github.web_url = url;
         settings.github.client_id = Some(CLIENT_ID.to_owned());
@@ -44,8 +68,11 @@ pub(crate) async fn world_with(
         settings.application.frontend_url = FRONTEND.to_owned();
         settings.application.backend_url = "http://nectr.test:8000".to_owned();
         configure(settings);
-    })
-    .await;
+    };
+    let app = match workers {
+        Workers::None => spawn_app_on(database, settings).await,
+        Workers::Reviewing => spawn_app_reviewing_on(database, settings).await,
+    };
     SignInWorld { github, app }
 }
 
