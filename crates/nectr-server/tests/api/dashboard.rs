@@ -1,14 +1,15 @@
 //! The dashboard's reviews, events and analytics over HTTP, on SQLite and on PostgreSQL: two
 //! users each connect a repository; signed deliveries queue reviews that the real pipeline (the
 //! offline reviewer against the fake GitHub) runs; then every route answers in the contract's
-//! shape, with the same JSON on both engines, and neither user sees the other's data.
+//! shape, with the same JSON on both engines, and neither user sees the other's data. A pull
+//! request with several reviews shows the one of the highest status priority.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use nectr_domain::queue::{JobStatus, ReviewQueue};
 use nectr_testkit::fake_github::{FakeFile, FakeGitHub, FakePull};
-use nectr_testkit::{TestApp, TestDatabase, spawn_app_reviewing_on};
+use nectr_testkit::{TestApp, TestDatabase, spawn_app_on, spawn_app_reviewing_on};
 use serde_json::{Value, json};
 
 use crate::tenants::{TOKEN, Tenant, configure};
@@ -481,5 +482,101 @@ async fn an_action_that_queues_nothing_still_keeps_the_pull_requests_title_and_s
         );
         let jobs = dashboard.app.store.jobs_of_pull_request(alice.repo_id, 4).await.unwrap();
         assert_eq!(jobs.len(), 1, "{engine:?}: an edit queues no review");
+    }
+}
+
+/// The pull request numbers a review list shows, in its order, and their events' ids.
+fn shown(reviews: &Value) -> Vec<(u64, i64)> {
+    let list = reviews.as_array().unwrap();
+    list.iter()
+        .map(|review| (review["pr_number"].as_u64().unwrap(), review["id"].as_i64().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_review_list_shows_each_pull_requests_review_of_the_highest_status_priority() {
+    for database in TestDatabase::every_engine().await {
+        let engine = database.engine;
+        let dashboard = start(database).await;
+        let alice = &dashboard.alice;
+        let opened = |number, head| Pull {
+            action: "opened",
+            number,
+            title: "Add a cache",
+            author: "carol",
+            head,
+            merged_at: None,
+            updated_at: "2026-11-01T10:00:00Z",
+        };
+        let pushed = |number, head| Pull {
+            action: "synchronize",
+            updated_at: "2026-11-01T11:00:00Z",
+            ..opened(number, head)
+        };
+        // 1: completed. 2: completed, then a newer review fails (GitHub lost the pull request).
+        // 3: fails (GitHub never had it).
+        dashboard.host(alice, 1, "a1");
+        let first = dashboard.deliver(alice, "prio-1", &opened(1, "a1")).await;
+        dashboard.host(alice, 2, "b1");
+        let second = dashboard.deliver(alice, "prio-2", &opened(2, "b1")).await;
+        dashboard.settle(alice, 2).await;
+        dashboard.github.state().repo(&alice.repo).pulls.remove(&2);
+        dashboard.deliver(alice, "prio-3", &pushed(2, "b2")).await;
+        let third = dashboard.deliver(alice, "prio-4", &opened(3, "c1")).await;
+        for number in [1, 2, 3] {
+            dashboard.settle(alice, number).await;
+        }
+        let Dashboard { app, github, alice, .. } = dashboard;
+        app.stop().await;
+
+        // Newer reviews that stay pending: no worker runs in this process.
+        let github_url = github.url.clone();
+        let intake_only = spawn_app_on(app.database, move |settings| {
+            configure(settings, &github_url);
+            settings.workers.workers = 0;
+        })
+        .await;
+        for (delivery, number, head) in [("prio-5", 1, "a2"), ("prio-6", 3, "c2")] {
+            let answer = alice
+                .deliver(&intake_only, delivery, &payload(&alice, &pushed(number, head)))
+                .await;
+            assert_eq!(answer["review_queued"], true, "{engine:?}: {answer}");
+        }
+        let statuses = |number| {
+            let store = intake_only.store.clone();
+            let repo_id = alice.repo_id;
+            async move {
+                let jobs = store.jobs_of_pull_request(repo_id, number).await.unwrap();
+                jobs.iter().map(|job| job.status).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(statuses(1).await, [JobStatus::Completed, JobStatus::Queued], "{engine:?}");
+        assert_eq!(statuses(2).await, [JobStatus::Completed, JobStatus::Failed], "{engine:?}");
+        assert_eq!(statuses(3).await, [JobStatus::Failed, JobStatus::Queued], "{engine:?}");
+
+        // Each pull request shows its older review of the higher priority: completed over a
+        // newer pending or failed one, failed over a newer pending one; newest shown first.
+        let event = |answer: &Value| answer["event_id"].as_i64().unwrap();
+        let reviews = alice.get(&intake_only, "/api/v1/reviews").await;
+        assert_eq!(
+            shown(&reviews),
+            [(3, event(&third)), (2, event(&second)), (1, event(&first))],
+            "{engine:?}: {reviews}"
+        );
+        let statuses: Vec<&str> =
+            reviews.as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["failed", "completed", "completed"], "{engine:?}");
+        for review in reviews.as_array().unwrap() {
+            assert_eq!(review["event_type"], "opened_pull_request", "{engine:?}: {review}");
+        }
+
+        // The status filter applies to the review shown, after de-duplication.
+        let pending = alice.get(&intake_only, "/api/v1/reviews?status=pending").await;
+        assert_eq!(pending, json!([]), "{engine:?}: no pull request shows a pending review");
+        let failed = alice.get(&intake_only, "/api/v1/reviews?status=failed").await;
+        assert_eq!(shown(&failed), [(3, event(&third))], "{engine:?}");
+        let completed = alice.get(&intake_only, "/api/v1/reviews?status=completed").await;
+        assert_eq!(shown(&completed), [(2, event(&second)), (1, event(&first))], "{engine:?}");
+        intake_only.stop().await;
     }
 }
