@@ -2,7 +2,8 @@
 //! users each connect a repository; signed deliveries queue reviews that the real pipeline (the
 //! offline reviewer against the fake GitHub) runs; then every route answers in the contract's
 //! shape, with the same JSON on both engines, and neither user sees the other's data. A pull
-//! request with several reviews shows the one of the highest status priority.
+//! request with several reviews shows the one of the highest status priority; one closed and
+//! reopened shows `closed`, then `open`.
 
 use std::time::Duration;
 
@@ -578,5 +579,65 @@ async fn the_review_list_shows_each_pull_requests_review_of_the_highest_status_p
         let completed = alice.get(&intake_only, "/api/v1/reviews?status=completed").await;
         assert_eq!(shown(&completed), [(2, event(&second)), (1, event(&first))], "{engine:?}");
         intake_only.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_reviewed_pull_request_closed_then_reopened_shows_closed_then_open() {
+    for database in TestDatabase::every_engine().await {
+        let engine = database.engine;
+        let dashboard = start(database).await;
+        let alice = &dashboard.alice;
+        let opened = Pull {
+            action: "opened",
+            number: 5,
+            title: "Add a cache",
+            author: "carol",
+            head: "f1",
+            merged_at: None,
+            updated_at: "2026-11-01T10:00:00Z",
+        };
+        dashboard.host(alice, 5, "f1");
+        dashboard.deliver(alice, "state-1", &opened).await;
+        dashboard.settle(alice, 5).await;
+        // The state a delivery carries: closed without a merge, then open again.
+        let delivery = |action, state, updated_at| {
+            let mut delivery = payload(alice, &Pull { action, updated_at, ..opened });
+            delivery["pull_request"]["state"] = Value::from(state);
+            delivery["pull_request"]["merged"] = false.into();
+            delivery
+        };
+        let shown_state = |reviews: &Value| {
+            let list = reviews.as_array().unwrap();
+            assert_eq!(list.len(), 1, "{engine:?}: {reviews}");
+            assert_eq!(list[0]["status"], "completed", "{engine:?}: the review stays");
+            list[0]["pr_status"].as_str().unwrap().to_owned()
+        };
+        assert_eq!(shown_state(&dashboard.ok(alice, "/api/v1/reviews").await), "open");
+
+        let closed = delivery("closed", "closed", "2026-11-01T12:00:00Z");
+        let answer = alice.deliver(&dashboard.app, "state-2", &closed).await;
+        assert_eq!(answer["status"], "received", "{engine:?}: {answer}");
+        let reviews = dashboard.ok(alice, "/api/v1/reviews").await;
+        assert_eq!(shown_state(&reviews), "closed", "{engine:?}");
+        let filtered = dashboard.ok(alice, "/api/v1/reviews?status=closed").await;
+        assert_eq!(shown_state(&filtered), "closed", "{engine:?}");
+        let open = dashboard.ok(alice, "/api/v1/reviews?status=open").await;
+        assert_eq!(open, json!([]), "{engine:?}");
+        let merged = dashboard.ok(alice, "/api/v1/reviews?status=merged").await;
+        assert_eq!(merged, json!([]), "{engine:?}: closed without a merge");
+
+        let reopened = delivery("reopened", "open", "2026-11-01T13:00:00Z");
+        let answer = alice.deliver(&dashboard.app, "state-3", &reopened).await;
+        assert_eq!(answer["review_queued"], false, "{engine:?}: reviewed already: {answer}");
+        let reviews = dashboard.ok(alice, "/api/v1/reviews").await;
+        assert_eq!(shown_state(&reviews), "open", "{engine:?}");
+        let open = dashboard.ok(alice, "/api/v1/reviews?status=open").await;
+        assert_eq!(shown_state(&open), "open", "{engine:?}");
+        let closed = dashboard.ok(alice, "/api/v1/reviews?status=closed").await;
+        assert_eq!(closed, json!([]), "{engine:?}");
+        let jobs = dashboard.app.store.jobs_of_pull_request(alice.repo_id, 5).await.unwrap();
+        assert_eq!(jobs.len(), 1, "{engine:?}: one review for one head");
+        dashboard.app.stop().await;
     }
 }
