@@ -34,7 +34,8 @@ pub struct MemorySettings {
     pub review_project_memories: u32,
     /// At most this many memories about the author per review.
     pub review_developer_memories: u32,
-    /// At most this many characters of memories per review (rules are never cut).
+    /// At most this many characters of memories per review: the project rules first, oldest
+    /// first (the prompt says how many did not fit), then the others.
     pub review_memory_chars: usize,
 }
 

@@ -3,10 +3,16 @@
 //! every store keeps memories of one repository to that repository, filters and pages for real,
 //! searches by the words memories share with the query, and counts hits.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use async_trait::async_trait;
 
 use futures_util::future::join_all;
 
+use nectr_domain::memory::contributors::{
+    ActivityError, AuthorActivity, ContributorActivity, contributors,
+};
 use nectr_domain::memory::extraction::upsert_profile;
 use nectr_domain::memory::project_map::{MapSection, replace_project_map};
 use nectr_domain::memory::retrieval::{MemoryBudget, MemoryRetrieval};
@@ -27,6 +33,7 @@ pub async fn run_all(store: Arc<dyn MemoryStore>, tag: &str) {
     a_rescan_replaces_the_project_map(store.as_ref(), tag).await;
     review_retrieval_always_has_the_rules(store.clone(), tag).await;
     concurrent_writes_leave_one_profile_and_one_map(store.as_ref(), tag).await;
+    more_than_a_page_of_rules_and_contributors(store.clone(), tag).await;
 }
 
 fn repo(tag: &str, name: &str) -> RepoFullName {
@@ -375,4 +382,51 @@ pub async fn concurrent_writes_leave_one_profile_and_one_map(store: &dyn MemoryS
     assert_eq!(map.total, 2, "one map of two sections after concurrent rescans");
     let scan_of = |content: &str| content.rsplit(", scan ").next().map(str::to_owned);
     assert_eq!(scan_of(&map.memories[0].content), scan_of(&map.memories[1].content));
+}
+
+/// No review records: the team view then comes from memory alone.
+struct NoActivity;
+
+#[async_trait]
+impl ContributorActivity for NoActivity {
+    async fn activity_by_author(
+        &self,
+        _repo: &RepoFullName,
+    ) -> Result<BTreeMap<String, AuthorActivity>, ActivityError> {
+        Ok(BTreeMap::new())
+    }
+}
+
+/// More memories than one page ([`nectr_domain::memory::MAX_PAGE`]): a review is given every
+/// project rule the budget holds and told how many it could not hold, and the team view shows
+/// every developer.
+pub async fn more_than_a_page_of_rules_and_contributors(store: Arc<dyn MemoryStore>, tag: &str) {
+    const MANY: usize = 205;
+    let repo = repo(tag, "many");
+    let mut rules = Vec::new();
+    for index in 0..MANY {
+        let text = format!("Rule {index:03}.");
+        let rule = new_memory(&repo, MemoryScope::Project, MemoryType::ProjectRule, &text);
+        rules.push(add(store.as_ref(), rule).await);
+        let developer = MemoryScope::developer(&format!("dev{index:03}"));
+        let profile = new_memory(&repo, developer, MemoryType::ContributorProfile, "Writes Go.");
+        add(store.as_ref(), profile).await;
+    }
+    let roomy = MemoryBudget { chars: 1_000_000, ..MemoryBudget::default() };
+    let every = MemoryRetrieval::new(store.clone(), roomy).for_paths(&repo, &[]).await.unwrap();
+    let mut given: Vec<MemoryId> = every.rules.iter().map(|rule| rule.id.clone()).collect();
+    given.sort();
+    rules.sort();
+    assert_eq!(given, rules, "every rule, past the first page too");
+    assert_eq!(every.rules_left_out, 0);
+
+    // Each rule is nine characters: ten fit in 95.
+    let tight = MemoryBudget { chars: 95, ..MemoryBudget::default() };
+    let cut = MemoryRetrieval::new(store.clone(), tight).for_paths(&repo, &[]).await.unwrap();
+    assert_eq!((cut.rules.len(), cut.rules_left_out), (10, MANY - 10));
+
+    let activity: Arc<dyn ContributorActivity> = Arc::new(NoActivity);
+    let team = contributors(&store, &activity, &repo).await.unwrap();
+    assert_eq!(team.len(), MANY, "every developer, past the first page too");
+    assert!(team.iter().all(|person| person.profile_summary == "Writes Go."));
 }

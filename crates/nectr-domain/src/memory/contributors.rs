@@ -9,10 +9,7 @@ use async_trait::async_trait;
 
 use crate::RepoFullName;
 
-use super::{
-    MAX_PAGE, Memory, MemoryFilter, MemoryScope, MemoryStore, MemoryStoreError, MemoryType,
-    Provenance,
-};
+use super::{Memory, MemoryScope, MemoryStore, MemoryStoreError, MemoryType, Provenance, list_all};
 
 /// One author's reviewed pull requests in one repository.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -89,17 +86,13 @@ pub async fn contributors(
             .or_insert_with(|| Contributor { username: login, ..Default::default() })
             .activity = figures;
     }
-    let filter = MemoryFilter {
-        types: vec![
-            MemoryType::ContributorProfile,
-            MemoryType::DeveloperPattern,
-            MemoryType::DeveloperStrength,
-        ],
-        scope: None,
-        offset: 0,
-        limit: MAX_PAGE,
-    };
-    for memory in store.list(repo, &filter).await?.memories {
+    let types = [
+        MemoryType::ContributorProfile,
+        MemoryType::DeveloperPattern,
+        MemoryType::DeveloperStrength,
+    ];
+    // Every page: a repository with more developers than one page holds shows them all.
+    for memory in list_all(store.as_ref(), repo, &types, None).await? {
         add_memory(&mut people, memory);
     }
     let mut list: Vec<Contributor> = people.into_values().collect();

@@ -13,7 +13,7 @@ use crate::llm::{ChatRequest, LanguageModel, Message, ToolChoice};
 use super::exclusive::{Subject, exclusively};
 use super::{
     MAX_CONTENT_CHARS, MemoryFilter, MemoryScope, MemoryStore, MemoryStoreError, MemoryType,
-    NewMemory, Provenance,
+    NewMemory, Provenance, list_all,
 };
 
 /// The most review text the model is shown.
@@ -153,7 +153,7 @@ fn profile_filter(author: &MemoryScope) -> MemoryFilter {
         types: vec![MemoryType::ContributorProfile],
         scope: Some(author.clone()),
         offset: 0,
-        limit: super::MAX_PAGE,
+        limit: 1,
     }
 }
 
@@ -182,7 +182,7 @@ async fn upsert(
     content: &str,
     provenance: &Provenance,
 ) -> Result<(), MemoryStoreError> {
-    let existing = store.list(repo, &profile_filter(scope)).await?.memories;
+    let existing = list_all(store, repo, &[MemoryType::ContributorProfile], Some(scope)).await?;
     let Some((newest, older)) = existing.split_first() else {
         let memory = NewMemory {
             repo: repo.clone(),

@@ -378,6 +378,35 @@ pub trait MemoryStore: Send + Sync {
     ) -> Result<BTreeMap<MemoryType, u64>, MemoryStoreError>;
 }
 
+/// Every memory of `repo` of `types` (all when empty) in `scope` (any when `None`), newest
+/// first, read page by page ([`MAX_PAGE`] at a time) until the store's total is reached, so that
+/// nothing past one page is silently dropped.
+///
+/// # Errors
+/// The store's [`MemoryStoreError`].
+pub async fn list_all(
+    store: &dyn MemoryStore,
+    repo: &RepoFullName,
+    types: &[MemoryType],
+    scope: Option<&MemoryScope>,
+) -> Result<Vec<Memory>, MemoryStoreError> {
+    let mut all: Vec<Memory> = Vec::new();
+    loop {
+        let filter = MemoryFilter {
+            types: types.to_vec(),
+            scope: scope.cloned(),
+            offset: u32::try_from(all.len()).unwrap_or(u32::MAX),
+            limit: MAX_PAGE,
+        };
+        let page = store.list(repo, &filter).await?;
+        let last = page.memories.is_empty();
+        all.extend(page.memories);
+        if last || u64::try_from(all.len()).unwrap_or(u64::MAX) >= page.total {
+            return Ok(all);
+        }
+    }
+}
+
 /// The words of a text that a search matches on: lower-case runs of letters and digits of two
 /// characters or more, without duplicates, at most `limit` of them. Every store tokenises queries
 /// with it, so that they agree on what "sharing a word" means.

@@ -12,8 +12,8 @@ use crate::code_host::{CodeHost, CodeHostError, FileContent, Identity, TreeEntry
 
 use super::exclusive::{Subject, exclusively};
 use super::{
-    MAX_CONTENT_CHARS, MAX_PAGE, MemoryFilter, MemoryScope, MemoryStore, MemoryStoreError,
-    MemoryType, NewMemory, Provenance,
+    MAX_CONTENT_CHARS, MemoryScope, MemoryStore, MemoryStoreError, MemoryType, NewMemory,
+    Provenance, list_all,
 };
 
 /// The most characters read of one key file.
@@ -192,23 +192,7 @@ async fn replace(
     repo: &RepoFullName,
     sections: &[MapSection],
 ) -> Result<(), MemoryStoreError> {
-    let filter = MemoryFilter {
-        types: vec![MemoryType::ProjectMap],
-        scope: None,
-        offset: 0,
-        limit: MAX_PAGE,
-    };
-    let mut old = Vec::new();
-    loop {
-        let next = MemoryFilter { offset: count(old.len()), ..filter.clone() };
-        let page = store.list(repo, &next).await?;
-        let seen = u64::from(count(old.len() + page.memories.len()));
-        let done = page.memories.is_empty() || seen >= page.total;
-        old.extend(page.memories.into_iter().map(|memory| memory.id));
-        if done {
-            break;
-        }
-    }
+    let old = list_all(store, repo, &[MemoryType::ProjectMap], None).await?;
     for section in sections {
         let content: String = format!("{}: {}", section.title, section.content)
             .chars()
@@ -223,14 +207,10 @@ async fn replace(
         };
         store.add(&memory).await?;
     }
-    for id in old {
-        store.delete(repo, &id).await?;
+    for memory in old {
+        store.delete(repo, &memory.id).await?;
     }
     Ok(())
-}
-
-fn count(items: usize) -> u32 {
-    u32::try_from(items).unwrap_or(u32::MAX)
 }
 
 /// The map of a snapshot: only sections the files support, in a fixed order.

@@ -1,14 +1,16 @@
 //! The retrieval rule: which memories go into a review. Project rules always go in, in a fixed
 //! order, so that what the team wrote reaches the model whatever it decides to look up; the other
-//! memories are searched by relevance to the changed files and the author, within a budget.
+//! memories are searched by relevance to the changed files and the author. All of it fits one
+//! character budget: the rules first, oldest first, then the rest; rules that do not fit are
+//! counted, so the prompt says how many were left out.
 
 use std::sync::Arc;
 
 use crate::RepoFullName;
 
 use super::{
-    MAX_PAGE, Memory, MemoryFilter, MemoryId, MemoryScope, MemorySearch, MemoryStore,
-    MemoryStoreError, MemoryType, search_words,
+    Memory, MemoryFilter, MemoryId, MemoryScope, MemorySearch, MemoryStore, MemoryStoreError,
+    MemoryType, list_all, search_words,
 };
 
 /// How much memory a review takes in, besides its project rules.
@@ -18,7 +20,8 @@ pub struct MemoryBudget {
     pub project: u32,
     /// At most this many memories about the author.
     pub developer: u32,
-    /// At most this many characters of memories in all (rules first; rules are never cut).
+    /// At most this many characters of memories in all: rules first (oldest first, the rules
+    /// past the budget left out and counted), then the others.
     pub chars: usize,
 }
 
@@ -31,8 +34,10 @@ impl Default for MemoryBudget {
 /// What a review is told from memory.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReviewMemories {
-    /// Every project rule, oldest first.
+    /// The project rules that fit the budget, oldest first.
     pub rules: Vec<Memory>,
+    /// How many newer project rules did not fit the budget and were left out.
+    pub rules_left_out: usize,
     /// Project memories relevant to the changed files, best first.
     pub project: Vec<Memory>,
     /// Memories about the author, best first (their profile first when there is one).
@@ -42,7 +47,10 @@ pub struct ReviewMemories {
 impl ReviewMemories {
     /// Whether there is nothing to tell.
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty() && self.project.is_empty() && self.developer.is_empty()
+        self.rules.is_empty()
+            && self.rules_left_out == 0
+            && self.project.is_empty()
+            && self.developer.is_empty()
     }
 
     /// The ids of every memory put into the review (to count their hits).
@@ -147,7 +155,7 @@ impl MemoryRetrieval {
         let mut developer = profile?;
         developer.extend(patterns?);
         developer.truncate(usize::try_from(self.budget.developer).unwrap_or(usize::MAX));
-        Ok(self.fit(ReviewMemories { rules: rules?, project: project?, developer }))
+        Ok(self.fit(rules?, project?, developer))
     }
 
     /// What applies to `paths` in `repo` whoever changes them: every project rule and the
@@ -166,7 +174,7 @@ impl MemoryRetrieval {
             self.rules(repo),
             self.search(repo, &query, &PROJECT_TYPES, &MemoryScope::Project, self.budget.project),
         );
-        Ok(self.fit(ReviewMemories { rules: rules?, project: project?, developer: Vec::new() }))
+        Ok(self.fit(rules?, project?, Vec::new()))
     }
 
     /// Every project rule of `repo`, oldest first.
@@ -174,13 +182,13 @@ impl MemoryRetrieval {
     /// # Errors
     /// The store's [`MemoryStoreError`].
     pub async fn rules(&self, repo: &RepoFullName) -> Result<Vec<Memory>, MemoryStoreError> {
-        let filter = MemoryFilter {
-            types: vec![MemoryType::ProjectRule],
-            scope: Some(MemoryScope::Project),
-            offset: 0,
-            limit: MAX_PAGE,
-        };
-        let mut rules = self.store.list(repo, &filter).await?.memories;
+        let mut rules = list_all(
+            self.store.as_ref(),
+            repo,
+            &[MemoryType::ProjectRule],
+            Some(&MemoryScope::Project),
+        )
+        .await?;
         rules
             .sort_by(|left, right| (left.created_at, &left.id).cmp(&(right.created_at, &right.id)));
         Ok(rules)
@@ -245,23 +253,32 @@ impl MemoryRetrieval {
         self.store.search(repo, &search).await
     }
 
-    /// Drops the least relevant memories (the developer's last, then the project's) until the
-    /// rest fits the character budget; rules always stay.
-    fn fit(&self, memories: ReviewMemories) -> ReviewMemories {
-        let ReviewMemories { rules, project, developer } = memories;
-        let mut used: usize = rules.iter().map(|memory| memory.content.len()).sum();
+    /// Fits the memories to the character budget: the rules in their order while they fit (the
+    /// rest are counted as left out), then the project's and the developer's, dropping the least
+    /// relevant first.
+    fn fit(
+        &self,
+        rules: Vec<Memory>,
+        project: Vec<Memory>,
+        developer: Vec<Memory>,
+    ) -> ReviewMemories {
+        let mut used: usize = 0;
         let mut keep = |candidates: Vec<Memory>| -> Vec<Memory> {
             candidates
                 .into_iter()
                 .take_while(|memory| {
-                    used += memory.content.len();
-                    used <= self.budget.chars
+                    let fits = used + memory.content.len() <= self.budget.chars;
+                    used += if fits { memory.content.len() } else { 0 };
+                    fits
                 })
                 .collect()
         };
+        let all_rules = rules.len();
+        let rules = keep(rules);
+        let rules_left_out = all_rules - rules.len();
         let project = keep(project);
         let developer = keep(developer);
-        ReviewMemories { rules, project, developer }
+        ReviewMemories { rules, rules_left_out, project, developer }
     }
 }
 
