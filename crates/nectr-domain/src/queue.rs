@@ -340,6 +340,14 @@ pub trait StopSignal: Send + Sync {
 pub enum RunOutcome {
     /// Finished; the review run's result document.
     Completed(Option<serde_json::Value>),
+    /// Finished without some of its advice (memory that failed): the result document, which
+    /// says what is missing, and each failure for the caller to log.
+    Degraded {
+        /// The result document.
+        result: serde_json::Value,
+        /// What failed, one line each.
+        failures: Vec<String>,
+    },
     /// Stopped on request.
     Stopped(StopReason),
 }

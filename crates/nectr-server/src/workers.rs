@@ -243,6 +243,16 @@ impl Worker {
             }
         };
         let attempt_error = match outcome {
+            Some(Ok(Ok(RunOutcome::Degraded { result, failures }))) => {
+                for failure in &failures {
+                    tracing::warn!(job = %id, failure = %failure, "the review went without part of its advice");
+                }
+                if let Err(error) = self.queue.complete(id, &self.id, Some(result)).await {
+                    tracing::error!(job = %id, error = %error, "cannot record a completed review");
+                }
+                tracing::info!(job = %id, "review completed");
+                return;
+            }
             Some(Ok(Ok(RunOutcome::Completed(result)))) => {
                 if let Err(error) = self.queue.complete(id, &self.id, result).await {
                     tracing::error!(job = %id, error = %error, "cannot record a completed review");

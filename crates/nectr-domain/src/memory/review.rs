@@ -1,7 +1,7 @@
 //! Memory around one review: what the pipeline puts into the request before asking the model,
 //! the memory tools the agent may call, the hits it records once the review is posted, and the
 //! learning afterwards. Memory is
-//! advice: when the store fails, the review goes on without it.
+//! advice: when the store fails, the review goes on without it, and says so (`MemoryFailure`).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -15,6 +15,65 @@ use super::{MemoryScope, MemorySearch, MemoryStore, MemoryStoreError};
 
 /// The most memories one memory tool call answers with.
 const TOOL_RESULTS: u32 = 8;
+
+/// A part memory plays in a review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryStep {
+    /// Reading the rules and the relevant memories for the request.
+    Retrieval,
+    /// Counting the hits of the memories the review carried.
+    Hits,
+    /// Learning from the posted review.
+    Learning,
+}
+
+impl MemoryStep {
+    /// A stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Retrieval => "retrieval",
+            Self::Hits => "hits",
+            Self::Learning => "learning",
+        }
+    }
+}
+
+/// A part memory could not play in a review, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryFailure {
+    /// The part.
+    pub step: MemoryStep,
+    /// The store's or the model's error.
+    pub error: String,
+}
+
+impl MemoryFailure {
+    /// The failure of `step` with `error`.
+    pub fn new(step: MemoryStep, error: &impl std::fmt::Display) -> Self {
+        Self { step, error: error.to_string() }
+    }
+}
+
+impl std::fmt::Display for MemoryFailure {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "memory {} failed: {}", self.step.as_str(), self.error)
+    }
+}
+
+/// The result document's `memory` part: whether memory played every part, and each failure.
+pub fn memory_document(failures: &[MemoryFailure]) -> serde_json::Value {
+    let failed: Vec<serde_json::Value> = failures
+        .iter()
+        .map(|failure| serde_json::json!({"step": failure.step.as_str(), "error": failure.error}))
+        .collect();
+    serde_json::json!({
+        "status": match failures.is_empty() {
+            true => "available",
+            false => "unavailable",
+        },
+        "failures": failed,
+    })
+}
 
 /// The pipeline's memory: retrieval, hit counting and learning on one store.
 #[derive(Clone)]

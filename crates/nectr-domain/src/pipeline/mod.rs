@@ -24,6 +24,7 @@ pub use tools::{HostTools, RepositoryLookups, ReviewTools};
 pub use toolset::Toolset;
 
 use crate::code_host::{CodeHost, Identity, PostedReview, State};
+use crate::memory::review::{MemoryFailure, MemoryStep, memory_document};
 use crate::queue::{ReviewJob, ReviewRunner, RunError, RunOutcome, StopSignal};
 use crate::review::{Anchored, Coverage, CoverageEntry, Severity, comment_for};
 use crate::review_run::{
@@ -290,7 +291,7 @@ fn mark_inline(findings: &mut [RecordedFinding], post: &PostedReview) {
 }
 
 /// The run's result document, with the original's keys, built from what was recorded: only
-/// what happened (no graph or memory figures until those exist).
+/// what happened (the run adds memory's part, `memory`, where memory is configured).
 pub fn result_document(record: &ReviewRecord) -> serde_json::Value {
     let (posted_as, inline, moved, adopted) = match &record.posting {
         Posting::Posted(Posted::Review { inline, moved_to_body, adopted, .. }) => {
@@ -381,11 +382,18 @@ impl ReviewRunner for ReviewPipeline {
         .await?;
         let paths: Vec<String> = coverage.iter().map(|entry| entry.path.clone()).collect();
         // The team's tools answer while memory and the graph are read.
+        let mut memory_failures = Vec::new();
         let (context, ()) =
             futures_util::join!(self.team_context(&job.repo, &pull, paths.clone()), async {
                 if let Some(memory) = &self.memory {
-                    // Memory is advice: a failing store leaves the review without it.
-                    request.memories = memory.for_request(&request).await.unwrap_or_default();
+                    // Memory is advice: a failing store leaves the review without it, and the
+                    // result says so.
+                    match memory.for_request(&request).await {
+                        Ok(memories) => request.memories = memories,
+                        Err(error) => {
+                            memory_failures.push(MemoryFailure::new(MemoryStep::Retrieval, &error))
+                        }
+                    }
                 }
                 if let Some(graph) = &self.graph {
                     // The graph is advice too: a failing graph leaves the review without it.
@@ -431,14 +439,28 @@ impl ReviewRunner for ReviewPipeline {
         }
         if let Some(memory) = &self.memory {
             // The review is posted and recorded; what memory does now cannot undo that.
-            let _hits = memory.record_hits(&job.repo, &request.memories).await;
-            let _learned = memory.learn(&request, &record.body).await;
+            if let Err(error) = memory.record_hits(&job.repo, &request.memories).await {
+                memory_failures.push(MemoryFailure::new(MemoryStep::Hits, &error));
+            }
+            if let Err(error) = memory.learn(&request, &record.body).await {
+                memory_failures.push(MemoryFailure::new(MemoryStep::Learning, &error));
+            }
         }
         if let Some(graph) = &self.graph {
             let files: Vec<String> = coverage.iter().map(|entry| entry.path.clone()).collect();
             // The review is posted; a graph that cannot take it only loses history.
             let _recorded = graph.record(&job.repo, &pull, record.verdict, files).await;
         }
-        Ok(RunOutcome::Completed(Some(result_document(&record))))
+        let mut result = result_document(&record);
+        if self.memory.is_some() {
+            result["memory"] = memory_document(&memory_failures);
+        }
+        Ok(match memory_failures.is_empty() {
+            true => RunOutcome::Completed(Some(result)),
+            false => RunOutcome::Degraded {
+                result,
+                failures: memory_failures.iter().map(MemoryFailure::to_string).collect(),
+            },
+        })
     }
 }

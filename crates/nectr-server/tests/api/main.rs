@@ -13,6 +13,7 @@ mod graph;
 mod health;
 mod mcp;
 mod memory;
+mod memory_outages;
 mod models;
 mod openapi;
 mod posting;
