@@ -2,10 +2,14 @@
 //! scans the default branch from its tarball (vendored folders ignored, imports resolved), the
 //! files and graph routes answer in the dashboard's shapes, a rescan is asynchronous with a
 //! status to poll, a rescan of an unchanged commit downloads nothing, a changed branch removes
-//! stale files, and a user who has not connected the repository gets 404 everywhere.
+//! stale files, repository intelligence carries GitHub's contributor statistics and the
+//! reviewed pull requests' expertise in the contract's fields, and a user who has not connected
+//! the repository gets 404 everywhere.
 
 use std::time::Duration;
 
+use nectr_domain::RepoFullName;
+use nectr_domain::graph::{CodeGraph, GraphVerdict, PullRequestNode};
 use nectr_testkit::TestDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -73,6 +77,12 @@ async fn a_connect_scans_the_branch_and_the_graph_routes_answer_in_the_dashboard
             }
             repo.contents
                 .insert("assets/logo.png".to_owned(), vec![0x89, b'P', b'N', b'G', 0, 0xff]);
+            // GitHub's contributor statistics: login, commits, additions, deletions.
+            repo.contributors = vec![
+                ("hubot".to_owned(), 3, 10, 2),
+                ("dependabot[bot]".to_owned(), 50, 1, 1),
+                ("mona".to_owned(), 12, 300, 40),
+            ];
         }
         let session = sign_in(&world, "mona").await;
         let (status, connected) =
@@ -166,6 +176,52 @@ async fn a_connect_scans_the_branch_and_the_graph_routes_answer_in_the_dashboard
             assert!(intelligence[key].is_array(), "{key}: {intelligence}");
         }
         assert_eq!(intelligence["dead_files"]["count"], 11, "no reviewed pull request yet");
+        // GitHub's statistics, bots left out, most commits first, one week each on the fake.
+        assert_eq!(
+            intelligence["contributors"],
+            serde_json::json!([
+                {"login": "mona", "total": 12, "additions": 300, "deletions": 40,
+                 "weeks": [{"w": 1_700_000_000, "c": 12}]},
+                {"login": "hubot", "total": 3, "additions": 10, "deletions": 2,
+                 "weeks": [{"w": 1_700_000_000, "c": 3}]},
+            ]),
+            "{intelligence}"
+        );
+        assert_eq!(intelligence["developer_expertise"], serde_json::json!([]), "none reviewed");
+
+        // Expertise comes from reviewed pull requests: touches by first path segment.
+        let graph: &dyn CodeGraph = world.app.store.as_ref();
+        let repo = RepoFullName::parse(REPO).unwrap();
+        for (number, author, files) in [
+            (1, "mona", vec!["src/cart.rs", "src/money.rs", "Cargo.toml"]),
+            (2, "hubot", vec!["web/src/app.ts"]),
+        ] {
+            let pull_request = PullRequestNode {
+                number,
+                title: format!("Change {number}"),
+                author: author.to_owned(),
+                verdict: Some(GraphVerdict::Approve),
+                head_sha: format!("{number:040}"),
+                reviewed_at: chrono::Utc::now(),
+                files: files.into_iter().map(str::to_owned).collect(),
+                closes: Vec::new(),
+            };
+            graph.record_pull_request(&repo, &pull_request).await.unwrap();
+        }
+        let (_, intelligence) = json(
+            get_as(&world.app, &session, &format!("/api/v1/analytics/graph?repo={REPO}")).await,
+        )
+        .await;
+        assert_eq!(
+            intelligence["developer_expertise"],
+            serde_json::json!([
+                {"dev": "mona", "total_touches": 3,
+                 "top_dirs": [{"directory": "src", "touches": 2}, {"directory": "(root)", "touches": 1}]},
+                {"dev": "hubot", "total_touches": 1,
+                 "top_dirs": [{"directory": "web", "touches": 1}]},
+            ]),
+            "{intelligence}"
+        );
         let (status, bad) =
             json(get_as(&world.app, &session, "/api/v1/analytics/graph?repo=shop").await).await;
         assert_eq!(

@@ -172,6 +172,8 @@ async fn rules_reach_the_prompt_and_profiles_stay_single(world: &World) {
         .cloned()
         .unwrap();
     assert_eq!(rule["metadata"]["hits"], 2, "two reviews carried the rule");
+    // The dashboard reads the text from `memory` or `content`: both carry it.
+    assert_eq!((rule["memory"].as_str(), rule["content"].as_str()), (Some(RULE), Some(RULE)));
     let profiles = memories_of(&listed, "contributor_profile");
     assert_eq!(profiles.len(), 1, "one profile after two reviews: {listed}");
     assert_eq!(profiles[0]["user_id"], "carol");
@@ -228,12 +230,13 @@ async fn a_rescan_leaves_one_project_map(world: &World) {
         assert_eq!(body["status"], "rescan_completed");
     }
     let map = world.get(alice, &format!("/api/v1/memory/project-map?repo={}", alice.repo)).await;
-    let texts: Vec<&str> = map["memories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|memory| memory["memory"].as_str().unwrap())
-        .collect();
+    let memories = map["memories"].as_array().unwrap();
+    for memory in memories {
+        assert_eq!(memory["content"], memory["memory"], "{memory}");
+        assert_eq!(memory["metadata"]["memory_type"], "project_map", "{memory}");
+    }
+    let texts: Vec<&str> =
+        memories.iter().map(|memory| memory["memory"].as_str().unwrap()).collect();
     assert_eq!(texts.iter().filter(|text| text.starts_with("Overview:")).count(), 1, "{texts:?}");
     assert!(texts.contains(&"Overview: A fake repository. Sells socks online."), "{texts:?}");
     assert!(
@@ -241,8 +244,23 @@ async fn a_rescan_leaves_one_project_map(world: &World) {
             && text.contains("flask, psycopg")),
         "{texts:?}"
     );
-    assert_eq!(map["count"], texts.len());
+    // One map: each of the deterministic map's sections once (two rescans left no second
+    // copy), in the map's order; a model's prose summary, when written, is not one of them.
+    let titles: Vec<&str> = texts
+        .iter()
+        .map(|text| text.split_once(": ").map_or(*text, |(title, _)| title))
+        .filter(|title| *title != "Summary")
+        .collect();
+    assert_eq!(titles, DETERMINISTIC_SECTIONS, "{texts:?}");
+    let summaries = texts.len() - titles.len();
+    assert!(summaries <= 1, "at most one summary: {texts:?}");
+    assert_eq!(map["count"], DETERMINISTIC_SECTIONS.len() + summaries, "{map}");
 }
+
+/// The sections the deterministic project map has for the repository of
+/// `a_rescan_leaves_one_project_map`: its description and README, its pip manifest, its
+/// folders.
+const DETERMINISTIC_SECTIONS: [&str; 3] = ["Overview", "Stack", "Structure"];
 
 async fn nobody_reaches_another_users_memories(world: &World) {
     let (alice, bob) = (&world.alice, &world.bob);
