@@ -13,7 +13,7 @@ use actix_web::{HttpResponse, web};
 use nectr_domain::RepoFullName;
 use nectr_domain::code_host::Identity;
 use nectr_domain::memory::contributors::{self, ContributorActivity, ContributorsError};
-use nectr_domain::memory::project_map::{ProjectScanner, ScanError};
+use nectr_domain::memory::project_map::{MapSummary, ProjectScanner, ScanError};
 use nectr_domain::memory::{
     MAX_PAGE, Memory, MemoryFilter, MemoryId, MemoryScope, MemoryStore, MemoryStoreError,
     MemoryType, NewMemory, Provenance,
@@ -310,7 +310,7 @@ async fn rescan(
 ) -> Result<HttpResponse, ApiError> {
     let repo = connected(&state, &current, query.repo.as_deref()).await?;
     let who = Identity::Token(current.user.github_access_token.clone());
-    let sections = state.memory.scanner.scan(&who, &repo).await.map_err(|error| match error {
+    let scanned = state.memory.scanner.scan(&who, &repo).await.map_err(|error| match error {
         ScanError::Store(error) => store_error(error),
         ScanError::CodeHost(error) => ApiError::Client {
             status: StatusCode::BAD_GATEWAY,
@@ -318,8 +318,11 @@ async fn rescan(
             detail: format!("GitHub could not be read: {error}"),
         },
     })?;
-    tracing::info!(user_id = current.id.get(), repo = %repo, sections = sections.len(), "project map rebuilt");
-    let titles: Vec<&str> = sections.iter().map(|section| section.title.as_str()).collect();
+    if let MapSummary::Failed(error) = &scanned.summary {
+        tracing::warn!(repo = %repo, error = %error, "the project map has no summary: the model failed");
+    }
+    tracing::info!(user_id = current.id.get(), repo = %repo, sections = scanned.sections.len(), "project map rebuilt");
+    let titles: Vec<&str> = scanned.sections.iter().map(|section| section.title.as_str()).collect();
     Ok(HttpResponse::Ok().json(json!({
         "status": "rescan_completed",
         "repo": repo.as_str(),

@@ -213,9 +213,10 @@ impl Application {
             _ => None,
         };
         let memories = memory::memory_store(&settings.memory, &store)?;
+        let map_model = memory::summary_model(&settings.review);
         let scans = scans::BackgroundScans::new(
             GraphScanner::new(code_host.clone(), graph.graph.clone()),
-            ProjectScanner::new(code_host.clone(), memories.clone()),
+            ProjectScanner::new(code_host.clone(), memories.clone()).with_model(map_model.clone()),
             scans::SCAN_CONCURRENCY,
         );
         start_backfill(&scans, &store);
@@ -263,7 +264,7 @@ impl Application {
             },
             memory: MemoryState {
                 store: memories.clone(),
-                scanner: ProjectScanner::new(code_host.clone(), memories),
+                scanner: ProjectScanner::new(code_host.clone(), memories).with_model(map_model),
                 activity: store.clone(),
             },
         };

@@ -1,10 +1,12 @@
 //! Project memory's settings and the choice of its store: Mem0 when `MEM0_API_KEY` is set, else
 //! the embedded SQL tables of the main database. Also builds the pipeline's `ReviewMemory`, which
-//! learns with the configured model (none with the offline reviewer).
+//! learns with the configured model (none with the offline reviewer), and chooses the model that
+//! writes the project map's summary (the same one).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use nectr_domain::llm::LanguageModel;
 use nectr_domain::memory::MemoryStore;
 use nectr_domain::memory::extraction::MemoryExtractor;
 use nectr_domain::memory::retrieval::{MemoryBudget, MemoryRetrieval};
@@ -97,4 +99,17 @@ pub fn review_memory(
     let model = crate::models::extraction_model(review)?;
     let retrieval = MemoryRetrieval::new(store.clone(), settings.budget());
     Ok(ReviewMemory::new(store.clone(), retrieval, MemoryExtractor::new(model, store)))
+}
+
+/// The model that writes the project map's prose summary: the one that learns from reviews
+/// (none with the offline reviewer). A provider that cannot be built leaves the map without a
+/// summary, and says so.
+pub fn summary_model(review: &ReviewSettings) -> Option<Arc<dyn LanguageModel>> {
+    match crate::models::extraction_model(review) {
+        Ok(model) => model,
+        Err(error) => {
+            tracing::warn!(error = %error, "project maps get no summary: the model could not be built");
+            None
+        }
+    }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use nectr_domain::code_host::Identity;
 use nectr_domain::graph::{GraphScanner, ScanOutcome, ScanPhase, ScanProgress, ScanScheduler};
-use nectr_domain::memory::project_map::ProjectScanner;
+use nectr_domain::memory::project_map::{MapSummary, ProjectScanner};
 use nectr_domain::{InstallationRepository, RepoFullName, UserRepository};
 use tokio::sync::Semaphore;
 
@@ -77,8 +77,11 @@ impl BackgroundScans {
     /// the graph's scan complete (`POST /api/v1/memory/rescan` retries the map alone).
     async fn map_project(&self, repo: &RepoFullName, who: &Identity) {
         match self.project_map.scan(who, repo).await {
-            Ok(sections) => {
-                tracing::info!(repo = %repo, sections = sections.len(), "project map replaced");
+            Ok(scanned) => {
+                if let MapSummary::Failed(error) = &scanned.summary {
+                    tracing::warn!(repo = %repo, error = %error, "the project map has no summary: the model failed");
+                }
+                tracing::info!(repo = %repo, sections = scanned.sections.len(), "project map replaced");
             }
             Err(error) => {
                 tracing::warn!(repo = %repo, error = %error, "cannot build the project map");

@@ -1,14 +1,18 @@
 //! The project map: what a repository is, read deterministically from its default branch's key
 //! files (README, CONTRIBUTING, instruction files such as `AGENTS.md` and `CLAUDE.md`, the
 //! manifests of each ecosystem, Dockerfiles, compose files, `.env.example`, Makefiles) and its
-//! tree. No model is needed, so the map exists with the offline reviewer too. A scan replaces the
-//! repository's previous map: there is only ever one.
+//! tree. No model is needed, so the map exists with the offline reviewer too; a configured model
+//! adds a prose summary on top (`summary`), and a model that fails leaves the map without it. A
+//! scan replaces the repository's previous map: there is only ever one.
+
+mod summary;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::RepoFullName;
 use crate::code_host::{CodeHost, CodeHostError, FileContent, Identity, TreeEntry};
+use crate::llm::LanguageModel;
 
 use super::exclusive::{Subject, exclusively};
 use super::{
@@ -80,7 +84,8 @@ pub enum ScanError {
 /// One section of the map: a title and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MapSection {
-    /// `Overview`, `Stack`, `Commands`, `Structure`, `Runtime`, `Conventions`, `Risk areas`.
+    /// `Summary` (from a model), `Overview`, `Stack`, `Commands`, `Structure`, `Runtime`,
+    /// `Conventions`, `Risk areas`.
     pub title: String,
     /// What the files say.
     pub content: String,
@@ -102,6 +107,27 @@ pub struct RepositorySnapshot {
 pub struct ProjectScanner {
     code_host: Arc<dyn CodeHost>,
     store: Arc<dyn MemoryStore>,
+    model: Option<Arc<dyn LanguageModel>>,
+}
+
+/// What became of a scan's prose summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MapSummary {
+    /// No model is configured (the offline reviewer): the map has none.
+    NoModel,
+    /// The model wrote it; it is the map's `Summary` section.
+    Written,
+    /// The model failed, and why: the map was stored without it.
+    Failed(String),
+}
+
+/// A scan's map: the sections stored, and what became of the summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScannedMap {
+    /// The sections stored, the summary first when there is one.
+    pub sections: Vec<MapSection>,
+    /// What became of the summary.
+    pub summary: MapSummary,
 }
 
 fn file_name(path: &str) -> &str {
@@ -131,23 +157,41 @@ pub fn is_key_file(path: &str) -> bool {
 impl ProjectScanner {
     /// A scanner reading through `code_host` and storing in `store`.
     pub fn new(code_host: Arc<dyn CodeHost>, store: Arc<dyn MemoryStore>) -> Self {
-        Self { code_host, store }
+        Self { code_host, store, model: None }
+    }
+
+    /// The scanner with `model` writing each map's prose summary (`None`: the offline
+    /// reviewer, no summary).
+    #[must_use]
+    pub fn with_model(mut self, model: Option<Arc<dyn LanguageModel>>) -> Self {
+        self.model = model;
+        self
     }
 
     /// Reads `repo`'s default branch as `who`, and replaces its project map; answers the
-    /// sections stored.
+    /// sections stored and what became of the summary. A model that fails costs the summary
+    /// only.
     ///
     /// # Errors
     /// [`ScanError`].
-    pub async fn scan(
-        &self,
-        who: &Identity,
-        repo: &RepoFullName,
-    ) -> Result<Vec<MapSection>, ScanError> {
+    pub async fn scan(&self, who: &Identity, repo: &RepoFullName) -> Result<ScannedMap, ScanError> {
         let snapshot = self.snapshot(who, repo).await?;
-        let sections = build_map(&snapshot);
+        let mut sections = build_map(&snapshot);
+        let summary = match &self.model {
+            None => MapSummary::NoModel,
+            Some(model) => {
+                match summary::summarise(model.as_ref(), repo, &sections, &snapshot).await {
+                    Ok(text) => {
+                        let title = summary::TITLE.to_owned();
+                        sections.insert(0, MapSection { title, content: text });
+                        MapSummary::Written
+                    }
+                    Err(error) => MapSummary::Failed(error),
+                }
+            }
+        };
         replace_project_map(self.store.as_ref(), repo, &sections).await?;
-        Ok(sections)
+        Ok(ScannedMap { sections, summary })
     }
 
     async fn snapshot(
