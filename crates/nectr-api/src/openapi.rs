@@ -2,9 +2,9 @@
 //!
 //! The dashboard's routes (reviews, events, analytics, API keys) and logout are described where
 //! they are handled, with `#[utoipa::path]`, and their JSON shapes by their response types. The
-//! other routes (health, webhooks, the rest of sign-in, repositories, this document) are listed
-//! in `OTHER_ROUTES`. A test compares the document with the routes the application really
-//! registers.
+//! other routes (health, webhooks, the rest of sign-in, repositories, the MCP transports the
+//! server mounts, this document) are listed in `OTHER_ROUTES`. A test compares the document
+//! with the routes the application really registers.
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -41,6 +41,9 @@ enum Access {
     Session,
     /// GitHub's HMAC signature (`X-Hub-Signature-256`).
     Signed,
+    /// `Authorization: Bearer` with a personal API key only (the MCP transports: no cookie,
+    /// no session JWT).
+    ApiKey,
 }
 
 /// A route described here rather than at its handler.
@@ -319,6 +322,74 @@ const OTHER_ROUTES: &[Route] = &[
         ],
     },
     Route {
+        method: HttpMethod::Post,
+        path: "/mcp",
+        tag: "mcp",
+        summary: "MCP over Streamable HTTP: a JSON-RPC message; an `initialize` without `Mcp-Session-Id` opens a session (its id in the answer's `Mcp-Session-Id`), later messages name it",
+        access: Access::ApiKey,
+        responses: &[
+            ("200", "The answer, as JSON or as an event stream"),
+            ("202", "A notification or response, accepted"),
+            ("401", "No API key, or an unknown or revoked one"),
+            ("403", "A Host or Origin not allowed, or another user's session"),
+            ("404", "No such session (never opened, or ended)"),
+            ("429", "The key's user holds the most open MCP sessions allowed"),
+        ],
+    },
+    Route {
+        method: HttpMethod::Get,
+        path: "/mcp",
+        tag: "mcp",
+        summary: "MCP over Streamable HTTP: the event stream of the session in `Mcp-Session-Id`",
+        access: Access::ApiKey,
+        responses: &[
+            ("200", "The session's server-sent events"),
+            ("401", "No API key, or an unknown or revoked one"),
+            ("403", "A Host or Origin not allowed, or another user's session"),
+            ("404", "No such session"),
+        ],
+    },
+    Route {
+        method: HttpMethod::Delete,
+        path: "/mcp",
+        tag: "mcp",
+        summary: "MCP over Streamable HTTP: ends the session in `Mcp-Session-Id`, freeing its place",
+        access: Access::ApiKey,
+        responses: &[
+            ("202", "Ended"),
+            ("401", "No API key, or an unknown or revoked one"),
+            ("403", "A Host or Origin not allowed, or another user's session"),
+            ("404", "No such session"),
+        ],
+    },
+    Route {
+        method: HttpMethod::Get,
+        path: "/mcp/sse",
+        tag: "mcp",
+        summary: "MCP over the legacy HTTP+SSE transport: opens a session; its first event (`endpoint`) names where to post its messages, and answers come as `message` events",
+        access: Access::ApiKey,
+        responses: &[
+            ("200", "The session's server-sent events"),
+            ("401", "No API key, or an unknown or revoked one"),
+            ("403", "A Host or Origin not allowed"),
+            ("429", "The key's user holds the most open MCP sessions allowed"),
+        ],
+    },
+    Route {
+        method: HttpMethod::Post,
+        path: "/mcp/messages",
+        tag: "mcp",
+        summary: "MCP over the legacy HTTP+SSE transport: a JSON-RPC message for the session in `session_id` (also reached as `/mcp/messages/`, the endpoint the stream announces), answered on its event stream",
+        access: Access::ApiKey,
+        responses: &[
+            ("202", "Accepted; the answer follows on the event stream"),
+            ("400", "No `session_id`, or not a JSON-RPC message"),
+            ("401", "No API key, or an unknown or revoked one"),
+            ("403", "A Host or Origin not allowed, or another user's session"),
+            ("404", "No such session"),
+        ],
+    },
+    Route {
         method: HttpMethod::Get,
         path: "/api/openapi.json",
         tag: "meta",
@@ -382,6 +453,9 @@ impl Modify for OtherRoutes {
                     .security(SecurityRequirement::new("bearer", Vec::<String>::new())),
                 Access::Signed => operation
                     .security(SecurityRequirement::new("github_signature", Vec::<String>::new())),
+                Access::ApiKey => {
+                    operation.security(SecurityRequirement::new("api_key", Vec::<String>::new()))
+                }
                 Access::Public => operation,
             };
             document.paths.add_path_operation(route.path, vec![route.method.clone()], operation);
@@ -405,6 +479,12 @@ impl Modify for Security {
             "A session JWT, or a personal API key (`nectr_…`, see `/api/v1/api-keys`)".to_owned(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+        let mut api_key = Http::new(HttpAuthScheme::Bearer);
+        api_key.description = Some(
+            "A personal API key (`nectr_…`, see `/api/v1/api-keys`); the MCP transports take nothing else"
+                .to_owned(),
+        );
+        components.add_security_scheme("api_key", SecurityScheme::Http(api_key));
         components.add_security_scheme(
             "github_signature",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Hub-Signature-256"))),

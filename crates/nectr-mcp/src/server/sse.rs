@@ -134,7 +134,8 @@ pub(crate) fn messages_resource(shared: web::Data<Shared>) -> Resource {
         .default_service(web::to(method_not_allowed))
 }
 
-async fn method_not_allowed() -> HttpResponse {
+/// 405 `method_not_allowed`, for a method an MCP route does not take.
+pub(super) async fn method_not_allowed() -> HttpResponse {
     Refusal::Method.error_response()
 }
 

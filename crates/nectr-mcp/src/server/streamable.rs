@@ -84,12 +84,16 @@ impl Streamable {
     }
 }
 
-/// `/mcp`, every method (rmcp answers 405 for the ones it does not serve).
+/// `/mcp`: `POST` (messages), `GET` (a session's event stream) and `DELETE` (ending a
+/// session); any other method is 405 before authentication, as on the other MCP routes.
 pub(crate) fn resource(shared: web::Data<Shared>) -> Resource {
     web::resource("/mcp")
         .app_data(shared)
         .app_data(web::PayloadConfig::new(MAX_BODY))
-        .route(web::route().to(handle))
+        .route(web::post().to(handle))
+        .route(web::get().to(handle))
+        .route(web::delete().to(handle))
+        .default_service(web::to(super::sse::method_not_allowed))
 }
 
 fn session_of(request: &HttpRequest) -> Option<String> {

@@ -1,6 +1,7 @@
 //! `GET /api/openapi.json` against the routes the application really registers: every
 //! documented path and method is served (not an unknown route, not 405), every other method on
-//! those paths is 405, and every path that `nectr-api` registers is documented.
+//! those paths is 405, and every path that `nectr-api` and the MCP server (`nectr-mcp`, mounted
+//! into the same application) register is documented.
 
 use std::collections::BTreeSet;
 
@@ -9,11 +10,15 @@ use serde_json::Value;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-/// The paths `nectr-api` registers (`get_only("…")` and `web::resource("…")` in its source).
+/// The paths `nectr-api` and the MCP server register (`get_only("…")` and `web::resource("…")`
+/// in their sources).
 fn registered_paths() -> BTreeSet<String> {
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../nectr-api/src");
+    let sources = ["/../nectr-api/src", "/../nectr-mcp/src/server"];
     let mut paths = BTreeSet::new();
-    let mut folders = vec![std::path::PathBuf::from(source)];
+    let mut folders: Vec<std::path::PathBuf> = sources
+        .iter()
+        .map(|source| std::path::PathBuf::from(format!("{}{source}", env!("CARGO_MANIFEST_DIR"))))
+        .collect();
     while let Some(folder) = folders.pop() {
         for entry in std::fs::read_dir(&folder).unwrap() {
             let path = entry.unwrap().path();
@@ -56,7 +61,11 @@ async fn the_document_lists_exactly_the_registered_routes() {
     assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
     let paths = document["paths"].as_object().unwrap();
     let documented: BTreeSet<String> = paths.keys().cloned().collect();
-    assert_eq!(documented, registered_paths(), "documented paths against registered ones");
+    let registered = registered_paths();
+    for mcp in ["/mcp", "/mcp/sse", "/mcp/messages"] {
+        assert!(registered.contains(mcp), "the MCP route {mcp} is found: {registered:?}");
+    }
+    assert_eq!(documented, registered, "documented paths against registered ones");
     for (path, item) in paths {
         let url = app.url(&concrete(path));
         for method in METHODS {
@@ -101,6 +110,19 @@ async fn the_document_lists_exactly_the_registered_routes() {
     for field in ["pr_status", "pr_title", "repo_name", "ai_summary", "files_analyzed"] {
         assert!(review.get(field).is_some(), "{field}");
     }
+    // The MCP transports take a personal API key, and nothing else.
+    for (path, method) in
+        [("/mcp", "post"), ("/mcp", "get"), ("/mcp", "delete"), ("/mcp/sse", "get")]
+    {
+        let security = &paths[path][method]["security"];
+        assert_eq!(security, &serde_json::json!([{"api_key": []}]), "{method} {path}");
+    }
+    assert_eq!(paths["/mcp/messages"]["post"]["security"], serde_json::json!([{"api_key": []}]));
+    let scheme = &document["components"]["securitySchemes"]["api_key"];
+    assert_eq!(
+        (scheme["type"].as_str(), scheme["scheme"].as_str()),
+        (Some("http"), Some("bearer"))
+    );
     let created = &schemas["CreatedApiKeyBody"];
     assert!(created.to_string().contains("\"key\""), "the secret is documented: {created}");
     app.stop().await;
