@@ -25,6 +25,7 @@ mod m0015_related_pull_requests;
 mod m0016_reviewed_pull_requests;
 mod m0017_revoked_sessions;
 mod m0018_unplaced_events;
+mod m0019_memory_search_tags;
 
 /// The ordered list of Nectr's migrations.
 #[derive(Debug, Clone, Copy, Default)]
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_reviewed_pull_requests::Migration),
             Box::new(m0017_revoked_sessions::Migration),
             Box::new(m0018_unplaced_events::Migration),
+            Box::new(m0019_memory_search_tags::Migration),
         ]
     }
 }

@@ -8,4 +8,5 @@ mod adoption;
 mod contracts;
 mod insights;
 mod intake;
+mod memories;
 mod migrations;

@@ -48,7 +48,8 @@ async fn migrations_create_the_schema_once_and_then_do_nothing() {
                 "m0015_related_pull_requests",
                 "m0016_reviewed_pull_requests",
                 "m0017_revoked_sessions",
-                "m0018_unplaced_events"
+                "m0018_unplaced_events",
+                "m0019_memory_search_tags"
             ]
         );
         store.migrate().await.unwrap();
