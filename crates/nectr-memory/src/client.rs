@@ -115,15 +115,22 @@ impl Client {
         let answer = self.send(method, path, body).await?;
         match answer.status {
             200..=299 => Ok(answer.body),
-            401 | 403 => Err(MemoryStoreError::Unexpected(anyhow::anyhow!(
-                "Mem0 refused the API key ({})",
-                answer.status
-            ))),
-            status => Err(MemoryStoreError::Unexpected(anyhow::anyhow!(
-                "Mem0 answered {status}: {}",
-                message(&answer.body)
-            ))),
+            _ => Err(refusal(&answer)),
         }
+    }
+}
+
+/// The error of an answer that is not a success: a refused key, or Mem0's message.
+pub(crate) fn refusal(answer: &Answer) -> MemoryStoreError {
+    match answer.status {
+        401 | 403 => MemoryStoreError::Unexpected(anyhow::anyhow!(
+            "Mem0 refused the API key ({})",
+            answer.status
+        )),
+        status => MemoryStoreError::Unexpected(anyhow::anyhow!(
+            "Mem0 answered {status}: {}",
+            message(&answer.body)
+        )),
     }
 }
 

@@ -1,11 +1,20 @@
 //! `MemoryStore` on Mem0: add without inference, keyword search with filters, get-all with type
-//! filters and pages, update and delete after checking the memory's repository.
+//! filters and Mem0's own pages (a page of a list costs one or two calls, a count one call per
+//! type), update and delete after checking the memory's repository.
+//!
+//! Hits: Mem0's update replaces a memory's metadata whole and has neither an increment nor a
+//! conditional write, so counting a hit reads the memory and writes it back. Those writes (and
+//! edits, which write the hits back too) run one at a time per memory in this process
+//! (`exclusive`), so no hit is lost here; another process writing the same memory at the same
+//! moment could still overwrite one, which Mem0's API gives no way to prevent.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::Utc;
+use futures_util::future::join_all;
 use nectr_domain::RepoFullName;
+use nectr_domain::memory::exclusive::{Subject, exclusively};
 use nectr_domain::memory::{
     MAX_PAGE, Memory, MemoryFilter, MemoryId, MemoryPage, MemorySearch, MemoryStore,
     MemoryStoreError, MemoryType, NewMemory, Provenance, validate_content,
@@ -13,14 +22,8 @@ use nectr_domain::memory::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::client::{Client, Mem0Config};
+use crate::client::{Client, Mem0Config, refusal};
 use crate::mapping::{filters, memory, memory_list, metadata};
-
-/// Mem0's page size when the adapter walks every page.
-const WALK_PAGE: u32 = 100;
-
-/// The most pages a walk reads (100,000 memories of one repository).
-const WALK_PAGES: u32 = 1_000;
 
 /// The `MemoryStore` port on the Mem0 platform.
 #[derive(Clone, Debug)]
@@ -37,41 +40,33 @@ impl Mem0Store {
         Ok(Self { client: Client::new(config)? })
     }
 
-    /// One page of get-all (`page` from 1), and whether another follows.
+    /// Page `page` (from 1) of get-all in pages of `page_size`, and how many match in all;
+    /// `None` past the last page (Mem0 answers 404 `Invalid page.` there).
     async fn page(
         &self,
         repo: &RepoFullName,
         filter: &Value,
         page: u32,
         page_size: u32,
-    ) -> Result<(Vec<Memory>, bool), MemoryStoreError> {
+    ) -> Result<Option<(Vec<Memory>, u64)>, MemoryStoreError> {
         let path = format!("/v2/memories/?page={page}&page_size={page_size}");
-        let body =
-            self.client.expect_ok(Method::POST, &path, Some(&json!({ "filters": filter }))).await?;
-        let items = memory_list(&body);
-        let more = match body.get("next") {
-            Some(next) => !next.is_null(),
-            None => u32::try_from(items.len()).unwrap_or(u32::MAX) == page_size,
-        };
-        Ok((items.iter().filter_map(|item| memory(repo, item)).collect(), more))
+        let body = json!({ "filters": filter });
+        let answer = self.client.send(Method::POST, &path, Some(&body)).await?;
+        match answer.status {
+            200..=299 => {}
+            404 if page > 1 => return Ok(None),
+            _ => return Err(refusal(&answer)),
+        }
+        let total = answer.body.get("count").and_then(Value::as_u64).ok_or_else(|| {
+            MemoryStoreError::Unexpected(anyhow::anyhow!("Mem0 gave a page without its count"))
+        })?;
+        let items = memory_list(&answer.body);
+        Ok(Some((items.iter().filter_map(|item| memory(repo, item)).collect(), total)))
     }
 
-    /// Every memory matching `filter`, newest first.
-    async fn walk(
-        &self,
-        repo: &RepoFullName,
-        filter: &Value,
-    ) -> Result<Vec<Memory>, MemoryStoreError> {
-        let mut all = Vec::new();
-        for page in 1..=WALK_PAGES {
-            let (memories, more) = self.page(repo, filter, page, WALK_PAGE).await?;
-            all.extend(memories);
-            if !more {
-                break;
-            }
-        }
-        all.sort_by(|left, right| (right.created_at, &right.id).cmp(&(left.created_at, &left.id)));
-        Ok(all)
+    /// How many memories match `filter` (one call: a page of one).
+    async fn count(&self, repo: &RepoFullName, filter: &Value) -> Result<u64, MemoryStoreError> {
+        Ok(self.page(repo, filter, 1, 1).await?.map_or(0, |(_, total)| total))
     }
 
     /// The memory `id` as Mem0 has it, when it is one of `repo`'s.
@@ -109,6 +104,20 @@ impl Mem0Store {
             .expect_ok(Method::PUT, &format!("/v1/memories/{}/", existing.id), Some(&body))
             .await
             .map(drop)
+    }
+}
+
+impl Mem0Store {
+    /// Counts one hit of memory `id` at `now`: a read, then a write of the memory with one more.
+    async fn hit(
+        &self,
+        repo: &RepoFullName,
+        id: &MemoryId,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), MemoryStoreError> {
+        let Some(existing) = self.owned(repo, id).await? else { return Ok(()) };
+        let hits = existing.hits + 1;
+        self.put(&existing, &existing.content, &existing.provenance, hits, Some(now)).await
     }
 }
 
@@ -162,11 +171,23 @@ impl MemoryStore for Mem0Store {
         repo: &RepoFullName,
         filter: &MemoryFilter,
     ) -> Result<MemoryPage, MemoryStoreError> {
-        let all = self.walk(repo, &filters(repo, filter.scope.as_ref(), &filter.types)).await?;
-        let total = u64::try_from(all.len()).unwrap_or(u64::MAX);
-        let offset = usize::try_from(filter.offset).unwrap_or(usize::MAX);
-        let limit = usize::try_from(filter.limit.clamp(1, MAX_PAGE)).unwrap_or(usize::MAX);
-        let memories = all.into_iter().skip(offset).take(limit).collect();
+        let filters = filters(repo, filter.scope.as_ref(), &filter.types);
+        // Mem0's pages of `limit` memories: the window starts on one and may run into the next.
+        let size = filter.limit.clamp(1, MAX_PAGE);
+        let first = filter.offset / size + 1;
+        let skip = usize::try_from(filter.offset % size).unwrap_or(usize::MAX);
+        let Some((mut memories, total)) = self.page(repo, &filters, first, size).await? else {
+            let total = self.count(repo, &filters).await?;
+            return Ok(MemoryPage { memories: Vec::new(), total });
+        };
+        let wanted = usize::try_from(size).unwrap_or(usize::MAX);
+        let taken = u64::from(filter.offset) + u64::from(size) - u64::try_from(skip).unwrap_or(0);
+        let next = match skip > 0 && taken < total {
+            true => self.page(repo, &filters, first + 1, size).await?,
+            false => None,
+        };
+        memories.extend(next.into_iter().flat_map(|(more, _)| more));
+        let memories = memories.into_iter().skip(skip).take(wanted).collect();
         Ok(MemoryPage { memories, total })
     }
 
@@ -199,9 +220,12 @@ impl MemoryStore for Mem0Store {
         provenance: &Provenance,
     ) -> Result<Option<Memory>, MemoryStoreError> {
         validate_content(content)?;
-        let Some(existing) = self.owned(repo, id).await? else { return Ok(None) };
-        self.put(&existing, content, provenance, existing.hits, existing.last_hit_at).await?;
-        self.owned(repo, id).await
+        exclusively(Subject::memory(self.name(), id), async {
+            let Some(existing) = self.owned(repo, id).await? else { return Ok(None) };
+            self.put(&existing, content, provenance, existing.hits, existing.last_hit_at).await?;
+            self.owned(repo, id).await
+        })
+        .await
     }
 
     async fn delete(&self, repo: &RepoFullName, id: &MemoryId) -> Result<bool, MemoryStoreError> {
@@ -226,15 +250,7 @@ impl MemoryStore for Mem0Store {
     ) -> Result<(), MemoryStoreError> {
         let now = Utc::now();
         for id in ids {
-            let Some(existing) = self.owned(repo, id).await? else { continue };
-            self.put(
-                &existing,
-                &existing.content,
-                &existing.provenance,
-                existing.hits + 1,
-                Some(now),
-            )
-            .await?;
+            exclusively(Subject::memory(self.name(), id), self.hit(repo, id, now)).await?;
         }
         Ok(())
     }
@@ -243,10 +259,18 @@ impl MemoryStore for Mem0Store {
         &self,
         repo: &RepoFullName,
     ) -> Result<BTreeMap<MemoryType, u64>, MemoryStoreError> {
-        let mut counts = BTreeMap::new();
-        for memory in self.walk(repo, &filters(repo, None, &[])).await? {
-            *counts.entry(memory.memory_type).or_insert(0) += 1;
+        // One call per type, at once: each is a page of one memory and the type's count.
+        let counts = MemoryType::ALL.map(|kind| async move {
+            let total = self.count(repo, &filters(repo, None, &[kind])).await?;
+            Ok::<_, MemoryStoreError>((kind, total))
+        });
+        let mut by_type = BTreeMap::new();
+        for outcome in join_all(counts).await {
+            let (kind, total) = outcome?;
+            if total > 0 {
+                by_type.insert(kind, total);
+            }
         }
-        Ok(counts)
+        Ok(by_type)
     }
 }

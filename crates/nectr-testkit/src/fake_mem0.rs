@@ -1,10 +1,13 @@
 //! A fake Mem0 platform on 127.0.0.1, speaking its REST format: `POST /v1/memories/` (add; the
 //! answer is the list of events), `GET`/`PUT`/`DELETE /v1/memories/{id}/`, `POST /v2/memories/`
-//! (get-all with `filters` and `page`/`page_size`, answered `{count, next, previous, results}`)
+//! (get-all with `filters` and `page`/`page_size`, answered `{count, next, previous, results}`,
+//! newest first; `page_size` from 1 to 200, and a page past the last is 404 `Invalid page.`, as
+//! Mem0's paginator answers)
 //! and `POST /v2/memories/search/` (with `filters` and `top_k`; keyword search ranks by the
 //! number of query words a memory contains). Filters are evaluated as Mem0 documents them: `AND`,
 //! `OR`, `NOT`, `user_id` (with `*` for any), and `metadata` equality. Every request needs
-//! `Authorization: Token <key>`. Faults can be scripted, and every request is logged.
+//! `Authorization: Token <key>`. Faults and stalls (an answer that comes late) can be scripted,
+//! and every request is logged.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,6 +32,7 @@ struct State {
     memories: Vec<Value>,
     next_id: u64,
     faults: VecDeque<u16>,
+    stalls: VecDeque<std::time::Duration>,
     requests: Vec<Mem0Request>,
 }
 
@@ -151,11 +155,18 @@ fn get_all(state: &State, request: &HttpRequest, body: &Value) -> HttpResponse {
         return HttpResponse::BadRequest()
             .json(json!({ "message": "One of the filters: app_id, user_id, agent_id, run_id is required!" }));
     }
-    let page = query_number(request, "page", 1).max(1);
-    let size = query_number(request, "page_size", 100).clamp(1, 1_000);
+    let page = query_number(request, "page", 1);
+    let size = query_number(request, "page_size", 100);
+    if page < 1 || !(1..=200).contains(&size) {
+        return HttpResponse::BadRequest()
+            .json(json!({ "detail": "page must be 1 or more, page_size from 1 to 200" }));
+    }
     let mut found: Vec<&Value> =
         state.memories.iter().filter(|memory| matches(&filter, memory)).collect();
     found.reverse();
+    if page > 1 && (page - 1) * size >= found.len() {
+        return HttpResponse::NotFound().json(json!({ "detail": "Invalid page." }));
+    }
     let results: Vec<&Value> = found.iter().skip((page - 1) * size).take(size).copied().collect();
     let next = (page * size < found.len())
         .then(|| format!("/v2/memories/?page={}&page_size={size}", page + 1));
@@ -200,6 +211,10 @@ async fn handle(
     body: web::Bytes,
     state: web::Data<Mutex<State>>,
 ) -> HttpResponse {
+    let stall = lock(&state).stalls.pop_front();
+    if let Some(stall) = stall {
+        actix_web::rt::time::sleep(stall).await;
+    }
     let mut state = lock(&state);
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let method = request.method().as_str().to_owned();
@@ -237,6 +252,7 @@ impl FakeMem0 {
             memories: Vec::new(),
             next_id: 0,
             faults: VecDeque::new(),
+            stalls: VecDeque::new(),
             requests: Vec::new(),
         }));
         let (base_url, handle) = crate::serve_fake(state.clone(), handle);
@@ -246,6 +262,11 @@ impl FakeMem0 {
     /// Answers the next request with `status` (a fault), before serving normally again.
     pub fn fail_next(&self, status: u16) {
         lock(&self.state).faults.push_back(status);
+    }
+
+    /// Answers the next request only after `delay` (a stalled server).
+    pub fn stall_next(&self, delay: std::time::Duration) {
+        lock(&self.state).stalls.push_back(delay);
     }
 
     /// Every request so far.

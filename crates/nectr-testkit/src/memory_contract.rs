@@ -34,6 +34,7 @@ pub async fn run_all(store: Arc<dyn MemoryStore>, tag: &str) {
     review_retrieval_always_has_the_rules(store.clone(), tag).await;
     concurrent_writes_leave_one_profile_and_one_map(store.as_ref(), tag).await;
     more_than_a_page_of_rules_and_contributors(store.clone(), tag).await;
+    hits_counted_at_once_are_all_counted(store.as_ref(), tag).await;
 }
 
 fn repo(tag: &str, name: &str) -> RepoFullName {
@@ -429,4 +430,16 @@ pub async fn more_than_a_page_of_rules_and_contributors(store: Arc<dyn MemorySto
     let team = contributors(&store, &activity, &repo).await.unwrap();
     assert_eq!(team.len(), MANY, "every developer, past the first page too");
     assert!(team.iter().all(|person| person.profile_summary == "Writes Go."));
+}
+
+/// Reviews counting a memory's hit at the same time each count one.
+pub async fn hits_counted_at_once_are_all_counted(store: &dyn MemoryStore, tag: &str) {
+    let repo = repo(tag, "hits-at-once");
+    let rule = new_memory(&repo, MemoryScope::Project, MemoryType::ProjectRule, "Counted.");
+    let rule = add(store, rule).await;
+    let reviews = (0..6).map(|_| store.record_hits(&repo, std::slice::from_ref(&rule)));
+    for outcome in join_all(reviews).await {
+        outcome.unwrap();
+    }
+    assert_eq!(store.get(&repo, &rule).await.unwrap().unwrap().hits, 6, "no hit is lost");
 }

@@ -260,3 +260,26 @@ fn session_settings_come_from_jwt_secret_and_cookies_are_secure_in_production() 
     assert!(!configured.secure_cookies());
     assert_eq!(configured.security.cookie_same_site, CookieSameSite::Strict);
 }
+
+#[tokio::test]
+async fn mem0_api_key_chooses_mem0_else_the_embedded_store() {
+    let with_key = Settings::load(&sources(&[], &[("MEM0_API_KEY", "m0-secret-key")])).unwrap();
+    assert!(!format!("{:?}", with_key.memory).contains("m0-secret-key"));
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(
+        nectr_persistence::SeaOrmStore::connect(
+            &nectr_persistence::DatabaseConfig::new(format!(
+                "sqlite://{}",
+                dir.path().join("memory.db").display()
+            )),
+            nectr_persistence::TokenCipher::new(&with_key.cipher_config()).unwrap(),
+        )
+        .await
+        .unwrap(),
+    );
+    let chosen = crate::memory::memory_store(&with_key.memory, &store).unwrap();
+    assert_eq!(chosen.name(), "mem0");
+    let without = Settings::load(&sources(&[], &[])).unwrap();
+    let chosen = crate::memory::memory_store(&without.memory, &store).unwrap();
+    assert_eq!(chosen.name(), "embedded");
+}
