@@ -152,9 +152,26 @@ pub fn build_reviewer(settings: &ReviewSettings) -> anyhow::Result<Arc<dyn Revie
 
 #[cfg(test)]
 mod tests {
-    use super::resolve;
+    use super::{extraction_model, resolve};
     use crate::settings::{Provider, ReviewSettings};
     use secrecy::SecretString;
+
+    #[test]
+    fn the_offline_reviewer_learns_with_no_model_and_a_provider_with_its_own() {
+        let mut settings = ReviewSettings::default();
+        assert!(extraction_model(&settings).unwrap().is_none(), "nothing configured: offline");
+        settings.anthropic.api_key = Some(SecretString::from("sk-ant-test"));
+        settings.provider = Provider::Offline;
+        assert!(
+            extraction_model(&settings).unwrap().is_none(),
+            "the offline reviewer extracts nothing, even with a key at hand"
+        );
+        settings.provider = Provider::Auto;
+        let model = extraction_model(&settings).unwrap().unwrap();
+        assert_eq!(model.model(), settings.anthropic.model);
+        settings.provider = Provider::Openai;
+        assert!(extraction_model(&settings).is_err(), "openai without its address and model");
+    }
 
     #[test]
     fn auto_prefers_anthropic_then_openai_then_offline() {

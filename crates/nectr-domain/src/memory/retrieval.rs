@@ -155,7 +155,7 @@ impl MemoryRetrieval {
         let mut developer = profile?;
         developer.extend(patterns?);
         developer.truncate(usize::try_from(self.budget.developer).unwrap_or(usize::MAX));
-        Ok(self.fit(rules?, project?, developer))
+        Ok(fit(self.budget, rules?, project?, developer))
     }
 
     /// What applies to `paths` in `repo` whoever changes them: every project rule and the
@@ -174,7 +174,7 @@ impl MemoryRetrieval {
             self.rules(repo),
             self.search(repo, &query, &PROJECT_TYPES, &MemoryScope::Project, self.budget.project),
         );
-        Ok(self.fit(rules?, project?, Vec::new()))
+        Ok(fit(self.budget, rules?, project?, Vec::new()))
     }
 
     /// Every project rule of `repo`, oldest first.
@@ -252,39 +252,91 @@ impl MemoryRetrieval {
         };
         self.store.search(repo, &search).await
     }
+}
 
-    /// Fits the memories to the character budget: the rules in their order while they fit (the
-    /// rest are counted as left out), then the project's and the developer's, dropping the least
-    /// relevant first.
-    fn fit(
-        &self,
-        rules: Vec<Memory>,
-        project: Vec<Memory>,
-        developer: Vec<Memory>,
-    ) -> ReviewMemories {
-        let mut used: usize = 0;
-        let mut keep = |candidates: Vec<Memory>| -> Vec<Memory> {
-            candidates
-                .into_iter()
-                .take_while(|memory| {
-                    let fits = used + memory.content.len() <= self.budget.chars;
-                    used += if fits { memory.content.len() } else { 0 };
-                    fits
-                })
-                .collect()
-        };
-        let all_rules = rules.len();
-        let rules = keep(rules);
-        let rules_left_out = all_rules - rules.len();
-        let project = keep(project);
-        let developer = keep(developer);
-        ReviewMemories { rules, rules_left_out, project, developer }
-    }
+/// Fits the memories to the character budget: the rules in their order while they fit (the
+/// rest are counted as left out), then the project's and the developer's, dropping the least
+/// relevant first.
+fn fit(
+    budget: MemoryBudget,
+    rules: Vec<Memory>,
+    project: Vec<Memory>,
+    developer: Vec<Memory>,
+) -> ReviewMemories {
+    let mut used: usize = 0;
+    let mut keep = |candidates: Vec<Memory>| -> Vec<Memory> {
+        candidates
+            .into_iter()
+            .take_while(|memory| {
+                let fits = used + memory.content.len() <= budget.chars;
+                used += if fits { memory.content.len() } else { 0 };
+                fits
+            })
+            .collect()
+    };
+    let all_rules = rules.len();
+    let rules = keep(rules);
+    let rules_left_out = all_rules - rules.len();
+    let project = keep(project);
+    let developer = keep(developer);
+    ReviewMemories { rules, rules_left_out, project, developer }
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+
     use super::*;
+    use crate::memory::Provenance;
+
+    fn memory(id: &str, memory_type: MemoryType, chars: usize) -> Memory {
+        Memory {
+            id: MemoryId::new(id),
+            repo: RepoFullName::parse("octo/shop").unwrap(),
+            scope: MemoryScope::Project,
+            memory_type,
+            content: "m".repeat(chars),
+            provenance: Provenance::Scan,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            hits: 0,
+            last_hit_at: None,
+        }
+    }
+
+    fn ids(memories: &[Memory]) -> Vec<&str> {
+        memories.iter().map(|memory| memory.id.as_str()).collect()
+    }
+
+    #[test]
+    fn the_budget_keeps_the_rules_first_and_drops_what_exceeds_it() {
+        let budget = MemoryBudget { project: 10, developer: 5, chars: 1_000 };
+        let rules = vec![
+            memory("rule-1", MemoryType::ProjectRule, 300),
+            memory("rule-2", MemoryType::ProjectRule, 300),
+        ];
+        let project = vec![
+            memory("risk", MemoryType::RiskModule, 300),
+            memory("decision", MemoryType::Decision, 300),
+        ];
+        let developer = vec![memory("pattern", MemoryType::DeveloperPattern, 50)];
+        let fitted = fit(budget, rules.clone(), project.clone(), developer.clone());
+        assert_eq!(ids(&fitted.rules), ["rule-1", "rule-2"], "the rules go in first");
+        assert_eq!(fitted.rules_left_out, 0);
+        assert_eq!(ids(&fitted.project), ["risk"], "the next project memory would exceed it");
+        assert_eq!(ids(&fitted.developer), ["pattern"], "what still fits after a cut goes in");
+
+        let tight = MemoryBudget { chars: 320, ..budget };
+        let fitted = fit(tight, rules.clone(), project.clone(), developer.clone());
+        assert_eq!(ids(&fitted.rules), ["rule-1"], "the oldest rule fits");
+        assert_eq!(fitted.rules_left_out, 1, "the newer rule is counted as left out");
+        assert!(fitted.project.is_empty() && fitted.developer.is_empty(), "{fitted:?}");
+
+        let roomy = MemoryBudget { chars: 1_250, ..budget };
+        let fitted = fit(roomy, rules, project, developer);
+        assert_eq!(ids(&fitted.project), ["risk", "decision"]);
+        assert_eq!(ids(&fitted.developer), ["pattern"], "everything fits: nothing is dropped");
+    }
 
     #[test]
     fn path_queries_search_the_files_names_before_their_folders() {

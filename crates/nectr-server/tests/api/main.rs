@@ -14,6 +14,7 @@ mod health;
 mod mcp;
 mod memory;
 mod memory_outages;
+mod memory_tools;
 mod models;
 mod openapi;
 mod posting;
