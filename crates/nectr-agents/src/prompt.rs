@@ -132,13 +132,12 @@ pub fn numbered(file: &FileDiff) -> String {
 }
 
 /// What memory tells a review: the project rules first, every one that fits the memory budget,
-/// numbered in the order they were written (the maintainers' rules, to apply), and how many
-/// newer ones were left out; then what Nectr learned from earlier reviews, fenced as untrusted
+/// numbered in the order they were written (the maintainers' rules, to apply); then what Nectr learned from earlier reviews, fenced as untrusted
 /// (it was distilled from pull requests). Empty without memories, so a review without memory
 /// reads exactly as before.
 pub fn render_memories(memories: &ReviewMemories) -> String {
     let mut text = String::new();
-    if !memories.rules.is_empty() || memories.rules_left_out > 0 {
+    if !memories.rules.is_empty() {
         let _ = writeln!(
             text,
             "Project rules, set by the repository's maintainers. Apply every one of them to this \
@@ -146,14 +145,6 @@ pub fn render_memories(memories: &ReviewMemories) -> String {
         );
         for (index, rule) in memories.rules.iter().enumerate() {
             let _ = writeln!(text, "{}. {}", index + 1, defuse(rule.content.trim()));
-        }
-        if memories.rules_left_out > 0 {
-            let _ = writeln!(
-                text,
-                "({} newer project rules did not fit this review's memory budget and were left \
-                 out.)",
-                memories.rules_left_out
-            );
         }
         let _ = writeln!(text, "</project-rules>\n");
     }

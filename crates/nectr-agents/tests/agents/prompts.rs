@@ -129,33 +129,10 @@ fn the_review_prompt_carries_every_project_rule_and_fences_learned_memory() {
             MemoryScope::developer("octocat"),
             "Writes Python; forgets tests.",
         )],
-        rules_left_out: 0,
     };
     let prompt = render_request(&with_memory);
     assert!(prompt.contains("1. SQL is always parameterised.\n2. Every handler has a test."));
-    assert!(!prompt.contains("left out"), "every rule fitted");
     insta::assert_snapshot!("review_prompt_with_memory", prompt);
-}
-
-#[test]
-fn the_review_prompt_says_how_many_project_rules_the_memory_budget_left_out() {
-    let mut cut = request("Fixes #8.");
-    cut.memories = ReviewMemories {
-        rules: vec![memory(MemoryType::ProjectRule, MemoryScope::Project, "Money is i64 cents.")],
-        rules_left_out: 3,
-        ..ReviewMemories::default()
-    };
-    let prompt = render_request(&cut);
-    assert!(
-        prompt.contains(
-            "1. Money is i64 cents.\n(3 newer project rules did not fit this review's memory \
-             budget and were left out.)\n</project-rules>"
-        ),
-        "{prompt}"
-    );
-    cut.memories = ReviewMemories { rules_left_out: 2, ..ReviewMemories::default() };
-    let prompt = render_request(&cut);
-    assert!(prompt.contains("<project-rules>\n(2 newer project rules did not fit"), "{prompt}");
 }
 
 #[test]

@@ -1,8 +1,7 @@
 //! The retrieval rule: which memories go into a review. Project rules always go in, in a fixed
 //! order, so that what the team wrote reaches the model whatever it decides to look up; the other
-//! memories are searched by relevance to the changed files and the author. All of it fits one
-//! character budget: the rules first, oldest first, then the rest; rules that do not fit are
-//! counted, so the prompt says how many were left out.
+//! memories are searched by relevance to the changed files and the author, within a budget that
+//! the rules use first and never leave.
 
 use std::sync::Arc;
 
@@ -20,8 +19,7 @@ pub struct MemoryBudget {
     pub project: u32,
     /// At most this many memories about the author.
     pub developer: u32,
-    /// At most this many characters of memories in all: rules first (oldest first, the rules
-    /// past the budget left out and counted), then the others.
+    /// At most this many characters of memories in all (rules first; rules are never cut).
     pub chars: usize,
 }
 
@@ -34,10 +32,8 @@ impl Default for MemoryBudget {
 /// What a review is told from memory.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReviewMemories {
-    /// The project rules that fit the budget, oldest first.
+    /// Every project rule, oldest first.
     pub rules: Vec<Memory>,
-    /// How many newer project rules did not fit the budget and were left out.
-    pub rules_left_out: usize,
     /// Project memories relevant to the changed files, best first.
     pub project: Vec<Memory>,
     /// Memories about the author, best first (their profile first when there is one).
@@ -47,10 +43,7 @@ pub struct ReviewMemories {
 impl ReviewMemories {
     /// Whether there is nothing to tell.
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
-            && self.rules_left_out == 0
-            && self.project.is_empty()
-            && self.developer.is_empty()
+        self.rules.is_empty() && self.project.is_empty() && self.developer.is_empty()
     }
 
     /// The ids of every memory put into the review (to count their hits).
@@ -254,8 +247,8 @@ impl MemoryRetrieval {
     }
 }
 
-/// Fits the memories to the character budget: the rules in their order while they fit (the
-/// rest are counted as left out), then the project's and the developer's, dropping the least
+/// Fits the memories to the character budget: every rule (the team's rules always apply), then
+/// the project's and the developer's that fit in what the rules left, dropping the least
 /// relevant first.
 fn fit(
     budget: MemoryBudget,
@@ -263,7 +256,7 @@ fn fit(
     project: Vec<Memory>,
     developer: Vec<Memory>,
 ) -> ReviewMemories {
-    let mut used: usize = 0;
+    let mut used: usize = rules.iter().map(|memory| memory.content.len()).sum();
     let mut keep = |candidates: Vec<Memory>| -> Vec<Memory> {
         candidates
             .into_iter()
@@ -274,12 +267,9 @@ fn fit(
             })
             .collect()
     };
-    let all_rules = rules.len();
-    let rules = keep(rules);
-    let rules_left_out = all_rules - rules.len();
     let project = keep(project);
     let developer = keep(developer);
-    ReviewMemories { rules, rules_left_out, project, developer }
+    ReviewMemories { rules, project, developer }
 }
 
 #[cfg(test)]
@@ -322,14 +312,12 @@ mod tests {
         let developer = vec![memory("pattern", MemoryType::DeveloperPattern, 50)];
         let fitted = fit(budget, rules.clone(), project.clone(), developer.clone());
         assert_eq!(ids(&fitted.rules), ["rule-1", "rule-2"], "the rules go in first");
-        assert_eq!(fitted.rules_left_out, 0);
         assert_eq!(ids(&fitted.project), ["risk"], "the next project memory would exceed it");
         assert_eq!(ids(&fitted.developer), ["pattern"], "what still fits after a cut goes in");
 
         let tight = MemoryBudget { chars: 320, ..budget };
         let fitted = fit(tight, rules.clone(), project.clone(), developer.clone());
-        assert_eq!(ids(&fitted.rules), ["rule-1"], "the oldest rule fits");
-        assert_eq!(fitted.rules_left_out, 1, "the newer rule is counted as left out");
+        assert_eq!(ids(&fitted.rules), ["rule-1", "rule-2"], "rules are never cut");
         assert!(fitted.project.is_empty() && fitted.developer.is_empty(), "{fitted:?}");
 
         let roomy = MemoryBudget { chars: 1_250, ..budget };
