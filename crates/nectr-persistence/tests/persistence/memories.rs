@@ -100,7 +100,7 @@ async fn a_search_in_one_repository_never_returns_or_ranks_another_repositorys_m
         }
         assert_eq!(alone[1], [thrice.clone(), twice.clone()], "{:?}", database.engine);
         assert_eq!(alone[3], [thrice.clone(), twice.clone()]);
-        assert_eq!(alone[4], [developer.clone()]);
+        assert_eq!(alone[4], std::slice::from_ref(&developer));
 
         // The other repository: many memories that match better (shorter, the word alone) in
         // the same scopes and types, and copies of this repository's.
@@ -166,9 +166,9 @@ async fn memories_stored_before_the_search_tags_are_found_after_the_migration() 
         everything.sort_by_key(|id| id.as_str().parse::<i64>().unwrap());
         assert_eq!(everything, [rule.clone(), habit.clone()], "{:?}", database.engine);
         let in_project = search("retries", vec![], Some(project.clone()));
-        assert_eq!(found(&store, &mine, &in_project).await, [rule.clone()]);
+        assert_eq!(found(&store, &mine, &in_project).await, std::slice::from_ref(&rule));
         let habits = search("retries", vec![pattern], Some(octo.clone()));
-        assert_eq!(found(&store, &mine, &habits).await, [habit.clone()]);
+        assert_eq!(found(&store, &mine, &habits).await, std::slice::from_ref(&habit));
         assert_eq!(found(&store, &theirs, &in_project).await, [other]);
 
         // The rebuilt index follows edits and deletions.
