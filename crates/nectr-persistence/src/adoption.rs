@@ -15,9 +15,9 @@ use nectr_domain::original_history::{AdoptedEvent, adopt};
 use nectr_domain::queue::JobStatus;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
 
-use crate::{pull_requests, reviewed};
 use crate::queue::statement;
 use crate::store::{SeaOrmStore, StoreError, db_error};
+use crate::{pull_requests, reviewed};
 
 /// Rows read and adopted per transaction.
 const PAGE: i64 = 500;
