@@ -67,6 +67,20 @@ async fn run_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(),
     Ok(())
 }
 
+/// Runs every statement of a script with `{time}` spelled as the engine's timestamp-with-zone
+/// type (`TIMESTAMPTZ` on PostgreSQL, `DATETIME` on SQLite).
+async fn run_timed(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let time = match manager.get_database_backend() {
+        sea_orm_migration::sea_orm::DbBackend::Postgres => "TIMESTAMPTZ",
+        sea_orm_migration::sea_orm::DbBackend::Sqlite => "DATETIME",
+        other => return Err(DbErr::Migration(format!("unsupported database backend {other:?}"))),
+    };
+    let spelled: Vec<String> =
+        statements.iter().map(|statement| statement.replace("{time}", time)).collect();
+    let borrowed: Vec<&str> = spelled.iter().map(String::as_str).collect();
+    run_all(manager, &borrowed).await
+}
+
 /// Runs a script on PostgreSQL only; on SQLite the migration does nothing.
 async fn on_postgres(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
     match manager.get_database_backend() {

@@ -4,9 +4,8 @@
 //! and aggregates walk.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::run_all;
+use crate::run_timed;
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -44,16 +43,6 @@ const SCHEMA: &[&str] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let time = match manager.get_database_backend() {
-            DbBackend::Postgres => "TIMESTAMPTZ",
-            DbBackend::Sqlite => "DATETIME",
-            other => {
-                return Err(DbErr::Migration(format!("unsupported database backend {other:?}")));
-            }
-        };
-        let statements: Vec<String> =
-            SCHEMA.iter().map(|statement| statement.replace("{time}", time)).collect();
-        let borrowed: Vec<&str> = statements.iter().map(String::as_str).collect();
-        run_all(manager, &borrowed).await
+        run_timed(manager, SCHEMA).await
     }
 }

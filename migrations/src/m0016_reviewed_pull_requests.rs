@@ -4,9 +4,8 @@
 //! requests: 128 ms over 10,000 reviews). Filled from the reviews already stored.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::run_all;
+use crate::run_timed;
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -41,16 +40,6 @@ const SCRIPT: &[&str] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let time = match manager.get_database_backend() {
-            DbBackend::Postgres => "TIMESTAMPTZ",
-            DbBackend::Sqlite => "DATETIME",
-            other => {
-                return Err(DbErr::Migration(format!("unsupported database backend {other:?}")));
-            }
-        };
-        let statements: Vec<String> =
-            SCRIPT.iter().map(|statement| statement.replace("{time}", time)).collect();
-        let borrowed: Vec<&str> = statements.iter().map(String::as_str).collect();
-        run_all(manager, &borrowed).await
+        run_timed(manager, SCRIPT).await
     }
 }

@@ -4,12 +4,14 @@
 //! still goes through `users.session_version` (m0009).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::run_all;
+use crate::run_timed;
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
+
+const TABLE: &str = "CREATE TABLE revoked_sessions (sid VARCHAR(64) NOT NULL PRIMARY KEY, \
+    expires_at {time} NOT NULL)";
 
 /// Purging finds the expired rows by their expiry.
 const EXPIRY_INDEX: &str =
@@ -18,17 +20,6 @@ const EXPIRY_INDEX: &str =
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let time = match manager.get_database_backend() {
-            DbBackend::Postgres => "TIMESTAMPTZ",
-            DbBackend::Sqlite => "DATETIME",
-            other => {
-                return Err(DbErr::Migration(format!("unsupported database backend {other:?}")));
-            }
-        };
-        let table = format!(
-            "CREATE TABLE revoked_sessions (sid VARCHAR(64) NOT NULL PRIMARY KEY, \
-             expires_at {time} NOT NULL)"
-        );
-        run_all(manager, &[table.as_str(), EXPIRY_INDEX]).await
+        run_timed(manager, &[TABLE, EXPIRY_INDEX]).await
     }
 }
