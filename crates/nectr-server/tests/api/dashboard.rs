@@ -5,8 +5,6 @@
 //! request with several reviews shows the one of the highest status priority; one closed and
 //! reopened shows `closed`, then `open`.
 
-use std::time::Duration;
-
 use chrono::Utc;
 use nectr_domain::queue::{JobStatus, ReviewQueue};
 use nectr_testkit::fake_github::{FakeFile, FakeGitHub, FakePull};
@@ -41,6 +39,19 @@ struct Pull<'a> {
     head: &'a str,
     merged_at: Option<&'a str>,
     updated_at: &'a str,
+}
+
+/// Carol's `opened` delivery of pull request `number` at `head`, titled "Add a cache".
+fn opened(number: u64, head: &str) -> Pull<'_> {
+    Pull {
+        action: "opened",
+        number,
+        title: "Add a cache",
+        author: "carol",
+        head,
+        merged_at: None,
+        updated_at: "2026-11-01T10:00:00Z",
+    }
 }
 
 fn payload(tenant: &Tenant, pull: &Pull<'_>) -> Value {
@@ -86,14 +97,7 @@ impl Dashboard {
 
     /// Waits until every job of the pull request has ended.
     async fn settle(&self, tenant: &Tenant, number: u64) {
-        for _ in 0..1_500 {
-            let jobs = self.app.store.jobs_of_pull_request(tenant.repo_id, number).await.unwrap();
-            if !jobs.is_empty() && jobs.iter().all(|job| job.status.is_final()) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the reviews of pull request {number} did not end");
+        tenant.settle(&self.app, number).await;
     }
 
     async fn get(&self, tenant: &Tenant, path: &str) -> (u16, Value) {
@@ -110,15 +114,6 @@ impl Dashboard {
 async fn seeded(database: TestDatabase) -> Dashboard {
     let dashboard = start(database).await;
     let (alice, bob) = (&dashboard.alice, &dashboard.bob);
-    let opened = |number, head| Pull {
-        action: "opened",
-        number,
-        title: "Add a cache",
-        author: "carol",
-        head,
-        merged_at: None,
-        updated_at: "2026-11-01T10:00:00Z",
-    };
     dashboard.host(alice, 1, "a1");
     dashboard.deliver(alice, "alice-1", &opened(1, "a1")).await;
     dashboard.settle(alice, 1).await;
@@ -451,15 +446,7 @@ async fn an_action_that_queues_nothing_still_keeps_the_pull_requests_title_and_s
         let engine = database.engine;
         let dashboard = start(database).await;
         let alice = &dashboard.alice;
-        let opened = Pull {
-            action: "opened",
-            number: 4,
-            title: "Add a cache",
-            author: "carol",
-            head: "e1",
-            merged_at: None,
-            updated_at: "2026-11-01T10:00:00Z",
-        };
+        let opened = opened(4, "e1");
         dashboard.host(alice, 4, "e1");
         dashboard.deliver(alice, "edit-1", &opened).await;
         dashboard.settle(alice, 4).await;
@@ -500,15 +487,6 @@ async fn the_review_list_shows_each_pull_requests_review_of_the_highest_status_p
         let engine = database.engine;
         let dashboard = start(database).await;
         let alice = &dashboard.alice;
-        let opened = |number, head| Pull {
-            action: "opened",
-            number,
-            title: "Add a cache",
-            author: "carol",
-            head,
-            merged_at: None,
-            updated_at: "2026-11-01T10:00:00Z",
-        };
         let pushed = |number, head| Pull {
             action: "synchronize",
             updated_at: "2026-11-01T11:00:00Z",
@@ -588,15 +566,7 @@ async fn a_reviewed_pull_request_closed_then_reopened_shows_closed_then_open() {
         let engine = database.engine;
         let dashboard = start(database).await;
         let alice = &dashboard.alice;
-        let opened = Pull {
-            action: "opened",
-            number: 5,
-            title: "Add a cache",
-            author: "carol",
-            head: "f1",
-            merged_at: None,
-            updated_at: "2026-11-01T10:00:00Z",
-        };
+        let opened = opened(5, "f1");
         dashboard.host(alice, 5, "f1");
         dashboard.deliver(alice, "state-1", &opened).await;
         dashboard.settle(alice, 5).await;

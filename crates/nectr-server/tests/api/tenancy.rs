@@ -4,9 +4,6 @@
 //! review, memory, key and webhook are still there afterwards). A route added to the document
 //! is walked too; one whose parameters this test does not know fails it.
 
-use std::time::Duration;
-
-use nectr_domain::queue::ReviewQueue;
 use nectr_testkit::fake_github::{FakeFile, FakeGitHub, FakePull};
 use nectr_testkit::{TestApp, TestDatabase, spawn_app_reviewing_on};
 use reqwest::Method;
@@ -72,7 +69,7 @@ async fn two_tenants(database: TestDatabase) -> (TestApp, FakeGitHub, Tenant, Te
     "a1".clone_into(&mut pull.head_sha);
     github.state().repo(&alice.repo).pulls.insert(1, pull);
     let delivered = alice.deliver(&app, "alice-only", &alice.opened(1, "alice", "a1")).await;
-    settle(&app, &alice).await;
+    alice.settle(&app, 1).await;
     let (status, memory) = alice
         .call(
             &app,
@@ -95,17 +92,6 @@ async fn two_tenants(database: TestDatabase) -> (TestApp, FakeGitHub, Tenant, Te
         key: key["id"].as_i64().unwrap(),
     };
     (app, github, alice, bob, hers)
-}
-
-async fn settle(app: &TestApp, tenant: &Tenant) {
-    for _ in 0..1_500 {
-        let jobs = app.store.jobs_of_pull_request(tenant.repo_id, 1).await.unwrap();
-        if !jobs.is_empty() && jobs.iter().all(|job| job.status.is_final()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("alice's review did not end");
 }
 
 /// Whether `body` shows anything of alice's.

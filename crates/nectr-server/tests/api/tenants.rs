@@ -5,6 +5,7 @@
 
 use chrono::Utc;
 use nectr_api::auth::session::{SameSite, SessionConfig, SessionKey};
+use nectr_domain::queue::ReviewQueue;
 use nectr_domain::{
     AccessToken, InstallationRepository, NewInstallation, RepoFullName, User, UserId,
     UserRepository, UserUpsert, WebhookSecret,
@@ -137,6 +138,18 @@ impl Tenant {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until every job of the tenant's pull request `number` has ended.
+    pub(crate) async fn settle(&self, app: &TestApp, number: u64) {
+        for _ in 0..1_500 {
+            let jobs = app.store.jobs_of_pull_request(self.repo_id, number).await.unwrap();
+            if !jobs.is_empty() && jobs.iter().all(|job| job.status.is_final()) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the reviews of pull request {number} did not end");
     }
 
     /// `GET path` in the tenant's session, which must answer 200: its JSON.
